@@ -1,0 +1,102 @@
+# dnsvigil build. `make` builds ./dnsvigil; `make check` runs every test under ASan+UBSan;
+# `make test` runs them on the normal build; `make bench` measures; see README.md.
+CC      ?= cc
+PREFIX  ?= /usr/local
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wvla -Wpointer-arith
+CFLAGS  ?= -O2 -g
+ALLCFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS)
+LIBS     = -lpcap -lldns -lz -llzma -llz4 -lzstd -lm
+
+CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c)
+HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h)
+
+BUILD   ?= build
+SAN_BUILD = build-san
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all clean check test bench install format format-check lint fixtures fuzz deps demo
+
+all: dnsvigil
+
+dnsvigil: $(BUILD)/dnsvigil
+	cp $< $@
+
+$(BUILD)/dnsvigil: $(CORE_OBJ) $(BUILD)/main.o
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+# ---- tests -------------------------------------------------------------------------------
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOLS    = $(BUILD)/tests/gen $(BUILD)/tests/fuzz_replay
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -o $@ $< $(CORE_OBJ) $(LIBS) -lcmocka
+
+$(BUILD)/tests/gen: tests/gen/gen.c tests/gen/pcapw.c tests/gen/pcapw.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -o $@ tests/gen/gen.c tests/gen/pcapw.c $(LIBS)
+
+$(BUILD)/tests/fuzz_replay: tests/fuzz/fuzz_decode.c tests/fuzz/replay.c $(CORE_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -o $@ tests/fuzz/fuzz_decode.c tests/fuzz/replay.c $(CORE_OBJ) $(LIBS)
+
+tests-build: $(BUILD)/dnsvigil $(UNIT_BIN) $(TOOLS)
+
+# `make test`: all suites on the normal build.
+test: tests-build
+	BUILD=$(BUILD) tests/run_all.sh
+
+# `make check`: formatting, lint, then all suites on the sanitizer build plus a bounded
+# libFuzzer run (FUZZ_SECONDS, 0 to skip): the CI gate.
+check: format-check lint
+	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="$(SANFLAGS)" tests-build
+	BUILD=$(SAN_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run_all.sh
+
+# Install the Debian packages (build and test), then the quick-start demo.
+deps:
+	tools/install-deps.sh
+
+demo: deps
+	$(MAKE) dnsvigil
+	./dnsvigil analyze tests/sample.pcap
+
+# Regenerate the checked-in fixtures and sample from the generator.
+fixtures: $(BUILD)/tests/gen
+	$(BUILD)/tests/gen fixtures tests/pcap
+	$(BUILD)/tests/gen sample tests/sample.pcap
+
+# libFuzzer run over the decoder (clang); FUZZ_SECONDS bounds it.
+FUZZ_SECONDS ?= 60
+fuzz:
+	tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS)
+
+bench: dnsvigil
+	$(MAKE) -C bench
+
+install: dnsvigil
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 dnsvigil $(DESTDIR)$(PREFIX)/bin/dnsvigil
+	install -m 0644 docs/dnsvigil.1 $(DESTDIR)$(PREFIX)/share/man/man1/dnsvigil.1
+
+FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
+format:
+	clang-format -i $(FMT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FMT_FILES)
+
+lint:
+	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
+	  --inline-suppr --suppress=missingIncludeSystem -D_DEFAULT_SOURCE \
+	  common capture analyze tests/unit tests/gen tests/fuzz main.c
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD) dnsvigil

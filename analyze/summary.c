@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/* Human and JSON summaries. ldns supplies the RR type mnemonics (its descriptor table is
+ * the reference we trust for presentation), the IANA RCODE table lives in dns.c. */
+#include "summary.h"
+
+#include "../common/json.h"
+
+#include <ldns/ldns.h>
+#include <string.h>
+#include <time.h>
+
+#define DV_VERSION_STR "0.1.0"
+
+void summary_qtype_name(unsigned qtype, char *buf, size_t bufsz)
+{
+    const ldns_rr_descriptor *d = ldns_rr_descript((uint16_t)qtype);
+
+    if (d && d->_name && d->_type == qtype)
+        snprintf(buf, bufsz, "%s", d->_name);
+    else if (qtype == 251)
+        snprintf(buf, bufsz, "IXFR");
+    else if (qtype == 252)
+        snprintf(buf, bufsz, "AXFR");
+    else if (qtype == 255)
+        snprintf(buf, bufsz, "ANY");
+    else
+        snprintf(buf, bufsz, "TYPE%u", qtype);
+}
+
+void summary_rcode_name(unsigned rcode, char *buf, size_t bufsz)
+{
+    const char *n = dns_rcode_name(rcode);
+    if (n)
+        snprintf(buf, bufsz, "%s", n);
+    else
+        snprintf(buf, bufsz, "RCODE%u", rcode);
+}
+
+void summary_time(uint64_t ts_ns, char *buf, size_t bufsz)
+{
+    time_t sec = (time_t)(ts_ns / 1000000000u);
+    struct tm tm;
+    char base[24];
+
+    gmtime_r(&sec, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, bufsz, "%s.%06uZ", base, (unsigned)((ts_ns % 1000000000u) / 1000u));
+}
+
+static void json_capture(struct json *j, const struct summary_in *in)
+{
+    const char *group = NULL;
+
+    json_obj_begin(j, "capture");
+    json_u64(j, "inputs", in->ninputs);
+    json_u64(j, "input_errors", in->input_errors);
+    if (in->filter)
+        json_str(j, "filter", in->filter);
+    for (int c = 0; c < CAP_COUNTER_N; c++) {
+        const char *g = cap_counter_group((enum cap_counter)c);
+        uint64_t v = in->cap->c[c];
+        if (c == CAP_FILTERED)
+            v = in->filtered;
+        if (g[0] && (!group || strcmp(g, group) != 0)) {
+            if (group)
+                json_obj_end(j);
+            json_obj_begin(j, g);
+            group = g;
+        } else if (!g[0] && group) {
+            json_obj_end(j);
+            group = NULL;
+        }
+        json_u64(j, cap_counter_name((enum cap_counter)c), v);
+    }
+    if (group)
+        json_obj_end(j);
+    json_obj_end(j);
+}
+
+static void json_dns(struct json *j, const struct dns_stats *st)
+{
+    char name[32];
+
+    json_obj_begin(j, "dns");
+    json_u64(j, "messages", st->messages);
+    json_u64(j, "queries", st->queries);
+    json_u64(j, "responses", st->responses);
+    json_u64(j, "udp", st->udp);
+    json_u64(j, "tcp", st->tcp);
+    json_u64(j, "ipv4", st->ipv4);
+    json_u64(j, "ipv6", st->ipv6);
+    json_u64(j, "from_fragments", st->reassembled);
+    json_obj_begin(j, "opcode");
+    for (unsigned i = 0; i < 16; i++) {
+        if (!st->opcode[i])
+            continue;
+        const char *n = dns_opcode_name(i);
+        if (n)
+            snprintf(name, sizeof(name), "%s", n);
+        else
+            snprintf(name, sizeof(name), "OPCODE%u", i);
+        json_u64(j, name, st->opcode[i]);
+    }
+    json_obj_end(j);
+    json_obj_begin(j, "rcode");
+    for (unsigned i = 0; i < 4096; i++) {
+        if (!st->rcode[i])
+            continue;
+        summary_rcode_name(i, name, sizeof(name));
+        json_u64(j, name, st->rcode[i]);
+    }
+    json_obj_end(j);
+    json_obj_begin(j, "qtype");
+    for (unsigned i = 0; i < 65536; i++) {
+        if (!st->qtype[i])
+            continue;
+        summary_qtype_name(i, name, sizeof(name));
+        json_u64(j, name, st->qtype[i]);
+    }
+    json_obj_end(j);
+    json_u64(j, "qclass_not_in", st->qclass_other);
+    json_obj_begin(j, "flags");
+    json_u64(j, "aa", st->flag_aa);
+    json_u64(j, "tc", st->flag_tc);
+    json_u64(j, "rd", st->flag_rd);
+    json_u64(j, "ra", st->flag_ra);
+    json_u64(j, "ad", st->flag_ad);
+    json_u64(j, "cd", st->flag_cd);
+    json_obj_end(j);
+    json_obj_begin(j, "edns");
+    json_u64(j, "messages", st->edns);
+    json_u64(j, "do", st->edns_do);
+    json_u64(j, "version_not_0", st->edns_version_nonzero);
+    json_obj_begin(j, "options");
+    for (unsigned b = 0; b < STATS_EDNS_OPTS; b++)
+        json_u64(j, dns_stats_edns_opt_name(b), st->edns_opt[b]);
+    json_obj_end(j);
+    json_obj_begin(j, "ede");
+    for (unsigned i = 0; i < 32; i++) {
+        if (!st->ede[i])
+            continue;
+        snprintf(name, sizeof(name), i == 31 ? "31+" : "%u", i);
+        json_u64(j, name, st->ede[i]);
+    }
+    json_obj_end(j);
+    json_obj_end(j);
+    json_u64(j, "tsig", st->tsig);
+    json_obj_begin(j, "malformed");
+    for (unsigned r = 1; r < DNS_MAL_COUNT; r++)
+        json_u64(j, dns_malformed_name((enum dns_malformed)r), st->malformed[r]);
+    json_u64(j, "total", st->malformed_total);
+    json_obj_end(j);
+    json_obj_end(j);
+}
+
+void summary_json(FILE *f, const struct summary_in *in)
+{
+    struct json j;
+    char t[40];
+
+    json_init(&j, f, false);
+    json_obj_begin(&j, NULL);
+    json_obj_begin(&j, "dnsvigil");
+    json_str(&j, "version", DV_VERSION_STR);
+    json_u64(&j, "schema", 1);
+    json_obj_end(&j);
+    json_arr_begin(&j, "inputs");
+    for (unsigned i = 0; i < in->ninputs; i++)
+        json_str(&j, NULL, in->inputs[i]);
+    json_arr_end(&j);
+    json_obj_begin(&j, "time");
+    if (in->dns->messages) {
+        summary_time(in->dns->first_ns, t, sizeof(t));
+        json_str(&j, "first", t);
+        summary_time(in->dns->last_ns, t, sizeof(t));
+        json_str(&j, "last", t);
+        json_double(&j, "duration_s", (double)(in->dns->last_ns - in->dns->first_ns) / 1e9, 6);
+    } else {
+        json_null(&j, "first");
+        json_null(&j, "last");
+        json_double(&j, "duration_s", 0, 6);
+    }
+    json_obj_end(&j);
+    json_capture(&j, in);
+    json_dns(&j, in->dns);
+    json_obj_end(&j);
+    json_finish(&j);
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* Prints up to max "NAME count (pct%)" items of a histogram, largest first, wrapped. */
+static void top_line(FILE *f, const char *label, const uint64_t *h, unsigned n, uint64_t whole,
+                     void (*namef)(unsigned, char *, size_t), unsigned max)
+{
+    bool used[64] = {false};
+    unsigned idx[64], k = 0, col;
+
+    if (max > 64)
+        max = 64;
+    for (; k < max; k++) {
+        unsigned best = n;
+        for (unsigned i = 0; i < n; i++) {
+            bool taken = false;
+            if (!h[i])
+                continue;
+            for (unsigned q = 0; q < k; q++)
+                taken |= idx[q] == i && used[q];
+            if (!taken && (best == n || h[i] > h[best]))
+                best = i;
+        }
+        if (best == n)
+            break;
+        idx[k] = best;
+        used[k] = true;
+    }
+    col = (unsigned)fprintf(f, "  %-19s", label);
+    if (k == 0)
+        fputs("none", f);
+    for (unsigned q = 0; q < k; q++) {
+        char name[32], item[80];
+        int len;
+        namef(idx[q], name, sizeof(name));
+        len = snprintf(item, sizeof(item), "%s %llu (%.1f%%)", name, (unsigned long long)h[idx[q]],
+                       pct(h[idx[q]], whole));
+        if (q > 0) {
+            /* The separator goes before an item, so a wrapped line never ends in ", ". */
+            if (col + 2 + (unsigned)len > 79) {
+                fprintf(f, ",\n  %-19s", "");
+                col = 21;
+            } else {
+                fputs(", ", f);
+                col += 2;
+            }
+        }
+        fputs(item, f);
+        col += (unsigned)len;
+    }
+    fputc('\n', f);
+}
+
+void summary_text(FILE *f, const struct summary_in *in)
+{
+    const struct dns_stats *st = in->dns;
+    const struct cap_stats *cs = in->cap;
+    char t1[40], t2[40];
+
+    fprintf(f, "dnsvigil analyze: %u input%s, %llu packets, %llu bytes", in->ninputs,
+            in->ninputs == 1 ? "" : "s", (unsigned long long)cs->c[CAP_PACKETS],
+            (unsigned long long)cs->c[CAP_BYTES]);
+    if (in->input_errors)
+        fprintf(f, " (%u input%s damaged or unreadable: see the errors above)", in->input_errors,
+                in->input_errors == 1 ? "" : "s");
+    fputc('\n', f);
+    if (st->messages) {
+        summary_time(st->first_ns, t1, sizeof(t1));
+        summary_time(st->last_ns, t2, sizeof(t2));
+        fprintf(f, "  first message      %s\n  last message       %s (%.3f s later)\n", t1, t2,
+                (double)(st->last_ns - st->first_ns) / 1e9);
+    }
+    fprintf(f, "\nDNS messages         %llu (UDP %llu, TCP %llu; IPv4 %llu, IPv6 %llu)\n",
+            (unsigned long long)st->messages, (unsigned long long)st->udp,
+            (unsigned long long)st->tcp, (unsigned long long)st->ipv4,
+            (unsigned long long)st->ipv6);
+    fprintf(f, "  queries            %llu\n", (unsigned long long)st->queries);
+    fprintf(f, "  responses          %llu\n", (unsigned long long)st->responses);
+    top_line(f, "response codes", st->rcode, 4096, st->responses, summary_rcode_name, 8);
+    top_line(f, "query types", st->qtype, 65536, st->queries, summary_qtype_name, 10);
+    fprintf(f, "  EDNS               %llu messages (%.1f%%), DO %llu, version>0 %llu\n",
+            (unsigned long long)st->edns, pct(st->edns, st->queries + st->responses),
+            (unsigned long long)st->edns_do, (unsigned long long)st->edns_version_nonzero);
+    fprintf(f, "  flags              TC %llu, AA %llu, RD %llu, RA %llu, AD %llu, CD %llu\n",
+            (unsigned long long)st->flag_tc, (unsigned long long)st->flag_aa,
+            (unsigned long long)st->flag_rd, (unsigned long long)st->flag_ra,
+            (unsigned long long)st->flag_ad, (unsigned long long)st->flag_cd);
+    fprintf(f, "  malformed          %llu", (unsigned long long)st->malformed_total);
+    for (unsigned r = 1, first = 1; r < DNS_MAL_COUNT; r++) {
+        if (!st->malformed[r])
+            continue;
+        fprintf(f, "%s%s %llu", first ? ": " : ", ", dns_malformed_name((enum dns_malformed)r),
+                (unsigned long long)st->malformed[r]);
+        first = 0;
+    }
+    fputc('\n', f);
+
+    fprintf(f, "\nCapture\n");
+    fprintf(f, "  not DNS            %llu not IP, %llu other protocol, %llu other port\n",
+            (unsigned long long)cs->c[CAP_LINK_NOT_IP],
+            (unsigned long long)cs->c[CAP_IP_OTHER_PROTO],
+            (unsigned long long)(cs->c[CAP_UDP_OTHER_PORT] + cs->c[CAP_TCP_OTHER_PORT]));
+    fprintf(f,
+            "  damaged            %llu cut by snap length, %llu bad link, %llu bad IP,\n"
+            "                     %llu bad UDP/TCP\n",
+            (unsigned long long)cs->c[CAP_SNAPLEN_TRUNCATED],
+            (unsigned long long)(cs->c[CAP_LINK_SHORT] + cs->c[CAP_LINK_UNSUPPORTED]),
+            (unsigned long long)(cs->c[CAP_IP_BAD_HEADER] + cs->c[CAP_IP_TRUNCATED]),
+            (unsigned long long)(cs->c[CAP_UDP_BAD] + cs->c[CAP_TCP_BAD]));
+    fprintf(f,
+            "  fragments          %llu received, %llu reassembled, %llu timed out,\n"
+            "                     %llu evicted, %llu overlapping\n",
+            (unsigned long long)cs->c[CAP_FRAG_FRAGMENTS],
+            (unsigned long long)cs->c[CAP_FRAG_REASSEMBLED],
+            (unsigned long long)cs->c[CAP_FRAG_TIMEOUT],
+            (unsigned long long)cs->c[CAP_FRAG_EVICTED],
+            (unsigned long long)cs->c[CAP_FRAG_OVERLAP]);
+    fprintf(f,
+            "  TCP                %llu streams, %llu messages, %llu aborted mid-message,\n"
+            "                     %llu reset, %llu evicted, %llu gave up\n",
+            (unsigned long long)cs->c[CAP_TCP_STREAMS], (unsigned long long)cs->c[CAP_TCP_MESSAGES],
+            (unsigned long long)cs->c[CAP_TCP_ABORTED], (unsigned long long)cs->c[CAP_TCP_RESET],
+            (unsigned long long)cs->c[CAP_TCP_EVICTED], (unsigned long long)cs->c[CAP_TCP_GAVE_UP]);
+    if (in->filter)
+        fprintf(f, "  filter             '%s' rejected %llu frames\n", in->filter,
+                (unsigned long long)in->filtered);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* The end-of-run report of `dnsvigil analyze`: a human summary and the JSON document whose
+ * schema docs/json-schema.md documents. Reads finished counters; computes nothing new. */
+#ifndef DV_ANALYZE_SUMMARY_H
+#define DV_ANALYZE_SUMMARY_H
+
+#include "stats.h"
+#include "../capture/cap.h"
+
+#include <stdio.h>
+
+struct summary_in {
+    const struct dns_stats *dns;
+    const struct cap_stats *cap;
+    uint64_t filtered;         /* frames the BPF filter rejected */
+    const char *const *inputs; /* input paths as given */
+    unsigned ninputs;
+    unsigned input_errors; /* inputs that were unreadable or damaged */
+    const char *filter;    /* BPF expression or NULL */
+};
+
+/* Writes the JSON document to f. */
+void summary_json(FILE *f, const struct summary_in *in);
+
+/* Writes the human summary to f (fits 80 columns). */
+void summary_text(FILE *f, const struct summary_in *in);
+
+/* Writes "name" for a QTYPE into buf (ldns mnemonic, or TYPEnnn per RFC 3597). */
+void summary_qtype_name(unsigned qtype, char *buf, size_t bufsz);
+
+/* Writes the IANA mnemonic of an RCODE, or RCODEnnn, into buf. */
+void summary_rcode_name(unsigned rcode, char *buf, size_t bufsz);
+
+/* Formats packet time as RFC 3339 UTC with microseconds into buf (>= 32 bytes). */
+void summary_time(uint64_t ts_ns, char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: MIT */
+/* Input files and their merge. Classic pcap goes through libpcap (both byte orders, us and
+ * ns resolution, always delivered in ns); pcapng through the reader below, which follows
+ * the block layout of draft-ietf-opsawg-pcapng (SHB, IDB, EPB, SPB, obsolete PB). Several
+ * inputs are merged by a binary heap on the next frame's timestamp. */
+#include "source.h"
+
+#include "zio.h"
+#include "../common/err.h"
+#include "../common/log.h"
+
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCAPNG_SHB 0x0a0d0d0au
+#define PCAPNG_IDB 1u
+#define PCAPNG_PB 2u
+#define PCAPNG_SPB 3u
+#define PCAPNG_EPB 6u
+#define PCAPNG_BOM 0x1a2b3c4du
+#define PCAPNG_MAX_BLOCK (16u * 1024u * 1024u)
+#define PCAPNG_MAX_IF 256
+#define MAX_FILTERS 8
+
+struct ng_if {
+    int dlt;
+    uint32_t snaplen;
+    uint64_t units;   /* timestamp units per second */
+    int64_t offset_s; /* if_tsoffset */
+};
+
+struct bpf_slot {
+    int dlt;
+    bool ok;
+    struct bpf_program prog;
+};
+
+struct source {
+    char *path;
+    struct zio_file zf;
+    uint64_t packets;
+    /* classic pcap */
+    pcap_t *pcap;
+    int pcap_dlt;
+    uint64_t pcap_off; /* byte offset of the next record */
+    /* pcapng */
+    bool ng;
+    bool swap;
+    uint8_t *blk;
+    uint32_t blk_cap;
+    uint64_t ng_off;
+    struct ng_if ifs[PCAPNG_MAX_IF];
+    unsigned nifs;
+    /* the frame waiting to be merged */
+    struct cap_pkt next;
+};
+
+struct cap_reader {
+    char *bpf;
+    struct source **heap; /* min-heap on next.ts_ns */
+    unsigned n, cap;
+    unsigned inputs;
+    unsigned errors;
+    uint64_t filtered;
+    uint64_t done_closed; /* raw bytes of inputs already finished */
+    uint64_t total;
+    struct bpf_slot filters[MAX_FILTERS];
+    unsigned nfilters;
+    struct source *current; /* frame handed out last: advance it on the next call */
+};
+
+static uint32_t ng32(const struct source *s, const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return s->swap ? __builtin_bswap32(v) : v;
+}
+
+static uint16_t ng16(const struct source *s, const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return s->swap ? __builtin_bswap16(v) : v;
+}
+
+/* LINKTYPE_ values in files differ from DLT_ values in a few historical cases. */
+static int linktype_to_dlt(uint32_t lt)
+{
+    if (lt == 101)
+        return DLT_RAW;
+    return (int)lt; /* the same number for every other link type we decode */
+}
+
+static int ensure_cap(struct source *s, uint32_t need, char *err, size_t errlen)
+{
+    uint8_t *nb;
+
+    if (need <= s->blk_cap)
+        return 0;
+    nb = realloc(s->blk, need);
+    if (!nb) {
+        snprintf(err, errlen, "out of memory for a %u-byte block", need);
+        return ERR_NOMEM;
+    }
+    s->blk = nb;
+    s->blk_cap = need;
+    return 0;
+}
+
+static int ng_read_block(struct source *s, uint32_t *type, uint32_t *body_len, char *err,
+                         size_t errlen)
+{
+    uint8_t hdr[8];
+    size_t got = fread(hdr, 1, 8, s->zf.fp);
+    uint32_t total;
+
+    if (got == 0 && feof(s->zf.fp))
+        return ERR_EOF;
+    if (got < 8) {
+        snprintf(err, errlen, "truncated block header at byte offset %llu",
+                 (unsigned long long)s->ng_off);
+        return ERR_TRUNC;
+    }
+    memcpy(type, hdr, 4);
+    if (*type == PCAPNG_SHB) {
+        /* A new section: its byte-order magic decides how everything after it reads. */
+        uint8_t bom[4];
+        uint32_t b;
+        if (fread(bom, 1, 4, s->zf.fp) < 4) {
+            snprintf(err, errlen, "truncated section header at byte offset %llu",
+                     (unsigned long long)s->ng_off);
+            return ERR_TRUNC;
+        }
+        memcpy(&b, bom, 4);
+        if (b == PCAPNG_BOM)
+            s->swap = false;
+        else if (b == __builtin_bswap32(PCAPNG_BOM))
+            s->swap = true;
+        else {
+            snprintf(err, errlen, "bad byte-order magic in section header at byte offset %llu",
+                     (unsigned long long)s->ng_off);
+            return ERR_FORMAT;
+        }
+        total = ng32(s, hdr + 4);
+        if (total < 28 || total % 4 || total > PCAPNG_MAX_BLOCK) {
+            snprintf(err, errlen, "bad section header length %u at byte offset %llu", total,
+                     (unsigned long long)s->ng_off);
+            return ERR_FORMAT;
+        }
+        if (ensure_cap(s, total - 12, err, errlen) < 0)
+            return ERR_NOMEM;
+        if (fread(s->blk, 1, total - 12, s->zf.fp) < total - 12) {
+            snprintf(err, errlen, "truncated section header at byte offset %llu",
+                     (unsigned long long)s->ng_off);
+            return ERR_TRUNC;
+        }
+        s->nifs = 0;
+        s->ng_off += total;
+        *body_len = total - 12;
+        return 0;
+    }
+    *type = ng32(s, hdr);
+    total = ng32(s, hdr + 4);
+    if (total < 12 || total % 4) {
+        snprintf(err, errlen, "bad block length %u at byte offset %llu", total,
+                 (unsigned long long)s->ng_off);
+        return ERR_FORMAT;
+    }
+    if (total > PCAPNG_MAX_BLOCK) {
+        snprintf(err, errlen, "block of %u bytes at byte offset %llu exceeds the %u-byte limit",
+                 total, (unsigned long long)s->ng_off, PCAPNG_MAX_BLOCK);
+        return ERR_FORMAT;
+    }
+    if (ensure_cap(s, total - 8, err, errlen) < 0)
+        return ERR_NOMEM;
+    if (fread(s->blk, 1, total - 8, s->zf.fp) < total - 8) {
+        snprintf(err, errlen, "truncated block (type %u, %u bytes) at byte offset %llu", *type,
+                 total, (unsigned long long)s->ng_off);
+        return ERR_TRUNC;
+    }
+    if (ng32(s, s->blk + total - 12) != total) {
+        snprintf(err, errlen, "block at byte offset %llu: trailing length does not match",
+                 (unsigned long long)s->ng_off);
+        return ERR_FORMAT;
+    }
+    s->ng_off += total;
+    *body_len = total - 12;
+    return 0;
+}
+
+static void ng_parse_idb(struct source *s, uint32_t len)
+{
+    struct ng_if *ifp;
+    uint32_t off = 8;
+
+    if (s->nifs >= PCAPNG_MAX_IF || len < 8)
+        return;
+    ifp = &s->ifs[s->nifs++];
+    ifp->dlt = linktype_to_dlt(ng16(s, s->blk));
+    ifp->snaplen = ng32(s, s->blk + 4);
+    ifp->units = 1000000; /* default resolution: microseconds */
+    ifp->offset_s = 0;
+    while (off + 4 <= len) {
+        uint16_t code = ng16(s, s->blk + off), olen = ng16(s, s->blk + off + 2);
+        const uint8_t *v = s->blk + off + 4;
+        if (code == 0 || off + 4 + olen > len)
+            break;
+        if (code == 9 && olen >= 1) { /* if_tsresol */
+            uint8_t e = v[0] & 0x7f;
+            uint64_t u = 1;
+            if (v[0] & 0x80)
+                u = e < 63 ? (1ull << e) : 0;
+            else
+                for (uint8_t i = 0; i < e && i < 19; i++)
+                    u *= 10;
+            if (u)
+                ifp->units = u;
+        } else if (code == 14 && olen >= 8) { /* if_tsoffset: 64-bit, section byte order */
+            uint64_t o;
+            memcpy(&o, v, 8);
+            ifp->offset_s = (int64_t)(s->swap ? __builtin_bswap64(o) : o);
+        }
+        off += 4 + ((olen + 3u) & ~3u);
+    }
+}
+
+static uint64_t ts_to_ns(const struct ng_if *ifp, uint64_t ts)
+{
+    uint64_t sec = ts / ifp->units, frac = ts % ifp->units;
+    unsigned __int128 ns = (unsigned __int128)frac * 1000000000u / ifp->units;
+    return (uint64_t)((int64_t)sec + ifp->offset_s) * 1000000000ull + (uint64_t)ns;
+}
+
+/* Reads pcapng blocks until a packet. 1 = packet, 0 = end, < 0 = error (message in err). */
+static int ng_next(struct source *s, struct cap_pkt *pkt, char *err, size_t errlen)
+{
+    for (;;) {
+        uint32_t type = 0, len = 0, ifid, caplen, wirelen, hdr;
+        uint64_t ts;
+        int rc = ng_read_block(s, &type, &len, err, errlen);
+
+        if (rc == ERR_EOF)
+            return 0;
+        if (rc < 0)
+            return rc;
+        switch (type) {
+        case PCAPNG_IDB:
+            ng_parse_idb(s, len);
+            continue;
+        case PCAPNG_EPB:
+            if (len < 20)
+                goto bad;
+            ifid = ng32(s, s->blk);
+            ts = ((uint64_t)ng32(s, s->blk + 4) << 32) | ng32(s, s->blk + 8);
+            caplen = ng32(s, s->blk + 12);
+            wirelen = ng32(s, s->blk + 16);
+            hdr = 20;
+            break;
+        case PCAPNG_PB:
+            if (len < 20)
+                goto bad;
+            ifid = ng16(s, s->blk);
+            ts = ((uint64_t)ng32(s, s->blk + 4) << 32) | ng32(s, s->blk + 8);
+            caplen = ng32(s, s->blk + 12);
+            wirelen = ng32(s, s->blk + 16);
+            hdr = 20;
+            break;
+        case PCAPNG_SPB:
+            if (len < 4 || s->nifs == 0)
+                goto bad;
+            ifid = 0;
+            ts = 0; /* simple packets carry no time: they sort first */
+            wirelen = ng32(s, s->blk);
+            caplen = len - 4 < wirelen ? len - 4 : wirelen;
+            if (s->ifs[0].snaplen && caplen > s->ifs[0].snaplen)
+                caplen = s->ifs[0].snaplen;
+            hdr = 4;
+            break;
+        default:
+            continue; /* NRB, ISB, DSB, custom blocks: nothing for us */
+        }
+        if (ifid >= s->nifs || caplen > len - hdr) {
+            snprintf(err, errlen, "packet block at byte offset %llu: %s",
+                     (unsigned long long)(s->ng_off - len - 12),
+                     ifid >= s->nifs ? "unknown interface" : "captured length exceeds block");
+            return ERR_FORMAT;
+        }
+        pkt->ts_ns = type == PCAPNG_SPB ? 0 : ts_to_ns(&s->ifs[ifid], ts);
+        pkt->caplen = caplen;
+        pkt->wirelen = wirelen < caplen ? caplen : wirelen;
+        pkt->dlt = s->ifs[ifid].dlt;
+        pkt->data = s->blk + hdr;
+        return 1;
+    bad:
+        snprintf(err, errlen, "short packet block at byte offset %llu",
+                 (unsigned long long)(s->ng_off - len - 12));
+        return ERR_FORMAT;
+    }
+}
+
+static int pcap_src_next(struct source *s, struct cap_pkt *pkt, char *err, size_t errlen)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc = pcap_next_ex(s->pcap, &h, &data);
+
+    if (rc == 1) {
+        pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+        pkt->caplen = h->caplen;
+        pkt->wirelen = h->len < h->caplen ? h->caplen : h->len;
+        pkt->dlt = s->pcap_dlt;
+        pkt->data = data;
+        s->pcap_off += 16 + (uint64_t)h->caplen;
+        return 1;
+    }
+    if (rc == PCAP_ERROR_BREAK)
+        return 0;
+    snprintf(err, errlen, "damaged record at byte offset %llu: %s", (unsigned long long)s->pcap_off,
+             pcap_geterr(s->pcap));
+    return strstr(pcap_geterr(s->pcap), "truncated") ? ERR_TRUNC : ERR_FORMAT;
+}
+
+static void source_free(struct source *s)
+{
+    if (!s)
+        return;
+    if (s->pcap) {
+        pcap_close(s->pcap); /* closes zf.fp */
+        s->zf.fp = NULL;
+    }
+    zio_close(&s->zf);
+    free(s->blk);
+    free(s->path);
+    free(s);
+}
+
+static struct bpf_slot *filter_for(cap_reader *r, int dlt)
+{
+    struct bpf_slot *f;
+    pcap_t *dead;
+
+    for (unsigned i = 0; i < r->nfilters; i++)
+        if (r->filters[i].dlt == dlt)
+            return &r->filters[i];
+    if (r->nfilters == MAX_FILTERS)
+        return NULL;
+    f = &r->filters[r->nfilters++];
+    f->dlt = dlt;
+    f->ok = false;
+    dead = pcap_open_dead(dlt, 262144);
+    if (!dead)
+        return f;
+    if (pcap_compile(dead, &f->prog, r->bpf, 1, PCAP_NETMASK_UNKNOWN) == 0)
+        f->ok = true;
+    else
+        log_msg(LOG_ERROR, "filter: '%s' does not compile for link type %s: %s", r->bpf,
+                pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?",
+                pcap_geterr(dead));
+    pcap_close(dead);
+    return f;
+}
+
+/* Advances s to its next frame that passes the filter. 1, 0 (end) or < 0 (error, logged). */
+static int source_advance(cap_reader *r, struct source *s)
+{
+    char err[512];
+
+    for (;;) {
+        int rc = s->ng ? ng_next(s, &s->next, err, sizeof(err))
+                       : pcap_src_next(s, &s->next, err, sizeof(err));
+        if (rc <= 0) {
+            if (rc < 0) {
+                const char *zerr = zio_error(&s->zf);
+                r->errors++;
+                log_msg(LOG_ERROR, "%s: %s%s%s (%llu packets read before it)", s->path, err,
+                        zerr ? "; " : "", zerr ? zerr : "", (unsigned long long)s->packets);
+            }
+            return rc;
+        }
+        if (r->bpf) {
+            struct bpf_slot *f = filter_for(r, s->next.dlt);
+            struct pcap_pkthdr h;
+            h.caplen = s->next.caplen;
+            h.len = s->next.wirelen;
+            h.ts.tv_sec = (time_t)(s->next.ts_ns / 1000000000u);
+            h.ts.tv_usec = (suseconds_t)(s->next.ts_ns % 1000000000u);
+            if (!f || !f->ok || !pcap_offline_filter(&f->prog, &h, s->next.data)) {
+                r->filtered++;
+                continue;
+            }
+        }
+        s->packets++;
+        return 1;
+    }
+}
+
+cap_reader *cap_reader_new(const char *bpf)
+{
+    cap_reader *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    if (bpf && !(r->bpf = strdup(bpf))) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void heap_swap(cap_reader *r, unsigned a, unsigned b)
+{
+    struct source *t = r->heap[a];
+    r->heap[a] = r->heap[b];
+    r->heap[b] = t;
+}
+
+static void heap_down(cap_reader *r, unsigned i)
+{
+    for (;;) {
+        unsigned l = 2 * i + 1, m = i;
+        if (l < r->n && r->heap[l]->next.ts_ns < r->heap[m]->next.ts_ns)
+            m = l;
+        if (l + 1 < r->n && r->heap[l + 1]->next.ts_ns < r->heap[m]->next.ts_ns)
+            m = l + 1;
+        if (m == i)
+            return;
+        heap_swap(r, i, m);
+        i = m;
+    }
+}
+
+static void heap_up(cap_reader *r, unsigned i)
+{
+    while (i > 0 && r->heap[(i - 1) / 2]->next.ts_ns > r->heap[i]->next.ts_ns) {
+        heap_swap(r, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+int cap_reader_add(cap_reader *r, const char *path, char *err, size_t errlen)
+{
+    struct source *s = calloc(1, sizeof(*s));
+    char perr[PCAP_ERRBUF_SIZE];
+    int rc;
+
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return ERR_NOMEM;
+    }
+    rc = zio_open(path, &s->zf, err, errlen);
+    if (rc < 0) {
+        source_free(s);
+        return rc;
+    }
+    if (s->zf.nmagic == 4 && memcmp(s->zf.magic, "\x0a\x0d\x0d\x0a", 4) == 0) {
+        s->ng = true;
+        s->blk_cap = 65536 + 64;
+        if (!(s->blk = malloc(s->blk_cap))) {
+            source_free(s);
+            snprintf(err, errlen, "%s: out of memory", path);
+            return ERR_NOMEM;
+        }
+    } else {
+        if (s->zf.nmagic == 0) {
+            snprintf(err, errlen, "%s: file is empty", path);
+            source_free(s);
+            return ERR_FORMAT;
+        }
+        s->pcap =
+            pcap_fopen_offline_with_tstamp_precision(s->zf.fp, PCAP_TSTAMP_PRECISION_NANO, perr);
+        if (!s->pcap) {
+            snprintf(err, errlen, "%s: not a pcap or pcapng capture (%s%s%s)", path, perr,
+                     zio_error(&s->zf) ? "; " : "", zio_error(&s->zf) ? zio_error(&s->zf) : "");
+            source_free(s);
+            return ERR_FORMAT;
+        }
+        s->pcap_dlt = pcap_datalink(s->pcap);
+        s->pcap_off = 24;
+    }
+    r->inputs++;
+    r->total += s->zf.raw_size;
+    rc = source_advance(r, s);
+    if (rc <= 0) {
+        r->done_closed += s->zf.raw_size;
+        source_free(s);
+        return 0; /* an empty (or at once damaged, already reported) input */
+    }
+    if (r->n == r->cap) {
+        unsigned nc = r->cap ? r->cap * 2 : 8;
+        struct source **nh = realloc(r->heap, nc * sizeof(*nh));
+        if (!nh) {
+            source_free(s);
+            snprintf(err, errlen, "%s: out of memory", path);
+            return ERR_NOMEM;
+        }
+        r->heap = nh;
+        r->cap = nc;
+    }
+    r->heap[r->n++] = s;
+    heap_up(r, r->n - 1);
+    return 0;
+}
+
+int cap_reader_next(cap_reader *r, struct cap_pkt *pkt)
+{
+    if (r->current) {
+        /* The frame handed out last came from the heap top; move that input on. */
+        struct source *s = r->heap[0];
+        int rc = source_advance(r, s);
+        r->current = NULL;
+        if (rc <= 0) {
+            r->done_closed += s->zf.raw_size;
+            source_free(s);
+            r->heap[0] = r->heap[--r->n];
+        }
+        if (r->n > 0)
+            heap_down(r, 0);
+    }
+    if (r->n == 0)
+        return 0;
+    r->current = r->heap[0];
+    *pkt = r->heap[0]->next;
+    return 1;
+}
+
+unsigned cap_reader_errors(const cap_reader *r)
+{
+    return r->errors;
+}
+
+uint64_t cap_reader_filtered(const cap_reader *r)
+{
+    return r->filtered;
+}
+
+unsigned cap_reader_inputs(const cap_reader *r)
+{
+    return r->inputs;
+}
+
+void cap_reader_progress(const cap_reader *r, uint64_t *done, uint64_t *total)
+{
+    uint64_t d = r->done_closed;
+    for (unsigned i = 0; i < r->n; i++)
+        d += zio_raw_pos(&r->heap[i]->zf);
+    *done = d;
+    *total = r->total;
+}
+
+void cap_reader_free(cap_reader *r)
+{
+    if (!r)
+        return;
+    for (unsigned i = 0; i < r->n; i++)
+        source_free(r->heap[i]);
+    for (unsigned i = 0; i < r->nfilters; i++)
+        if (r->filters[i].ok)
+            pcap_freecode(&r->filters[i].prog);
+    free(r->heap);
+    free(r->bpf);
+    free(r);
+}

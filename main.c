@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/* dnsvigil's command line: parses arguments and wires capture -> analyze -> output.
+ * No analysis happens here. */
+#include "analyze/dns.h"
+#include "analyze/stats.h"
+#include "analyze/summary.h"
+#include "capture/cap.h"
+#include "capture/source.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DV_VERSION "0.1.0"
+
+/* Exit statuses (documented in --help, the man page and the README). */
+enum {
+    EXIT_OK = 0,       /* every input read to its end */
+    EXIT_INPUT = 1,    /* some input missing, unreadable or damaged; results cover the rest */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_INTERNAL = 3, /* out of memory, output not writable */
+};
+
+struct run {
+    struct dns_stats dns;
+    struct dns_msg msg; /* decode scratch: one message at a time */
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void on_msg(void *user, const struct cap_msg *cm)
+{
+    struct run *run = user;
+
+    dns_decode(cm->data, cm->len, cm->meta->truncated, &run->msg);
+    dns_stats_add(&run->dns, &run->msg, cm->meta);
+}
+
+static void usage_main(FILE *f)
+{
+    fputs("Usage: dnsvigil COMMAND [OPTIONS] [ARGS]\n"
+          "\n"
+          "Passive DNS traffic analyzer: decodes DNS traffic from captures, counts queries,\n"
+          "responses, response codes, query types, EDNS use and malformed messages, and\n"
+          "accounts for every packet it could not use.\n"
+          "\n"
+          "Commands:\n"
+          "  analyze FILE...   analyze pcap/pcapng captures (plain, .gz, .xz, .lz4, .zst, or -)\n"
+          "  help [COMMAND]    show help for a command\n"
+          "\n"
+          "Options:\n"
+          "  -h, --help        show this help\n"
+          "  -V, --version     show the version\n"
+          "\n"
+          "Run 'dnsvigil analyze --help' for the options of analyze. See dnsvigil(1).\n",
+          f);
+}
+
+static void usage_analyze(FILE *f)
+{
+    fputs("Usage: dnsvigil analyze [OPTIONS] FILE...\n"
+          "\n"
+          "Reads the captures, decodes every DNS message over UDP and TCP (with IP fragment\n"
+          "and TCP stream reassembly) and prints a summary. Several files are merged into one\n"
+          "stream in timestamp order. FILE may be '-' for standard input. Compression (gzip,\n"
+          "xz, lz4, zstd) is recognised by content.\n"
+          "\n"
+          "Options:\n"
+          "  -f, --filter EXPR    only frames matching the BPF expression (tcpdump syntax)\n"
+          "  -p, --ports LIST     DNS ports, comma-separated (default: 53)\n"
+          "  -j, --json           write the JSON document (docs/json-schema.md) instead of text\n"
+          "  -o, --output FILE    write the result to FILE instead of standard output\n"
+          "      --progress       always show progress on standard error\n"
+          "      --no-progress    never show progress (default: only when stderr is a terminal)\n"
+          "      --tcp-streams N  TCP connections tracked at once (default 8192)\n"
+          "      --frag-slots N   IP datagrams reassembled at once (default 256)\n"
+          "  -v, --verbose        more diagnostics on standard error\n"
+          "  -q, --quiet          only errors on standard error\n"
+          "  -h, --help           show this help\n"
+          "\n"
+          "Exit status:\n"
+          "  0  every input was read to its end\n"
+          "  1  an input was missing, unreadable, not a capture, or damaged (truncated or\n"
+          "     corrupt); the error names the file and byte offset, and the summary still\n"
+          "     covers everything read before the damage and all other inputs\n"
+          "  2  the command line is wrong\n"
+          "  3  internal error (out of memory, output not writable)\n"
+          "\n"
+          "Examples:\n"
+          "  dnsvigil analyze capture.pcap\n"
+          "  dnsvigil analyze --json -o summary.json day1.pcapng.gz day2.pcapng.zst\n"
+          "  tcpdump -i eth1 -w - port 53 | dnsvigil analyze -\n"
+          "  dnsvigil analyze -f 'host 192.0.2.53' -p 53,5353 capture.pcap\n",
+          f);
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    /* Wall clock for the progress display only; analysis runs on packet time. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void show_progress(const cap_reader *rd, uint64_t packets, double start, bool final)
+{
+    uint64_t done, total;
+    double el = wall_now() - start;
+
+    cap_reader_progress(rd, &done, &total);
+    if (total)
+        fprintf(stderr, "\r%5.1f%%  %.1f / %.1f MB  %llu packets  %.0f packets/s   ",
+                total ? 100.0 * (double)done / (double)total : 0.0, (double)done / 1e6,
+                (double)total / 1e6, (unsigned long long)packets,
+                el > 0 ? (double)packets / el : 0.0);
+    else
+        fprintf(stderr, "\r%.1f MB  %llu packets  %.0f packets/s   ", (double)done / 1e6,
+                (unsigned long long)packets, el > 0 ? (double)packets / el : 0.0);
+    if (final)
+        fputc('\n', stderr);
+}
+
+static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"filter", required_argument, NULL, 'f'},
+        {"ports", required_argument, NULL, 'p'},
+        {"json", no_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"progress", no_argument, NULL, 'P'},
+        {"no-progress", no_argument, NULL, 'N'},
+        {"tcp-streams", required_argument, NULL, 'T'},
+        {"frag-slots", required_argument, NULL, 'F'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct cap_config cfg;
+    const char *filter = NULL, *output = NULL;
+    bool json = false;
+    int progress = -1, opt, status = EXIT_OK;
+    struct run *run = NULL;
+    cap_reader *rd = NULL;
+    cap_decoder *dec = NULL;
+    FILE *out = stdout;
+    struct cap_pkt pkt;
+    uint64_t packets = 0;
+    double start, last_progress;
+    char err[512];
+
+    cap_config_defaults(&cfg);
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "f:p:jo:vqh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            filter = optarg;
+            break;
+        case 'p':
+            if (cap_config_set_ports(&cfg, optarg) < 0) {
+                fprintf(stderr, "dnsvigil analyze: bad port list '%s' (want e.g. 53,5353)\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'P':
+            progress = 1;
+            break;
+        case 'N':
+            progress = 0;
+            break;
+        case 'T':
+            if (!parse_u32(optarg, 1, 1u << 22, &cfg.tcp_streams)) {
+                fprintf(stderr, "dnsvigil analyze: --tcp-streams wants 1..4194304\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'F':
+            if (!parse_u32(optarg, 1, 65536, &cfg.frag_slots)) {
+                fprintf(stderr, "dnsvigil analyze: --frag-slots wants 1..65536\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'v':
+            log_set_level(LOG_DEBUG);
+            break;
+        case 'q':
+            log_set_level(LOG_ERROR);
+            break;
+        case 'h':
+            usage_analyze(stdout);
+            return EXIT_OK;
+        default:
+            fputs("Try 'dnsvigil analyze --help'.\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs("dnsvigil analyze: no input file given\nTry 'dnsvigil analyze --help'.\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (filter) {
+        /* Check the expression once up front, so a typo is a usage error, not silence. */
+        pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
+        struct bpf_program prog;
+        if (!dead)
+            return EXIT_INTERNAL;
+        if (pcap_compile(dead, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+            fprintf(stderr, "dnsvigil analyze: bad filter '%s': %s\n", filter, pcap_geterr(dead));
+            pcap_close(dead);
+            return EXIT_USAGE;
+        }
+        pcap_freecode(&prog);
+        pcap_close(dead);
+    }
+    if (progress < 0)
+        progress = isatty(STDERR_FILENO);
+    raise_fd_limit();
+
+    run = calloc(1, sizeof(*run));
+    rd = cap_reader_new(filter);
+    if (!run || !rd)
+        goto nomem;
+    dns_stats_init(&run->dns);
+    dec = cap_decoder_new(&cfg, on_msg, NULL, run);
+    if (!dec)
+        goto nomem;
+    for (int i = optind; i < argc; i++) {
+        if (cap_reader_add(rd, argv[i], err, sizeof(err)) < 0) {
+            log_msg(LOG_ERROR, "%s", err);
+            status = EXIT_INPUT;
+        }
+    }
+    status = cap_reader_inputs(rd) == 0 ? EXIT_INPUT : status;
+    if (cap_reader_inputs(rd) == 0) {
+        log_msg(LOG_ERROR, "analyze: no input could be opened");
+        goto out;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    start = last_progress = wall_now();
+    while (!interrupted && cap_reader_next(rd, &pkt) == 1) {
+        cap_decode(dec, pkt.dlt, pkt.ts_ns, pkt.data, pkt.caplen, pkt.wirelen);
+        if (progress && (++packets & 0xffff) == 0) {
+            double now = wall_now();
+            if (now - last_progress >= 0.5) {
+                show_progress(rd, packets, start, false);
+                last_progress = now;
+            }
+        }
+    }
+    cap_decoder_flush(dec);
+    if (progress)
+        show_progress(rd, cap_decoder_stats(dec)->c[CAP_PACKETS], start, true);
+    if (interrupted) {
+        log_msg(LOG_WARN, "analyze: interrupted; the summary covers what was read so far");
+        status = EXIT_INPUT;
+    }
+    if (cap_reader_errors(rd))
+        status = EXIT_INPUT;
+
+    if (output && !(out = fopen(output, "w"))) {
+        log_msg(LOG_ERROR, "analyze: cannot write %s: %s", output, strerror(errno));
+        status = EXIT_INTERNAL;
+        goto out;
+    }
+    {
+        struct summary_in in = {
+            .dns = &run->dns,
+            .cap = cap_decoder_stats(dec),
+            .filtered = cap_reader_filtered(rd),
+            .inputs = (const char *const *)&argv[optind],
+            .ninputs = (unsigned)(argc - optind),
+            .input_errors =
+                cap_reader_errors(rd) + (cap_reader_inputs(rd) < (unsigned)(argc - optind)
+                                             ? (unsigned)(argc - optind) - cap_reader_inputs(rd)
+                                             : 0),
+            .filter = filter,
+        };
+        if (json)
+            summary_json(out, &in);
+        else
+            summary_text(out, &in);
+    }
+    if (fflush(out) != 0 || ferror(out)) {
+        log_msg(LOG_ERROR, "analyze: writing the result failed: %s", strerror(errno));
+        status = EXIT_INTERNAL;
+    }
+    if (out != stdout)
+        fclose(out);
+    goto out;
+
+nomem:
+    log_msg(LOG_ERROR, "analyze: out of memory");
+    status = EXIT_INTERNAL;
+out:
+    cap_decoder_free(dec);
+    cap_reader_free(rd);
+    free(run);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+
+    if (argc < 2) {
+        usage_main(stderr);
+        return EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        usage_main(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("dnsvigil %s (%s)\n", DV_VERSION, pcap_lib_version());
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "help")) {
+        if (argc > 2 && !strcmp(argv[2], "analyze"))
+            usage_analyze(stdout);
+        else
+            usage_main(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "analyze"))
+        return cmd_analyze(argc - 1, argv + 1);
+    fprintf(stderr, "dnsvigil: unknown command '%s'\nTry 'dnsvigil --help'.\n", cmd);
+    return EXIT_USAGE;
+}

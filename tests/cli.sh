@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: compressed inputs, stdin, damaged and missing files,
+# exit statuses, help and version.
+source "$(dirname "$0")/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+P="$TOP/tests/pcap"
+
+# Same figures whatever the compression (only .inputs differs).
+ref=$("$DNSVIGIL" analyze --json --no-progress "$P/tcp_axfr.pcap" | jq -S 'del(.inputs)')
+refng=$("$DNSVIGIL" analyze --json --no-progress "$P/fmt_ng_multi.pcapng" | jq -S 'del(.inputs)')
+for z in "gzip -c" "xz -c" "lz4 -c" "zstd -q -c"; do
+    tool=${z%% *}
+    # Named without the usual suffix: detection is by content.
+    $z "$P/tcp_axfr.pcap" >"$tmp/cap.$tool.bin"
+    got=$("$DNSVIGIL" analyze --json --no-progress "$tmp/cap.$tool.bin" | jq -S 'del(.inputs)')
+    if [ "$got" = "$ref" ]; then pass "cli/$tool-pcap"; else fail "cli/$tool-pcap"; fi
+    $z "$P/fmt_ng_multi.pcapng" >"$tmp/ng.$tool.bin"
+    got=$("$DNSVIGIL" analyze --json --no-progress "$tmp/ng.$tool.bin" | jq -S 'del(.inputs)')
+    if [ "$got" = "$refng" ]; then pass "cli/$tool-pcapng"; else fail "cli/$tool-pcapng"; fi
+    got=$($z "$P/tcp_axfr.pcap" | "$DNSVIGIL" analyze --json --no-progress - | jq -S 'del(.inputs)')
+    if [ "$got" = "$ref" ]; then pass "cli/$tool-stdin"; else fail "cli/$tool-stdin"; fi
+done
+# Concatenated gzip members read as one stream.
+gzip -c "$P/tcp_axfr.pcap" >"$tmp/cat.gz"
+head -c 0 /dev/null | gzip -c >>"$tmp/cat.gz"
+got=$("$DNSVIGIL" analyze --json --no-progress "$tmp/cat.gz" | jq -S 'del(.inputs)')
+if [ "$got" = "$ref" ]; then pass "cli/gzip-members"; else fail "cli/gzip-members"; fi
+
+# Plain stdin, pcap and pcapng.
+got=$("$DNSVIGIL" analyze --json --no-progress - <"$P/tcp_axfr.pcap" | jq -S 'del(.inputs)')
+if [ "$got" = "$ref" ]; then pass "cli/stdin-pcap"; else fail "cli/stdin-pcap"; fi
+got=$(cat "$P/fmt_ng_multi.pcapng" | "$DNSVIGIL" analyze --json --no-progress - | jq -S 'del(.inputs)')
+if [ "$got" = "$refng" ]; then pass "cli/stdin-pcapng"; else fail "cli/stdin-pcapng"; fi
+
+# Truncated pcap: error names file and offset, exit 1, what came before is reported.
+size=$(stat -c %s "$P/basic.pcap")
+head -c $((size - 30)) "$P/basic.pcap" >"$tmp/trunc.pcap"
+"$DNSVIGIL" analyze --json --no-progress "$tmp/trunc.pcap" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+if [ $rc = 1 ] && grep -q "trunc.pcap: damaged record at byte offset" "$tmp/e" &&
+    [ "$(jq .capture.packets "$tmp/o")" = 24 ]; then
+    pass "cli/truncated-pcap"
+else
+    fail "cli/truncated-pcap" "rc=$rc $(cat "$tmp/e")"
+fi
+# Truncated pcapng: the offset is the start of the cut block.
+size=$(stat -c %s "$P/fmt_ng_multi.pcapng")
+head -c $((size - 10)) "$P/fmt_ng_multi.pcapng" >"$tmp/trunc.pcapng"
+"$DNSVIGIL" analyze --json --no-progress "$tmp/trunc.pcapng" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+if [ $rc = 1 ] && grep -q "trunc.pcapng: truncated block (type 6, .*) at byte offset" "$tmp/e" &&
+    [ "$(jq .capture.packets "$tmp/o")" = 7 ]; then
+    pass "cli/truncated-pcapng"
+else
+    fail "cli/truncated-pcapng" "rc=$rc $(cat "$tmp/e")"
+fi
+# Truncated compressed stream.
+gzip -c "$P/basic.pcap" | head -c 900 >"$tmp/trunc.gz"
+"$DNSVIGIL" analyze --json --no-progress "$tmp/trunc.gz" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+if [ $rc = 1 ] && grep -q "trunc.gz:.*compressed stream is truncated" "$tmp/e" &&
+    [ "$(jq .capture.packets "$tmp/o")" -gt 0 ]; then
+    pass "cli/truncated-gzip"
+else
+    fail "cli/truncated-gzip" "rc=$rc $(cat "$tmp/e")"
+fi
+
+# A missing file among good ones: error named, the others analysed, exit 1.
+"$DNSVIGIL" analyze --json --no-progress "$tmp/nope.pcap" "$P/edns.pcap" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+if [ $rc = 1 ] && grep -q "nope.pcap: cannot open: No such file" "$tmp/e" &&
+    [ "$(jq .dns.queries "$tmp/o")" = 5 ] && [ "$(jq .capture.input_errors "$tmp/o")" = 1 ]; then
+    pass "cli/missing-file"
+else
+    fail "cli/missing-file" "rc=$rc $(cat "$tmp/e")"
+fi
+# Not a capture; empty file; a directory.
+echo "hello, this is text" >"$tmp/text.pcap"
+: >"$tmp/empty.pcap"
+for f in text.pcap empty.pcap; do
+    "$DNSVIGIL" analyze --no-progress "$tmp/$f" >/dev/null 2>"$tmp/e"
+    rc=$?
+    if [ $rc = 1 ] && grep -q "$f" "$tmp/e"; then pass "cli/bad-input-$f"; else fail "cli/bad-input-$f" "rc=$rc"; fi
+done
+"$DNSVIGIL" analyze --no-progress "$tmp" >/dev/null 2>"$tmp/e"
+rc=$?
+if [ $rc = 1 ] && grep -q "is a directory" "$tmp/e"; then pass "cli/directory"; else fail "cli/directory" "rc=$rc"; fi
+
+# Usage errors exit 2 with a hint.
+for args in "analyze" "analyze -f 'not a (filter' $P/basic.pcap" "analyze -p 0 $P/basic.pcap" \
+    "analyze --bogus $P/basic.pcap" "frobnicate"; do
+    eval "\"$DNSVIGIL\" $args" >/dev/null 2>"$tmp/e"
+    rc=$?
+    if [ $rc = 2 ] && [ -s "$tmp/e" ]; then pass "cli/usage: $args"; else fail "cli/usage: $args" "rc=$rc"; fi
+done
+# Help and version.
+"$DNSVIGIL" --help | grep -q "^Usage: dnsvigil COMMAND" && pass "cli/--help" || fail "cli/--help"
+"$DNSVIGIL" analyze --help | grep -q "^Exit status:" && pass "cli/analyze --help" || fail "cli/analyze --help"
+"$DNSVIGIL" --version | grep -q "^dnsvigil [0-9]" && pass "cli/--version" || fail "cli/--version"
+# The JSON is valid and the text summary fits 80 columns.
+"$DNSVIGIL" analyze --json --no-progress "$TOP/tests/sample.pcap" | jq -e . >/dev/null && pass "cli/json-valid" || fail "cli/json-valid"
+w=$("$DNSVIGIL" analyze --no-progress "$TOP/tests/sample.pcap" | awk '{ if (length > m) m = length } END { print m }')
+[ "$w" -le 80 ] && pass "cli/text-80-columns" || fail "cli/text-80-columns" "widest line $w"
+# -o writes the file.
+"$DNSVIGIL" analyze --json --no-progress -o "$tmp/out.json" "$P/basic.pcap" && jq -e '.dns.queries == 12' "$tmp/out.json" >/dev/null &&
+    pass "cli/-o" || fail "cli/-o"
+# Progress shows on request and ends with a newline on stderr.
+"$DNSVIGIL" analyze --progress "$TOP/tests/sample.pcap" >/dev/null 2>"$tmp/e"
+grep -q "packets/s" "$tmp/e" && pass "cli/progress" || fail "cli/progress"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test suite against the build in $BUILD (build or build-san) and prints the
+# closing line "N passed, N failed" (skips are listed, never counted as passes). Exit status
+# is non-zero on any failure.
+set -u
+export BUILD=${BUILD:-build}
+source "$(dirname "$0")/lib.sh"
+export RESULTS
+RESULTS=$(mktemp)
+trap 'rm -f "$RESULTS"' EXIT
+cd "$TOP" || exit 2
+
+suite() {
+    echo "== $1"
+    shift
+    "$@" || true
+}
+
+suite "unit tests (cmocka)" tests/unit/run.sh
+suite "fixture captures (tests/pcap/LIST)" tests/pcap/run.sh
+suite "tshark oracle" tests/oracle_all.sh
+suite "command line, inputs and errors" tests/cli.sh
+suite "generator reproduces the checked-in fixtures" tests/regen.sh
+suite "fuzz corpus replay" tests/fuzz/replay.sh
+suite "system test: real DNS server on loopback" tests/sys/run.sh
+if [ "${FUZZ_SECONDS:-0}" -gt 0 ]; then
+    echo "== libFuzzer over the decoder (${FUZZ_SECONDS} s)"
+    if ! command -v clang >/dev/null; then
+        fail "fuzz/libfuzzer" "clang is not installed"
+    elif out=$(tests/fuzz/run_fuzz.sh "$FUZZ_SECONDS" 2>&1); then
+        pass "fuzz/libfuzzer ${FUZZ_SECONDS}s"
+        tail -4 <<<"$out" | sed 's/^/    /'
+    else
+        fail "fuzz/libfuzzer" "$(tail -20 <<<"$out")"
+    fi
+fi
+
+passed=$(grep -c '^PASS' "$RESULTS")
+failed=$(grep -c '^FAIL' "$RESULTS")
+skipped=$(grep -c '^SKIP' "$RESULTS")
+echo
+grep '^FAIL' "$RESULTS" | sed 's/^FAIL/failed:/'
+grep '^SKIP' "$RESULTS" | sed 's/^SKIP/skipped:/'
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
