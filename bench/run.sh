@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make bench`: generates the benchmark capture (once, cached in bench/out/), then measures
+# in one run, on the same file: the bare libpcap loop (floor), dnsvigil's capture path, the
+# zero-copy DNS view, ldns_wire2pkt per message, and the whole `dnsvigil analyze` process.
+# Each mode runs REPEAT times (best time kept) after a warm-up that fills the page cache.
+# Writes bench/out/results.md and prints it.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+out="$top/bench/out"
+packets=${BENCH_PACKETS:-5000000}
+repeat=${REPEAT:-3}
+mkdir -p "$out"
+cap="$out/mix-$packets.pcap"
+if [ ! -s "$cap" ]; then
+    echo "bench: generating $packets packets into $cap"
+    "$top/build/tests/gen" bench "$cap" "$packets"
+fi
+best() { # best MODE ARGS... -> the line with the smallest time
+    local line bestline="" bt=""
+    for _ in $(seq 1 "$repeat"); do
+        line=$("$@")
+        t=$(awk '{print $4}' <<<"$line")
+        if [ -z "$bt" ] || awk -v a="$t" -v b="$bt" 'BEGIN{exit !(a<b)}'; then bt=$t; bestline=$line; fi
+    done
+    echo "$bestline"
+}
+B="$top/build/bench"
+cat "$cap" >/dev/null # warm the page cache
+floor=$(best "$B" floor "$cap")
+capture=$(best "$B" capture "$cap")
+view=$(best "$B" view "$cap")
+stats=$(best "$B" stats "$cap")
+ldnsr=$(best "$B" ldns "$cap")
+full=$(best "$B" run "$top/dnsvigil" analyze --no-progress --json "$cap")
+npk=$(awk '{print $2}' <<<"$floor")
+ft=$(awk '{print $4}' <<<"$floor")
+row() { # row LABEL LINE
+    awk -v label="$1" -v ft="$ft" -v n="$npk" '{
+        t = $4; rss = $6
+        printf "| %s | %.0f | %.1f | %.2fx | %.0f |\n", label, n / t, t * 1e9 / n, t / ft, rss / 1024
+    }' <<<"$2"
+}
+{
+    echo "Benchmark: $(basename "$cap"), $npk packets, $(du -m "$cap" | cut -f1) MB;"
+    echo "$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d); best of $repeat runs."
+    echo
+    echo "| path | packets/s | ns/packet | ratio to floor | peak RSS MiB |"
+    echo "|---|---|---|---|---|"
+    row "bare libpcap loop (floor)" "$floor"
+    row "dnsvigil capture path (link/IP/UDP/TCP, reassembly)" "$capture"
+    row "capture + zero-copy DNS view (dns_decode)" "$view"
+    row "capture + view + totals" "$stats"
+    row "capture + ldns_wire2pkt + ldns_pkt_free" "$ldnsr"
+    row "dnsvigil analyze --json (whole process)" "$full"
+    echo
+    awk -v v="$(awk '{print $4}' <<<"$view")" -v c="$(awk '{print $4}' <<<"$capture")" \
+        -v l="$(awk '{print $4}' <<<"$ldnsr")" -v m="$(awk '{print $3}' <<<"$view")" 'BEGIN {
+        printf "DNS decode alone (minus capture path), per message: view %.1f ns, ldns %.1f ns (%.1fx)\n",
+            (v - c) * 1e9 / m, (l - c) * 1e9 / m, (l - c) / (v - c) }'
+} | tee "$out/results.md"
