@@ -6,7 +6,7 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wvla -Wpointer-arith
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS)
-LIBS     = -lpcap -lldns -lz -llzma -llz4 -lzstd -lm
+LIBS     = -lpcap -lldns -lpsl -lz -llzma -llz4 -lzstd -lm
 
 CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c)
 HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h)
@@ -29,7 +29,8 @@ $(BUILD)/dnsvigil: $(CORE_OBJ) $(BUILD)/main.o
 
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALLCFLAGS) -c -o $@ $<
 
 # ---- tests -------------------------------------------------------------------------------
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* dnsvigil's command line: parses arguments and wires capture -> analyze -> output.
  * No analysis happens here. */
+#include "analyze/dispatch.h"
 #include "analyze/dns.h"
 #include "analyze/stats.h"
 #include "analyze/summary.h"
@@ -30,25 +31,12 @@ enum {
     EXIT_INTERNAL = 3, /* out of memory, output not writable */
 };
 
-struct run {
-    struct dns_stats dns;
-    struct dns_msg msg; /* decode scratch: one message at a time */
-};
-
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
     (void)sig;
     interrupted = 1;
-}
-
-static void on_msg(void *user, const struct cap_msg *cm)
-{
-    struct run *run = user;
-
-    dns_decode(cm->data, cm->len, cm->meta->truncated, &run->msg);
-    dns_stats_add(&run->dns, &run->msg, cm->meta);
 }
 
 static void usage_main(FILE *f)
@@ -76,7 +64,8 @@ static void usage_analyze(FILE *f)
     fputs("Usage: dnsvigil analyze [OPTIONS] FILE...\n"
           "\n"
           "Reads the captures, decodes every DNS message over UDP and TCP (with IP fragment\n"
-          "and TCP stream reassembly) and prints a summary. Several files are merged into one\n"
+          "and TCP stream reassembly), matches responses to queries, and prints a summary. Several "
+          "files are merged into one\n"
           "stream in timestamp order. FILE may be '-' for standard input. Compression (gzip,\n"
           "xz, lz4, zstd) is recognised by content.\n"
           "\n"
@@ -87,6 +76,11 @@ static void usage_analyze(FILE *f)
           "  -o, --output FILE    write the result to FILE instead of standard output\n"
           "      --progress       always show progress on standard error\n"
           "      --no-progress    never show progress (default: only when stderr is a terminal)\n"
+          "  -w, --windows        add per-window figures (the windows array) to the JSON\n"
+          "      --window SEC     window length in seconds (default 60)\n"
+          "      --timeout SEC    packet time a query waits for its response (default 5)\n"
+          "      --top N          entries per top list (default 10)\n"
+          "      --max-pending N  queries tracked at once (default 262144)\n"
           "      --tcp-streams N  TCP connections tracked at once (default 8192)\n"
           "      --frag-slots N   IP datagrams reassembled at once (default 256)\n"
           "  -v, --verbose        more diagnostics on standard error\n"
@@ -168,16 +162,23 @@ static int cmd_analyze(int argc, char **argv)
         {"no-progress", no_argument, NULL, 'N'},
         {"tcp-streams", required_argument, NULL, 'T'},
         {"frag-slots", required_argument, NULL, 'F'},
+        {"windows", no_argument, NULL, 'w'},
+        {"window", required_argument, NULL, 'W'},
+        {"timeout", required_argument, NULL, 't'},
+        {"top", required_argument, NULL, 'n'},
+        {"max-pending", required_argument, NULL, 'M'},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct cap_config cfg;
+    struct disp_config dcfg;
     const char *filter = NULL, *output = NULL;
-    bool json = false;
+    bool json = false, windows = false;
+    uint32_t top_n = 10, secs;
     int progress = -1, opt, status = EXIT_OK;
-    struct run *run = NULL;
+    struct dispatch *disp = NULL;
     cap_reader *rd = NULL;
     cap_decoder *dec = NULL;
     FILE *out = stdout;
@@ -187,8 +188,9 @@ static int cmd_analyze(int argc, char **argv)
     char err[512];
 
     cap_config_defaults(&cfg);
+    disp_config_defaults(&dcfg);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "f:p:jo:vqh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:p:jo:wvqh", opts, NULL)) != -1) {
         switch (opt) {
         case 'f':
             filter = optarg;
@@ -221,6 +223,35 @@ static int cmd_analyze(int argc, char **argv)
         case 'F':
             if (!parse_u32(optarg, 1, 65536, &cfg.frag_slots)) {
                 fprintf(stderr, "dnsvigil analyze: --frag-slots wants 1..65536\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'w':
+            windows = true;
+            break;
+        case 'W':
+            if (!parse_u32(optarg, 1, 86400, &secs)) {
+                fprintf(stderr, "dnsvigil analyze: --window wants 1..86400 seconds\n");
+                return EXIT_USAGE;
+            }
+            dcfg.window_ns = (uint64_t)secs * 1000000000ull;
+            break;
+        case 't':
+            if (!parse_u32(optarg, 1, 3600, &secs)) {
+                fprintf(stderr, "dnsvigil analyze: --timeout wants 1..3600 seconds\n");
+                return EXIT_USAGE;
+            }
+            dcfg.flow.timeout_ns = (uint64_t)secs * 1000000000ull;
+            break;
+        case 'n':
+            if (!parse_u32(optarg, 1, 256, &top_n)) {
+                fprintf(stderr, "dnsvigil analyze: --top wants 1..256\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'M':
+            if (!parse_u32(optarg, 1, 1u << 26, &dcfg.flow.max_pending)) {
+                fprintf(stderr, "dnsvigil analyze: --max-pending wants 1..67108864\n");
                 return EXIT_USAGE;
             }
             break;
@@ -260,14 +291,16 @@ static int cmd_analyze(int argc, char **argv)
         progress = isatty(STDERR_FILENO);
     raise_fd_limit();
 
-    run = calloc(1, sizeof(*run));
     rd = cap_reader_new(filter);
-    if (!run || !rd)
+    if (!rd)
         goto nomem;
-    dns_stats_init(&run->dns);
-    dec = cap_decoder_new(&cfg, on_msg, NULL, run);
+    dec = cap_decoder_new(&cfg, disp_msg, disp_event, NULL);
     if (!dec)
         goto nomem;
+    disp = disp_new(&dcfg, cap_decoder_stats(dec));
+    if (!disp)
+        goto nomem;
+    cap_decoder_set_user(dec, disp);
     for (int i = optind; i < argc; i++) {
         if (cap_reader_add(rd, argv[i], err, sizeof(err)) < 0) {
             log_msg(LOG_ERROR, "%s", err);
@@ -283,6 +316,7 @@ static int cmd_analyze(int argc, char **argv)
     signal(SIGTERM, on_signal);
     start = last_progress = wall_now();
     while (!interrupted && cap_reader_next(rd, &pkt) == 1) {
+        disp_time(disp, pkt.ts_ns);
         cap_decode(dec, pkt.dlt, pkt.ts_ns, pkt.data, pkt.caplen, pkt.wirelen);
         if (progress && (++packets & 0xffff) == 0) {
             double now = wall_now();
@@ -293,6 +327,7 @@ static int cmd_analyze(int argc, char **argv)
         }
     }
     cap_decoder_flush(dec);
+    disp_finish(disp);
     if (progress)
         show_progress(rd, cap_decoder_stats(dec)->c[CAP_PACKETS], start, true);
     if (interrupted) {
@@ -309,7 +344,8 @@ static int cmd_analyze(int argc, char **argv)
     }
     {
         struct summary_in in = {
-            .dns = &run->dns,
+            .disp = disp,
+            .dns = &disp->stats,
             .cap = cap_decoder_stats(dec),
             .filtered = cap_reader_filtered(rd),
             .inputs = (const char *const *)&argv[optind],
@@ -319,6 +355,8 @@ static int cmd_analyze(int argc, char **argv)
                                              ? (unsigned)(argc - optind) - cap_reader_inputs(rd)
                                              : 0),
             .filter = filter,
+            .top_n = top_n,
+            .windows = windows,
         };
         if (json)
             summary_json(out, &in);
@@ -337,9 +375,9 @@ nomem:
     log_msg(LOG_ERROR, "analyze: out of memory");
     status = EXIT_INTERNAL;
 out:
+    disp_free(disp);
     cap_decoder_free(dec);
     cap_reader_free(rd);
-    free(run);
     return status;
 }
 

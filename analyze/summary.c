@@ -5,6 +5,7 @@
 
 #include "../common/json.h"
 
+#include <arpa/inet.h>
 #include <ldns/ldns.h>
 #include <string.h>
 #include <time.h>
@@ -153,6 +154,177 @@ static void json_dns(struct json *j, const struct dns_stats *st)
     json_obj_end(j);
 }
 
+static void json_ms(struct json *j, const char *key, uint64_t us)
+{
+    json_double(j, key, (double)us / 1000.0, 3);
+}
+
+static void json_latency(struct json *j, const char *key, uint64_t samples, uint64_t p50,
+                         uint64_t p95, uint64_t p99, const uint64_t *max)
+{
+    json_obj_begin(j, key);
+    json_u64(j, "samples", samples);
+    if (samples) {
+        json_ms(j, "p50", p50);
+        json_ms(j, "p95", p95);
+        json_ms(j, "p99", p99);
+        if (max)
+            json_ms(j, "max", *max);
+    } else {
+        json_null(j, "p50");
+        json_null(j, "p95");
+        json_null(j, "p99");
+        if (max)
+            json_null(j, "max");
+    }
+    json_obj_end(j);
+}
+
+static void size_bucket_name(unsigned b, char *buf, size_t n)
+{
+    if (b == WIN_SIZE_BUCKETS - 1)
+        snprintf(buf, n, "%u+", win_size_bounds[b - 1] + 1);
+    else
+        snprintf(buf, n, "%u-%u", b ? win_size_bounds[b - 1] + 1 : 0, win_size_bounds[b]);
+}
+
+static void json_sizes(struct json *j, const uint64_t *h)
+{
+    char name[32];
+    json_obj_begin(j, "response_size");
+    for (unsigned b = 0; b < WIN_SIZE_BUCKETS; b++) {
+        size_bucket_name(b, name, sizeof(name));
+        json_u64(j, name, h[b]);
+    }
+    json_obj_end(j);
+}
+
+static void json_outcomes(struct json *j, const uint64_t *o, const uint64_t *retrans)
+{
+    json_obj_begin(j, "transactions");
+    for (int i = 0; i < FLOW_OUTCOME_N; i++)
+        json_u64(j, flow_outcome_name((enum flow_outcome)i), o[i]);
+    if (retrans)
+        json_u64(j, "query_retransmits", *retrans);
+    json_obj_end(j);
+}
+
+static void json_loss(struct json *j, const uint64_t *loss, const uint64_t *windows_dropped)
+{
+    json_obj_begin(j, "loss");
+    for (int i = 0; i < LOSS_N; i++)
+        json_u64(j, loss_name((enum loss_counter)i), loss[i]);
+    if (windows_dropped)
+        json_u64(j, "windows_dropped", *windows_dropped);
+    json_obj_end(j);
+}
+
+/* Presentation of a top-list key: an address (4/16 bytes) or a wire name. */
+static void key_text(const struct topn_item *it, bool name, char *buf, size_t n)
+{
+    if (name)
+        dns_name_to_str(it->key, it->keylen, buf, n);
+    else
+        inet_ntop(it->keylen == 4 ? AF_INET : AF_INET6, it->key, buf, (socklen_t)n);
+}
+
+static void json_top(struct json *j, const char *key, const struct topn *t, bool name, unsigned max)
+{
+    const struct topn_item *items[256];
+    size_t n = topn_top(t, items, max > 256 ? 256 : max);
+    char text[1100];
+
+    json_arr_begin(j, key);
+    for (size_t i = 0; i < n; i++) {
+        key_text(items[i], name, text, sizeof(text));
+        json_obj_begin(j, NULL);
+        json_str(j, "name", text);
+        json_u64(j, "count", items[i]->count);
+        json_u64(j, "error", items[i]->error);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+}
+
+static void json_window(struct json *j, const struct win_stats *w)
+{
+    char name[40];
+
+    json_obj_begin(j, NULL);
+    summary_time(w->start_ns, name, sizeof(name));
+    json_str(j, "start", name);
+    summary_time(w->end_ns, name, sizeof(name));
+    json_str(j, "end", name);
+    json_u64(j, "queries", w->queries);
+    json_u64(j, "responses", w->responses);
+    json_u64(j, "udp", w->udp);
+    json_u64(j, "tcp", w->tcp);
+    json_u64(j, "ipv4", w->ipv4);
+    json_u64(j, "ipv6", w->ipv6);
+    json_u64(j, "edns", w->edns);
+    json_u64(j, "do", w->edns_do);
+    json_u64(j, "tc", w->tc);
+    json_obj_begin(j, "rcode");
+    for (unsigned i = 0; i < WIN_RCODES; i++) {
+        if (!w->rcode[i])
+            continue;
+        if (i == WIN_RCODES - 1)
+            snprintf(name, sizeof(name), "other");
+        else
+            summary_rcode_name(i, name, sizeof(name));
+        json_u64(j, name, w->rcode[i]);
+    }
+    json_obj_end(j);
+    json_obj_begin(j, "qtype");
+    for (unsigned i = 0; i < WIN_QTYPES; i++)
+        if (w->qtype[i])
+            json_u64(j, win_qtype_name(i), w->qtype[i]);
+    json_obj_end(j);
+    json_outcomes(j, w->outcome, NULL);
+    json_latency(j, "latency", w->latency_samples, w->p50_us, w->p95_us, w->p99_us, NULL);
+    json_u64(j, "malformed", w->malformed);
+    json_sizes(j, w->resp_size);
+    json_loss(j, w->loss, NULL);
+    json_obj_end(j);
+}
+
+static void json_analysis(struct json *j, const struct summary_in *in)
+{
+    const struct dispatch *d = in->disp;
+    struct flow_counts fc;
+    uint64_t p50 = 0, p95 = 0, p99 = 0, loss[LOSS_N];
+
+    flow_get_counts(d->flow, &fc);
+    json_outcomes(j, fc.outcome, &fc.query_retransmits);
+    hist_percentile(&d->lat_total, 50, &p50);
+    hist_percentile(&d->lat_total, 95, &p95);
+    hist_percentile(&d->lat_total, 99, &p99);
+    json_latency(j, "latency", d->lat_total.count, p50, p95, p99, &d->lat_total.max_us);
+    json_sizes(j, d->resp_size);
+    loss_snapshot(d->cap, d->stats.malformed_total, fc.outcome[FLOW_EVICTED], loss);
+    loss[LOSS_KERNEL_DROPS] = in->cap->kernel_drops;
+    json_loss(j, loss, &d->wins_dropped);
+    json_obj_begin(j, "top");
+    json_top(j, "clients", &d->clients, false, in->top_n);
+    json_top(j, "servers", &d->servers, false, in->top_n);
+    json_top(j, "qnames", &d->qnames, true, in->top_n);
+    json_top(j, "registered_domains", &d->regdoms, true, in->top_n);
+    json_u64(j, "sketch_counters", d->cfg.top_k);
+    json_obj_end(j);
+    json_obj_begin(j, "distinct");
+    json_u64(j, "clients", hll_estimate(&d->hll_clients));
+    json_u64(j, "qnames", hll_estimate(&d->hll_qnames));
+    json_u64(j, "registered_domains", hll_estimate(&d->hll_regdoms));
+    json_obj_end(j);
+    if (in->windows) {
+        json_u64(j, "window_seconds", d->cfg.window_ns / 1000000000u);
+        json_arr_begin(j, "windows");
+        for (uint32_t i = 0; i < d->nwins; i++)
+            json_window(j, disp_window(d, i));
+        json_arr_end(j);
+    }
+}
+
 void summary_json(FILE *f, const struct summary_in *in)
 {
     struct json j;
@@ -183,6 +355,8 @@ void summary_json(FILE *f, const struct summary_in *in)
     json_obj_end(&j);
     json_capture(&j, in);
     json_dns(&j, in->dns);
+    if (in->disp)
+        json_analysis(&j, in);
     json_obj_end(&j);
     json_finish(&j);
 }
@@ -285,6 +459,65 @@ void summary_text(FILE *f, const struct summary_in *in)
         first = 0;
     }
     fputc('\n', f);
+
+    if (in->disp) {
+        const struct dispatch *d = in->disp;
+        struct flow_counts fc;
+        uint64_t p50 = 0, p95 = 0, p99 = 0;
+        static const char *const labels[] = {"top clients", "top servers", "top names",
+                                             "top domains"};
+        const struct topn *tops[] = {&d->clients, &d->servers, &d->qnames, &d->regdoms};
+
+        flow_get_counts(d->flow, &fc);
+        fprintf(f,
+                "\nTransactions         %llu answered, %llu unanswered, %llu unsolicited,\n"
+                "                     %llu duplicate, %llu question mismatch, %llu evicted\n",
+                (unsigned long long)fc.outcome[FLOW_ANSWERED],
+                (unsigned long long)fc.outcome[FLOW_UNANSWERED],
+                (unsigned long long)fc.outcome[FLOW_UNSOLICITED],
+                (unsigned long long)fc.outcome[FLOW_DUPLICATE],
+                (unsigned long long)fc.outcome[FLOW_MISMATCH],
+                (unsigned long long)fc.outcome[FLOW_EVICTED]);
+        if (hist_percentile(&d->lat_total, 50, &p50)) {
+            hist_percentile(&d->lat_total, 95, &p95);
+            hist_percentile(&d->lat_total, 99, &p99);
+            fprintf(f, "  latency            p50 %.3f ms, p95 %.3f ms, p99 %.3f ms\n",
+                    (double)p50 / 1000.0, (double)p95 / 1000.0, (double)p99 / 1000.0);
+        }
+        fprintf(f, "  distinct           %llu clients, %llu names, %llu registered domains\n",
+                (unsigned long long)hll_estimate(&d->hll_clients),
+                (unsigned long long)hll_estimate(&d->hll_qnames),
+                (unsigned long long)hll_estimate(&d->hll_regdoms));
+        for (int l = 0; l < 4; l++) {
+            const struct topn_item *items[5];
+            size_t n = topn_top(tops[l], items, 5);
+            unsigned col = 21;
+            fprintf(f, "  %-19s", labels[l]);
+            if (n == 0)
+                fputs("none", f);
+            for (size_t i = 0; i < n; i++) {
+                char text[1100], item[1200];
+                int len;
+                key_text(items[i], l >= 2, text, sizeof(text));
+                if (strlen(text) > 40)
+                    memcpy(text + 37, "...", 4);
+                len = snprintf(item, sizeof(item), "%s %llu", text,
+                               (unsigned long long)items[i]->count);
+                if (i > 0) {
+                    if (col + 2 + (unsigned)len > 79) {
+                        fprintf(f, ",\n  %-19s", "");
+                        col = 21;
+                    } else {
+                        fputs(", ", f);
+                        col += 2;
+                    }
+                }
+                fputs(item, f);
+                col += (unsigned)len;
+            }
+            fputc('\n', f);
+        }
+    }
 
     fprintf(f, "\nCapture\n");
     fprintf(f, "  not DNS            %llu not IP, %llu other protocol, %llu other port\n",

@@ -4,12 +4,14 @@
 #ifndef DV_ANALYZE_SUMMARY_H
 #define DV_ANALYZE_SUMMARY_H
 
+#include "dispatch.h"
 #include "stats.h"
 #include "../capture/cap.h"
 
 #include <stdio.h>
 
 struct summary_in {
+    const struct dispatch *disp;
     const struct dns_stats *dns;
     const struct cap_stats *cap;
     uint64_t filtered;         /* frames the BPF filter rejected */
@@ -17,6 +19,8 @@ struct summary_in {
     unsigned ninputs;
     unsigned input_errors; /* inputs that were unreadable or damaged */
     const char *filter;    /* BPF expression or NULL */
+    unsigned top_n;        /* entries per top list */
+    bool windows;          /* include the per-window array */
 };
 
 /* Writes the JSON document to f. */

@@ -132,6 +132,9 @@ cap_decoder *cap_decoder_new(const struct cap_config *cfg, cap_msg_fn msg_fn, ca
 void cap_decode(cap_decoder *d, int dlt, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
                 uint32_t wirelen);
 
+/* Changes the user pointer passed to the callbacks. */
+void cap_decoder_set_user(cap_decoder *d, void *user);
+
 /* Ends every open TCP stream and fragment (end of input): partial messages are counted as
  * aborted, waiting fragments as timed out. */
 void cap_decoder_flush(cap_decoder *d);

@@ -134,6 +134,12 @@ cap_decoder *cap_decoder_new(const struct cap_config *cfg, cap_msg_fn msg_fn, ca
     return d;
 }
 
+void cap_decoder_set_user(cap_decoder *d, void *user)
+{
+    d->user = user;
+    tcp_set_user(d->tcp, user);
+}
+
 void cap_decoder_free(cap_decoder *d)
 {
     if (!d)

@@ -100,6 +100,11 @@ void tcp_free(struct tcp_table *t)
     free(t);
 }
 
+void tcp_set_user(struct tcp_table *t, void *user)
+{
+    t->user = user;
+}
+
 static uint8_t *buf_get(struct tcp_table *t)
 {
     if (t->pool_free > 0)

@@ -15,6 +15,9 @@ struct tcp_table *tcp_new(uint32_t max_streams, uint32_t nbuf, uint64_t idle_ns,
 
 void tcp_free(struct tcp_table *t);
 
+/* Changes the user pointer passed to the callbacks. */
+void tcp_set_user(struct tcp_table *t, void *user);
+
 /* Handles one segment. meta describes the direction of this segment (its truncated flag
  * says the payload was cut by the snap length). */
 void tcp_segment(struct tcp_table *t, const struct cap_meta *meta, uint32_t seq, uint8_t flags,

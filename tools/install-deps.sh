@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages dnsvigil needs to build and test (only those missing).
 # Uses sudo when not run as root.
 set -euo pipefail
-pkgs=(build-essential pkg-config libpcap-dev libldns-dev zlib1g-dev liblzma-dev liblz4-dev
+pkgs=(build-essential pkg-config libpcap-dev libldns-dev libpsl-dev publicsuffix zlib1g-dev liblzma-dev liblz4-dev
     libzstd-dev libcmocka-dev
     clang libclang-rt-14-dev clang-format cppcheck
     tshark tcpdump nsd dnsutils jq gzip xz-utils lz4 zstd)

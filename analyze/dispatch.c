@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* Decode once, account everywhere. Time moves only with packets: a window closes when a
+ * frame's time stamp crosses its end (empty windows in between are emitted too, so a quiet
+ * period shows as zeros, not as a gap). */
+#include "dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void disp_config_defaults(struct disp_config *cfg)
+{
+    flow_config_defaults(&cfg->flow);
+    cfg->window_ns = 60ull * 1000000000ull;
+    cfg->max_windows = 10080; /* a week of minutes */
+    cfg->top_k = 1024;
+}
+
+static void on_txn(void *user, const struct flow_txn *t)
+{
+    struct dispatch *d = user;
+
+    d->cur.outcome[t->outcome]++;
+    if (t->outcome == FLOW_ANSWERED) {
+        uint64_t us = t->latency_ns / 1000;
+        hist_add(&d->lat_total, us);
+        hist_add(&d->lat_win, us);
+    }
+    if (d->sink.on_txn)
+        d->sink.on_txn(d->sink.user, t);
+}
+
+struct dispatch *disp_new(const struct disp_config *cfg, const struct cap_stats *cap)
+{
+    struct dispatch *d = calloc(1, sizeof(*d));
+
+    if (!d)
+        return NULL;
+    d->cfg = *cfg;
+    if (d->cfg.window_ns == 0)
+        d->cfg.window_ns = 60ull * 1000000000ull;
+    if (d->cfg.max_windows == 0)
+        d->cfg.max_windows = 1;
+    d->cap = cap;
+    dns_stats_init(&d->stats);
+    d->flow = flow_new(&cfg->flow, on_txn, d);
+    d->wins = calloc(d->cfg.max_windows, sizeof(*d->wins));
+    d->rd = regdom_new();
+    if (!d->flow || !d->wins || !d->rd || topn_init(&d->clients, cfg->top_k, 16) < 0 ||
+        topn_init(&d->servers, cfg->top_k, 16) < 0 ||
+        topn_init(&d->qnames, cfg->top_k, DNS_MAX_NAME) < 0 ||
+        topn_init(&d->regdoms, cfg->top_k, DNS_MAX_NAME) < 0) {
+        disp_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void disp_free(struct dispatch *d)
+{
+    if (!d)
+        return;
+    flow_free(d->flow);
+    topn_free(&d->clients);
+    topn_free(&d->servers);
+    topn_free(&d->qnames);
+    topn_free(&d->regdoms);
+    regdom_free(d->rd);
+    free(d->wins);
+    free(d);
+}
+
+void disp_set_sink(struct dispatch *d, const struct disp_sink *sink)
+{
+    d->sink = *sink;
+}
+
+static void loss_now(const struct dispatch *d, uint64_t out[LOSS_N])
+{
+    struct flow_counts fc;
+    flow_get_counts(d->flow, &fc);
+    loss_snapshot(d->cap, d->stats.malformed_total, fc.outcome[FLOW_EVICTED], out);
+}
+
+static void win_open(struct dispatch *d, uint64_t start)
+{
+    memset(&d->cur, 0, sizeof(d->cur));
+    d->cur.start_ns = start;
+    d->cur.end_ns = start + d->cfg.window_ns;
+    hist_reset(&d->lat_win);
+    loss_now(d, d->loss_start);
+    d->have_win = true;
+}
+
+static void win_close(struct dispatch *d)
+{
+    uint64_t loss[LOSS_N];
+    struct win_stats *slot;
+
+    d->cur.latency_samples = d->lat_win.count;
+    hist_percentile(&d->lat_win, 50, &d->cur.p50_us);
+    hist_percentile(&d->lat_win, 95, &d->cur.p95_us);
+    hist_percentile(&d->lat_win, 99, &d->cur.p99_us);
+    loss_now(d, loss);
+    for (int i = 0; i < LOSS_N; i++)
+        d->cur.loss[i] = loss[i] - d->loss_start[i];
+    if (d->sink.on_window)
+        d->sink.on_window(d->sink.user, &d->cur);
+    if (d->nwins == d->cfg.max_windows) {
+        d->wins_head = (d->wins_head + 1) % d->cfg.max_windows;
+        d->nwins--;
+        d->wins_dropped++;
+    }
+    slot = &d->wins[(d->wins_head + d->nwins) % d->cfg.max_windows];
+    *slot = d->cur;
+    d->nwins++;
+    d->wins_total++;
+}
+
+void disp_time(struct dispatch *d, uint64_t now_ns)
+{
+    if (!d->have_win) {
+        win_open(d, now_ns - now_ns % d->cfg.window_ns);
+    } else {
+        while (now_ns >= d->cur.end_ns) {
+            uint64_t next = d->cur.end_ns;
+            win_close(d);
+            win_open(d, next);
+        }
+    }
+    flow_advance(d->flow, now_ns);
+}
+
+static void fold_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (uint8_t)(src[i] + 32) : src[i];
+}
+
+void disp_msg(void *user, const struct cap_msg *cm)
+{
+    struct dispatch *d = user;
+    struct dns_msg *m = &d->msg;
+    const struct cap_meta *meta = cm->meta;
+
+    dns_decode(cm->data, cm->len, meta->truncated, m);
+    disp_time(d, meta->ts_ns);
+    dns_stats_add(&d->stats, m, meta);
+    win_add_msg(&d->cur, m, meta);
+    if (m->has_header && m->qr) {
+        d->resp_size[win_size_bucket(m->len)]++;
+    } else if (m->has_header) {
+        /* Top lists and distinct counts follow the queries: who asks, whom, for what. */
+        size_t alen = meta->af == 4 ? 4 : 16;
+        uint64_t hc = sketch_hash(meta->src, alen, false) ^ meta->af;
+        topn_add(&d->clients, meta->src, alen, hc);
+        topn_add(&d->servers, meta->dst, alen, sketch_hash(meta->dst, alen, false) ^ meta->af);
+        hll_add(&d->hll_clients, hc);
+        if (m->has_question) {
+            uint8_t lower[DNS_MAX_NAME];
+            size_t start;
+            uint64_t hq;
+            fold_copy(lower, m->qname, m->qname_len);
+            hq = sketch_hash(lower, m->qname_len, false);
+            topn_add(&d->qnames, lower, m->qname_len, hq);
+            hll_add(&d->hll_qnames, hq);
+            if (regdom_find(d->rd, lower, m->qname_len, &start)) {
+                uint64_t hr = sketch_hash(lower + start, m->qname_len - start, false);
+                topn_add(&d->regdoms, lower + start, m->qname_len - start, hr);
+                hll_add(&d->hll_regdoms, hr);
+            }
+        }
+    }
+    flow_message(d->flow, m, meta);
+    if (d->sink.on_message)
+        d->sink.on_message(d->sink.user, m, meta);
+}
+
+void disp_event(void *user, const struct cap_event *ev)
+{
+    struct dispatch *d = user;
+    if (d->sink.on_event)
+        d->sink.on_event(d->sink.user, ev);
+}
+
+void disp_finish(struct dispatch *d)
+{
+    flow_flush(d->flow);
+    if (d->have_win) {
+        win_close(d);
+        d->have_win = false;
+    }
+}
+
+const struct win_stats *disp_window(const struct dispatch *d, uint32_t i)
+{
+    return &d->wins[(d->wins_head + i) % d->cfg.max_windows];
+}

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* Flow store. Entries live in a fixed pool used as a ring in arrival order, so the oldest
+ * query is always at the head: time-outs and eviction are O(1) amortised. An open-addressing
+ * index (linear probing, backward-shift deletion) finds an entry by its key. Answered
+ * entries stay until their time-out so that a second response is seen as a duplicate. */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_DEAD = 0, ST_PENDING, ST_ANSWERED };
+
+struct flow_entry {
+    uint64_t key_hash;
+    uint64_t qhash;
+    uint64_t query_ns;
+    uint8_t client[16], server[16];
+    uint16_t client_port, server_port, id, qtype;
+    uint16_t query_len, udp_size;
+    uint8_t af, proto, state;
+    bool has_q, edns, do_bit;
+};
+
+struct flow_store {
+    struct flow_entry *pool;
+    uint32_t cap, head, count;
+    uint32_t *index; /* pool position + 1; 0 = empty */
+    uint32_t mask;
+    uint64_t timeout_ns;
+    flow_txn_fn fn;
+    void *user;
+    struct flow_counts counts;
+};
+
+void flow_config_defaults(struct flow_config *cfg)
+{
+    cfg->max_pending = 262144;
+    cfg->timeout_ns = 5000000000ull; /* 5 s: resolvers give up and retry well before this */
+}
+
+flow_store *flow_new(const struct flow_config *cfg, flow_txn_fn fn, void *user)
+{
+    flow_store *f = calloc(1, sizeof(*f));
+    uint32_t n = 2;
+
+    if (!f)
+        return NULL;
+    f->cap = cfg->max_pending ? cfg->max_pending : 1;
+    while (n < f->cap * 2)
+        n <<= 1;
+    f->pool = calloc(f->cap, sizeof(*f->pool));
+    f->index = calloc(n, sizeof(*f->index));
+    if (!f->pool || !f->index) {
+        flow_free(f);
+        return NULL;
+    }
+    f->mask = n - 1;
+    f->timeout_ns = cfg->timeout_ns;
+    f->fn = fn;
+    f->user = user;
+    return f;
+}
+
+void flow_free(flow_store *f)
+{
+    if (!f)
+        return;
+    free(f->pool);
+    free(f->index);
+    free(f);
+}
+
+static inline uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uint64_t key_hash(uint8_t af, uint8_t proto, const uint8_t *client, const uint8_t *server,
+                         uint16_t cport, uint16_t sport, uint16_t id)
+{
+    uint64_t h = ((uint64_t)af << 56) ^ ((uint64_t)proto << 48) ^ ((uint64_t)cport << 32) ^
+                 ((uint64_t)sport << 16) ^ id;
+    h = mix64(h ^ load64(client));
+    h = mix64(h ^ load64(server));
+    if (af == 6) {
+        h = mix64(h ^ load64(client + 8));
+        h = mix64(h ^ load64(server + 8));
+    }
+    return h;
+}
+
+uint64_t flow_question_hash(const struct dns_msg *m)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (unsigned i = 0; i < m->qname_len; i++) {
+        uint8_t c = m->qname[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (uint8_t)(c + 32); /* names compare case-insensitively (RFC 4343) */
+        h = (h ^ c) * 0x100000001b3ull;
+    }
+    return mix64(h ^ ((uint64_t)m->qtype << 16) ^ m->qclass);
+}
+
+static bool entry_is(const struct flow_entry *e, uint64_t kh, uint8_t af, uint8_t proto,
+                     const uint8_t *client, const uint8_t *server, uint16_t cport, uint16_t sport,
+                     uint16_t id)
+{
+    size_t alen = af == 4 ? 4 : 16;
+    return e->key_hash == kh && e->af == af && e->proto == proto && e->id == id &&
+           e->client_port == cport && e->server_port == sport &&
+           memcmp(e->client, client, alen) == 0 && memcmp(e->server, server, alen) == 0;
+}
+
+/* Index slot holding pool position pos, or -1. */
+static int64_t index_find(const flow_store *f, uint64_t kh, uint32_t pos)
+{
+    for (uint32_t i = (uint32_t)kh & f->mask;; i = (i + 1) & f->mask) {
+        if (f->index[i] == 0)
+            return -1;
+        if (f->index[i] == pos + 1)
+            return i;
+    }
+}
+
+static void index_remove(flow_store *f, uint32_t pos)
+{
+    int64_t found = index_find(f, f->pool[pos].key_hash, pos);
+    uint32_t i, j;
+
+    if (found < 0)
+        return;
+    i = (uint32_t)found;
+    /* Backward-shift deletion keeps every probe chain unbroken (no tombstones). */
+    for (j = (i + 1) & f->mask; f->index[j] != 0; j = (j + 1) & f->mask) {
+        uint32_t home = (uint32_t)f->pool[f->index[j] - 1].key_hash & f->mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays)
+            continue;
+        f->index[i] = f->index[j];
+        i = j;
+    }
+    f->index[i] = 0;
+}
+
+static void txn_from_entry(struct flow_txn *t, const struct flow_entry *e)
+{
+    memset(t, 0, sizeof(*t));
+    t->query_ns = e->query_ns;
+    t->af = e->af;
+    t->proto = e->proto;
+    memcpy(t->client, e->client, 16);
+    memcpy(t->server, e->server, 16);
+    t->client_port = e->client_port;
+    t->server_port = e->server_port;
+    t->id = e->id;
+    t->qtype = e->qtype;
+    t->query_len = e->query_len;
+    t->query_edns = e->edns;
+    t->query_do = e->do_bit;
+    t->query_udp_size = e->udp_size;
+}
+
+static void emit(flow_store *f, struct flow_txn *t)
+{
+    f->counts.outcome[t->outcome]++;
+    if (f->fn)
+        f->fn(f->user, t);
+}
+
+/* Ends the entry at the head of the ring. */
+static void pop_head(flow_store *f, enum flow_outcome pending_outcome)
+{
+    struct flow_entry *e = &f->pool[f->head];
+
+    if (e->state != ST_DEAD) {
+        if (e->state == ST_PENDING) {
+            struct flow_txn t;
+            txn_from_entry(&t, e);
+            t.outcome = pending_outcome;
+            emit(f, &t);
+        }
+        index_remove(f, f->head);
+        e->state = ST_DEAD;
+    }
+    f->head = f->head + 1 == f->cap ? 0 : f->head + 1;
+    f->count--;
+}
+
+void flow_advance(flow_store *f, uint64_t now_ns)
+{
+    while (f->count > 0) {
+        const struct flow_entry *e = &f->pool[f->head];
+        if (e->state != ST_DEAD && e->query_ns + f->timeout_ns >= now_ns)
+            break;
+        pop_head(f, FLOW_UNANSWERED);
+    }
+}
+
+static struct flow_entry *lookup(flow_store *f, uint64_t kh, uint8_t af, uint8_t proto,
+                                 const uint8_t *client, const uint8_t *server, uint16_t cport,
+                                 uint16_t sport, uint16_t id)
+{
+    for (uint32_t i = (uint32_t)kh & f->mask; f->index[i] != 0; i = (i + 1) & f->mask) {
+        struct flow_entry *e = &f->pool[f->index[i] - 1];
+        if (entry_is(e, kh, af, proto, client, server, cport, sport, id))
+            return e;
+    }
+    return NULL;
+}
+
+static void on_query(flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    uint64_t kh =
+        key_hash(meta->af, meta->proto, meta->src, meta->dst, meta->sport, meta->dport, m->id);
+    struct flow_entry *e =
+        lookup(f, kh, meta->af, meta->proto, meta->src, meta->dst, meta->sport, meta->dport, m->id);
+    uint32_t pos;
+
+    if (e) {
+        if (e->state == ST_PENDING) {
+            f->counts.query_retransmits++; /* latency keeps counting from the first copy */
+            return;
+        }
+        /* The same key again after an answer: a new transaction. */
+        index_remove(f, (uint32_t)(e - f->pool));
+        e->state = ST_DEAD;
+    }
+    if (f->count == f->cap)
+        pop_head(f, FLOW_EVICTED);
+    pos = f->head + f->count;
+    if (pos >= f->cap)
+        pos -= f->cap;
+    e = &f->pool[pos];
+    e->key_hash = kh;
+    e->qhash = m->has_qtype ? flow_question_hash(m) : 0;
+    e->has_q = m->has_qtype;
+    e->query_ns = meta->ts_ns;
+    memcpy(e->client, meta->src, 16);
+    memcpy(e->server, meta->dst, 16);
+    e->client_port = meta->sport;
+    e->server_port = meta->dport;
+    e->id = m->id;
+    e->qtype = m->has_qtype ? m->qtype : 0;
+    e->query_len = (uint16_t)(m->len > 65535 ? 65535 : m->len);
+    e->af = meta->af;
+    e->proto = meta->proto;
+    e->edns = m->has_opt;
+    e->do_bit = m->has_opt && m->edns_do;
+    e->udp_size = m->has_opt ? m->edns_udp_size : 0;
+    e->state = ST_PENDING;
+    f->count++;
+    for (uint32_t i = (uint32_t)kh & f->mask;; i = (i + 1) & f->mask) {
+        if (f->index[i] == 0) {
+            f->index[i] = pos + 1;
+            break;
+        }
+    }
+}
+
+static void on_response(flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    /* The client is the response's destination. */
+    uint64_t kh =
+        key_hash(meta->af, meta->proto, meta->dst, meta->src, meta->dport, meta->sport, m->id);
+    struct flow_entry *e =
+        lookup(f, kh, meta->af, meta->proto, meta->dst, meta->src, meta->dport, meta->sport, m->id);
+    struct flow_txn t;
+
+    if (!e) {
+        memset(&t, 0, sizeof(t));
+        t.outcome = FLOW_UNSOLICITED;
+        t.af = meta->af;
+        t.proto = meta->proto;
+        memcpy(t.client, meta->dst, 16);
+        memcpy(t.server, meta->src, 16);
+        t.client_port = meta->dport;
+        t.server_port = meta->sport;
+        t.id = m->id;
+        t.qtype = m->has_qtype ? m->qtype : 0;
+    } else {
+        txn_from_entry(&t, e);
+        if (e->state == ST_ANSWERED) {
+            t.outcome = FLOW_DUPLICATE;
+        } else if (e->has_q && m->has_qtype && flow_question_hash(m) != e->qhash) {
+            t.outcome = FLOW_MISMATCH; /* the query stays pending for the real answer */
+        } else {
+            t.outcome = FLOW_ANSWERED;
+            t.latency_ns = meta->ts_ns > e->query_ns ? meta->ts_ns - e->query_ns : 0;
+            e->state = ST_ANSWERED;
+        }
+    }
+    t.response_ns = meta->ts_ns;
+    t.response = m;
+    t.resp_meta = meta;
+    emit(f, &t);
+}
+
+void flow_message(flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    if (!m->has_header)
+        return;
+    flow_advance(f, meta->ts_ns);
+    if (m->qr)
+        on_response(f, m, meta);
+    else
+        on_query(f, m, meta);
+}
+
+void flow_flush(flow_store *f)
+{
+    while (f->count > 0)
+        pop_head(f, FLOW_UNANSWERED);
+}
+
+void flow_get_counts(const flow_store *f, struct flow_counts *out)
+{
+    *out = f->counts;
+    out->pending = 0;
+    for (uint32_t i = 0, p = f->head; i < f->count; i++, p = p + 1 == f->cap ? 0 : p + 1)
+        out->pending += f->pool[p].state == ST_PENDING;
+}
+
+const char *flow_outcome_name(enum flow_outcome o)
+{
+    static const char *const names[FLOW_OUTCOME_N] = {"answered",  "unanswered", "unsolicited",
+                                                      "duplicate", "mismatch",   "evicted"};
+    return (unsigned)o < FLOW_OUTCOME_N ? names[o] : "unknown";
+}

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/* Histogram, Space-Saving and HyperLogLog. All memory is allocated at init; adds are
+ * O(1) (histogram, HyperLogLog) or O(log k) (Space-Saving heap). */
+#include "sketch.h"
+
+#include "../common/err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- histogram ---- */
+void hist_reset(struct hist *h)
+{
+    memset(h, 0, sizeof(*h));
+}
+
+static uint32_t hist_bucket(uint64_t v)
+{
+    unsigned e;
+
+    if (v < HIST_SUB)
+        return (uint32_t)v;
+    e = (unsigned)(63 - __builtin_clzll(v)) - 10; /* v in [2^(10+e), 2^(11+e)) */
+    if (e > HIST_OCTAVES)
+        return HIST_BUCKETS - 1;
+    return HIST_SUB + (e - 1) * (HIST_SUB / 2) + (uint32_t)((v >> e) - HIST_SUB / 2);
+}
+
+static uint64_t hist_value(uint32_t b)
+{
+    uint32_t e, m;
+
+    if (b < HIST_SUB)
+        return b;
+    e = (b - HIST_SUB) / (HIST_SUB / 2) + 1;
+    m = (b - HIST_SUB) % (HIST_SUB / 2) + HIST_SUB / 2;
+    return (uint64_t)m << e;
+}
+
+void hist_add(struct hist *h, uint64_t us)
+{
+    h->b[hist_bucket(us)]++;
+    h->count++;
+    if (us > h->max_us)
+        h->max_us = us;
+}
+
+bool hist_percentile(const struct hist *h, double p, uint64_t *us)
+{
+    uint64_t rank, seen = 0;
+
+    if (h->count == 0)
+        return false;
+    rank = (uint64_t)ceil(p / 100.0 * (double)h->count);
+    if (rank < 1)
+        rank = 1;
+    for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
+        seen += h->b[b];
+        if (seen >= rank) {
+            uint64_t v = hist_value(b);
+            *us = v > h->max_us ? h->max_us : v;
+            return true;
+        }
+    }
+    *us = h->max_us;
+    return true;
+}
+
+/* ---- hashing ---- */
+static inline uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        if (fold)
+            v |= (v & 0x4040404040404040ull) >> 1; /* 'A'..'Z' (0x41..0x5a) -> lower case */
+        h = mix(h ^ v) + 0x2545f4914f6cdd1dull;
+    }
+    if (i < n) {
+        uint64_t v = 0;
+        memcpy(&v, p + i, n - i);
+        if (fold)
+            v |= (v & 0x4040404040404040ull) >> 1;
+        h = mix(h ^ v);
+    }
+    return mix(h);
+}
+
+/* ---- Space-Saving ---- */
+int topn_init(struct topn *t, uint32_t k, uint32_t keymax)
+{
+    uint32_t n = 2;
+
+    memset(t, 0, sizeof(*t));
+    while (n < k * 2)
+        n <<= 1;
+    t->k = k;
+    t->keymax = keymax;
+    t->mask = n - 1;
+    t->items = calloc(k, sizeof(*t->items));
+    t->keys = calloc(k, keymax);
+    t->heap = calloc(k, sizeof(*t->heap));
+    t->index = calloc(n, sizeof(*t->index));
+    if (!t->items || !t->keys || !t->heap || !t->index) {
+        topn_free(t);
+        return ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < k; i++)
+        t->items[i].key = t->keys + (size_t)i * keymax;
+    return 0;
+}
+
+void topn_free(struct topn *t)
+{
+    free(t->items);
+    free(t->keys);
+    free(t->heap);
+    free(t->index);
+    memset(t, 0, sizeof(*t));
+}
+
+static void heap_swap(struct topn *t, uint32_t a, uint32_t b)
+{
+    uint32_t x = t->heap[a];
+    t->heap[a] = t->heap[b];
+    t->heap[b] = x;
+    t->items[t->heap[a]].heap_pos = a;
+    t->items[t->heap[b]].heap_pos = b;
+}
+
+static void heap_down(struct topn *t, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, m = i;
+        if (l < t->n && t->items[t->heap[l]].count < t->items[t->heap[m]].count)
+            m = l;
+        if (l + 1 < t->n && t->items[t->heap[l + 1]].count < t->items[t->heap[m]].count)
+            m = l + 1;
+        if (m == i)
+            return;
+        heap_swap(t, i, m);
+        i = m;
+    }
+}
+
+static void heap_up(struct topn *t, uint32_t i)
+{
+    while (i > 0 && t->items[t->heap[(i - 1) / 2]].count > t->items[t->heap[i]].count) {
+        heap_swap(t, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void index_del(struct topn *t, uint32_t item)
+{
+    uint32_t i = (uint32_t)t->items[item].hash & t->mask, j;
+
+    while (t->index[i] != item + 1)
+        i = (i + 1) & t->mask;
+    for (j = (i + 1) & t->mask; t->index[j] != 0; j = (j + 1) & t->mask) {
+        uint32_t home = (uint32_t)t->items[t->index[j] - 1].hash & t->mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays)
+            continue;
+        t->index[i] = t->index[j];
+        i = j;
+    }
+    t->index[i] = 0;
+}
+
+void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h)
+{
+    uint32_t i, item;
+    struct topn_item *it;
+
+    if (len > t->keymax)
+        len = t->keymax;
+    t->total++;
+    for (i = (uint32_t)h & t->mask; t->index[i] != 0; i = (i + 1) & t->mask) {
+        it = &t->items[t->index[i] - 1];
+        if (it->hash == h && it->keylen == len && memcmp(it->key, key, len) == 0) {
+            it->count++;
+            heap_down(t, it->heap_pos);
+            return;
+        }
+    }
+    if (t->n < t->k) {
+        item = t->n;
+        it = &t->items[item];
+        it->count = 1;
+        it->error = 0;
+        it->heap_pos = t->n;
+        t->heap[t->n++] = item;
+        heap_up(t, it->heap_pos);
+    } else {
+        /* Replace the minimum: the newcomer inherits its count as possible error. */
+        item = t->heap[0];
+        it = &t->items[item];
+        index_del(t, item);
+        it->error = it->count;
+        it->count++;
+        t->replacements++;
+        heap_down(t, 0);
+        for (i = (uint32_t)h & t->mask; t->index[i] != 0; i = (i + 1) & t->mask)
+            ;
+    }
+    it->hash = h;
+    it->keylen = (uint16_t)len;
+    memcpy(it->key, key, len);
+    t->index[i] = item + 1;
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+    const struct topn_item *x = *(const struct topn_item *const *)a;
+    const struct topn_item *y = *(const struct topn_item *const *)b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    if (x->keylen != y->keylen)
+        return x->keylen < y->keylen ? -1 : 1;
+    return memcmp(x->key, y->key, x->keylen); /* ties in a stable, input-defined order */
+}
+
+size_t topn_top(const struct topn *t, const struct topn_item **out, size_t max)
+{
+    const struct topn_item **all = malloc((t->n ? t->n : 1) * sizeof(*all));
+    size_t n = 0;
+
+    if (!all)
+        return 0;
+    for (uint32_t i = 0; i < t->n; i++)
+        all[i] = &t->items[i];
+    qsort(all, t->n, sizeof(*all), cmp_count);
+    for (; n < max && n < t->n; n++)
+        out[n] = all[n];
+    free(all);
+    return n;
+}
+
+/* ---- HyperLogLog ---- */
+void hll_reset(struct hll *h)
+{
+    memset(h, 0, sizeof(*h));
+}
+
+void hll_add(struct hll *h, uint64_t hash)
+{
+    uint32_t idx = (uint32_t)(hash >> (64 - HLL_P));
+    uint64_t rest = (hash << HLL_P) | (1ull << (HLL_P - 1)); /* guard bit bounds the rank */
+    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+    if (rank > h->reg[idx])
+        h->reg[idx] = rank;
+}
+
+uint64_t hll_estimate(const struct hll *h)
+{
+    const double m = (double)(1u << HLL_P);
+    double sum = 0, est;
+    unsigned zeros = 0;
+
+    for (uint32_t i = 0; i < (1u << HLL_P); i++) {
+        sum += ldexp(1.0, -h->reg[i]);
+        zeros += h->reg[i] == 0;
+    }
+    est = (0.7213 / (1.0 + 1.079 / m)) * m * m / sum;
+    if (est <= 2.5 * m && zeros > 0)
+        est = m * log(m / zeros); /* linear counting for small cardinalities */
+    return (uint64_t)(est + 0.5);
+}

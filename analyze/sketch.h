@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* Bounded summaries of unbounded streams, so memory does not grow with the number of
+ * distinct clients or names (DESIGN.md principle 3):
+ *  - hist: latency histogram, exact to 1 us below 2048 us, relative error < 1/1024 above;
+ *  - topn: Space-Saving heavy hitters (Metwally et al. 2005) with k counters: every key
+ *    whose true count exceeds N/k is listed, and each listed count overestimates the true
+ *    one by at most its reported error;
+ *  - hll: HyperLogLog distinct counter (2^14 registers, standard error about 0.8%). */
+#ifndef DV_ANALYZE_SKETCH_H
+#define DV_ANALYZE_SKETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- latency histogram (microseconds) ---- */
+#define HIST_SUB 2048u
+#define HIST_OCTAVES 22u /* up to 2^32 us (about 71 minutes) */
+#define HIST_BUCKETS (HIST_SUB + HIST_OCTAVES * (HIST_SUB / 2))
+
+struct hist {
+    uint64_t count;
+    uint64_t max_us;
+    uint32_t b[HIST_BUCKETS];
+};
+
+void hist_reset(struct hist *h);
+void hist_add(struct hist *h, uint64_t us);
+/* Nearest-rank percentile (0 < p <= 100) in microseconds; false if the histogram is empty. */
+bool hist_percentile(const struct hist *h, double p, uint64_t *us);
+
+/* ---- Space-Saving top-N ---- */
+struct topn_item {
+    uint64_t hash;
+    uint64_t count; /* estimated count (never below the true count) */
+    uint64_t error; /* the estimate exceeds the true count by at most this */
+    uint32_t heap_pos;
+    uint16_t keylen;
+    uint8_t *key;
+};
+
+struct topn {
+    uint32_t k, n;
+    uint32_t keymax;
+    struct topn_item *items;
+    uint8_t *keys;
+    uint32_t *heap;  /* item indices, min-heap on count */
+    uint32_t *index; /* open addressing: item index + 1 */
+    uint32_t mask;
+    uint64_t total;        /* items added */
+    uint64_t replacements; /* times the minimum was replaced (the sketch is approximate) */
+};
+
+/* Allocates a summary of k counters for keys of up to keymax bytes. 0 or ERR_NOMEM. */
+int topn_init(struct topn *t, uint32_t k, uint32_t keymax);
+void topn_free(struct topn *t);
+/* Counts one occurrence of key (len bytes, truncated to keymax) whose 64-bit hash is h. */
+void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h);
+/* Stores up to max items, largest count first, in out; returns how many. */
+size_t topn_top(const struct topn *t, const struct topn_item **out, size_t max);
+
+/* ---- HyperLogLog ---- */
+#define HLL_P 14
+struct hll {
+    uint8_t reg[1u << HLL_P];
+};
+void hll_reset(struct hll *h);
+void hll_add(struct hll *h, uint64_t hash);
+uint64_t hll_estimate(const struct hll *h);
+
+/* A good 64-bit hash of bytes (for keys fed to topn and hll). fold lowercases ASCII. */
+uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold);
+
+#endif
