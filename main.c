@@ -80,7 +80,7 @@ static void usage_analyze(FILE *f)
           "      --window SEC     window length in seconds (default 60)\n"
           "      --timeout SEC    packet time a query waits for its response (default 5)\n"
           "      --top N          entries per top list (default 10)\n"
-          "      --max-pending N  queries tracked at once (default 262144)\n"
+          "      --max-pending N  queries tracked at once (default 131072)\n"
           "      --tcp-streams N  TCP connections tracked at once (default 8192)\n"
           "      --frag-slots N   IP datagrams reassembled at once (default 256)\n"
           "  -v, --verbose        more diagnostics on standard error\n"
@@ -250,8 +250,8 @@ static int cmd_analyze(int argc, char **argv)
             }
             break;
         case 'M':
-            if (!parse_u32(optarg, 1, 1u << 26, &dcfg.flow.max_pending)) {
-                fprintf(stderr, "dnsvigil analyze: --max-pending wants 1..67108864\n");
+            if (!parse_u32(optarg, 1, 4194302, &dcfg.flow.max_pending)) {
+                fprintf(stderr, "dnsvigil analyze: --max-pending wants 1..4194302\n");
                 return EXIT_USAGE;
             }
             break;

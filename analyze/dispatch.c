@@ -142,10 +142,17 @@ void disp_msg(void *user, const struct cap_msg *cm)
     struct dns_msg *m = &d->msg;
     const struct cap_meta *meta = cm->meta;
 
+    uint64_t hn = 0, qhash = 0;
+
     dns_decode(cm->data, cm->len, meta->truncated, m);
     disp_time(d, meta->ts_ns);
     dns_stats_add(&d->stats, m, meta);
     win_add_msg(&d->cur, m, meta);
+    if (m->has_qtype) {
+        /* One hash of the folded name serves the flow store, the top list and HLL. */
+        hn = sketch_hash(m->qname, m->qname_len, true);
+        qhash = flow_question_hash_from(hn, m);
+    }
     if (m->has_header && m->qr) {
         d->resp_size[win_size_bucket(m->len)]++;
     } else if (m->has_header) {
@@ -158,11 +165,9 @@ void disp_msg(void *user, const struct cap_msg *cm)
         if (m->has_question) {
             uint8_t lower[DNS_MAX_NAME];
             size_t start;
-            uint64_t hq;
             fold_copy(lower, m->qname, m->qname_len);
-            hq = sketch_hash(lower, m->qname_len, false);
-            topn_add(&d->qnames, lower, m->qname_len, hq);
-            hll_add(&d->hll_qnames, hq);
+            topn_add(&d->qnames, lower, m->qname_len, hn);
+            hll_add(&d->hll_qnames, hn);
             if (regdom_find(d->rd, lower, m->qname_len, &start)) {
                 uint64_t hr = sketch_hash(lower + start, m->qname_len - start, false);
                 topn_add(&d->regdoms, lower + start, m->qname_len - start, hr);
@@ -170,7 +175,7 @@ void disp_msg(void *user, const struct cap_msg *cm)
             }
         }
     }
-    flow_message(d->flow, m, meta);
+    flow_message(d->flow, m, qhash, meta);
     if (d->sink.on_message)
         d->sink.on_message(d->sink.user, m, meta);
 }

@@ -5,8 +5,17 @@
  * entries stay until their time-out so that a second response is seen as a duplicate. */
 #include "flow.h"
 
+#include "sketch.h"
+
 #include <stdlib.h>
 #include <string.h>
+
+/* An index slot is 32 bits: the pool position + 1 in the low POS_BITS, a tag from the key
+ * hash above, so most probes are decided without touching the pool, and the index stays
+ * small enough for the L2 cache at the default size. */
+#define POS_BITS 22
+#define POS_MASK ((1u << POS_BITS) - 1)
+#define FLOW_MAX_ENTRIES (POS_MASK - 1)
 
 enum { ST_DEAD = 0, ST_PENDING, ST_ANSWERED };
 
@@ -24,7 +33,7 @@ struct flow_entry {
 struct flow_store {
     struct flow_entry *pool;
     uint32_t cap, head, count;
-    uint32_t *index; /* pool position + 1; 0 = empty */
+    uint32_t *index; /* (tag << POS_BITS) | (pool position + 1); 0 = empty */
     uint32_t mask;
     uint64_t timeout_ns;
     flow_txn_fn fn;
@@ -34,7 +43,7 @@ struct flow_store {
 
 void flow_config_defaults(struct flow_config *cfg)
 {
-    cfg->max_pending = 262144;
+    cfg->max_pending = 131072;       /* index of 256 Ki 32-bit slots: 1 MiB */
     cfg->timeout_ns = 5000000000ull; /* 5 s: resolvers give up and retry well before this */
 }
 
@@ -46,6 +55,8 @@ flow_store *flow_new(const struct flow_config *cfg, flow_txn_fn fn, void *user)
     if (!f)
         return NULL;
     f->cap = cfg->max_pending ? cfg->max_pending : 1;
+    if (f->cap > FLOW_MAX_ENTRIES)
+        f->cap = FLOW_MAX_ENTRIES;
     while (n < f->cap * 2)
         n <<= 1;
     f->pool = calloc(f->cap, sizeof(*f->pool));
@@ -101,17 +112,15 @@ static uint64_t key_hash(uint8_t af, uint8_t proto, const uint8_t *client, const
     return h;
 }
 
+uint64_t flow_question_hash_from(uint64_t name_hash, const struct dns_msg *m)
+{
+    return mix64(name_hash ^ ((uint64_t)m->qtype << 16) ^ m->qclass);
+}
+
 uint64_t flow_question_hash(const struct dns_msg *m)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (unsigned i = 0; i < m->qname_len; i++) {
-        uint8_t c = m->qname[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (uint8_t)(c + 32); /* names compare case-insensitively (RFC 4343) */
-        h = (h ^ c) * 0x100000001b3ull;
-    }
-    return mix64(h ^ ((uint64_t)m->qtype << 16) ^ m->qclass);
+    /* Names compare case-insensitively (RFC 4343): hash the folded name. */
+    return flow_question_hash_from(sketch_hash(m->qname, m->qname_len, true), m);
 }
 
 static bool entry_is(const struct flow_entry *e, uint64_t kh, uint8_t af, uint8_t proto,
@@ -125,12 +134,22 @@ static bool entry_is(const struct flow_entry *e, uint64_t kh, uint8_t af, uint8_
 }
 
 /* Index slot holding pool position pos, or -1. */
+static inline uint32_t tag_of(uint64_t kh)
+{
+    return (uint32_t)(kh >> (64 - (32 - POS_BITS)));
+}
+
+static inline uint32_t home_of(uint64_t kh, uint32_t mask)
+{
+    return (uint32_t)(kh >> 20) & mask;
+}
+
 static int64_t index_find(const flow_store *f, uint64_t kh, uint32_t pos)
 {
-    for (uint32_t i = (uint32_t)kh & f->mask;; i = (i + 1) & f->mask) {
+    for (uint32_t i = home_of(kh, f->mask);; i = (i + 1) & f->mask) {
         if (f->index[i] == 0)
             return -1;
-        if (f->index[i] == pos + 1)
+        if ((f->index[i] & POS_MASK) == pos + 1)
             return i;
     }
 }
@@ -145,7 +164,7 @@ static void index_remove(flow_store *f, uint32_t pos)
     i = (uint32_t)found;
     /* Backward-shift deletion keeps every probe chain unbroken (no tombstones). */
     for (j = (i + 1) & f->mask; f->index[j] != 0; j = (j + 1) & f->mask) {
-        uint32_t home = (uint32_t)f->pool[f->index[j] - 1].key_hash & f->mask;
+        uint32_t home = home_of(f->pool[(f->index[j] & POS_MASK) - 1].key_hash, f->mask);
         bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
         if (stays)
             continue;
@@ -213,15 +232,21 @@ static struct flow_entry *lookup(flow_store *f, uint64_t kh, uint8_t af, uint8_t
                                  const uint8_t *client, const uint8_t *server, uint16_t cport,
                                  uint16_t sport, uint16_t id)
 {
-    for (uint32_t i = (uint32_t)kh & f->mask; f->index[i] != 0; i = (i + 1) & f->mask) {
-        struct flow_entry *e = &f->pool[f->index[i] - 1];
+    uint32_t tag = tag_of(kh);
+
+    for (uint32_t i = home_of(kh, f->mask); f->index[i] != 0; i = (i + 1) & f->mask) {
+        struct flow_entry *e;
+        if ((f->index[i] >> POS_BITS) != tag)
+            continue; /* most misses end here, without touching the pool */
+        e = &f->pool[(f->index[i] & POS_MASK) - 1];
         if (entry_is(e, kh, af, proto, client, server, cport, sport, id))
             return e;
     }
     return NULL;
 }
 
-static void on_query(flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+static void on_query(flow_store *f, const struct dns_msg *m, uint64_t qhash,
+                     const struct cap_meta *meta)
 {
     uint64_t kh =
         key_hash(meta->af, meta->proto, meta->src, meta->dst, meta->sport, meta->dport, m->id);
@@ -245,7 +270,7 @@ static void on_query(flow_store *f, const struct dns_msg *m, const struct cap_me
         pos -= f->cap;
     e = &f->pool[pos];
     e->key_hash = kh;
-    e->qhash = m->has_qtype ? flow_question_hash(m) : 0;
+    e->qhash = m->has_qtype ? qhash : 0;
     e->has_q = m->has_qtype;
     e->query_ns = meta->ts_ns;
     memcpy(e->client, meta->src, 16);
@@ -262,15 +287,16 @@ static void on_query(flow_store *f, const struct dns_msg *m, const struct cap_me
     e->udp_size = m->has_opt ? m->edns_udp_size : 0;
     e->state = ST_PENDING;
     f->count++;
-    for (uint32_t i = (uint32_t)kh & f->mask;; i = (i + 1) & f->mask) {
+    for (uint32_t i = home_of(kh, f->mask);; i = (i + 1) & f->mask) {
         if (f->index[i] == 0) {
-            f->index[i] = pos + 1;
+            f->index[i] = (tag_of(kh) << POS_BITS) | (pos + 1);
             break;
         }
     }
 }
 
-static void on_response(flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+static void on_response(flow_store *f, const struct dns_msg *m, uint64_t qhash,
+                        const struct cap_meta *meta)
 {
     /* The client is the response's destination. */
     uint64_t kh =
@@ -294,7 +320,7 @@ static void on_response(flow_store *f, const struct dns_msg *m, const struct cap
         txn_from_entry(&t, e);
         if (e->state == ST_ANSWERED) {
             t.outcome = FLOW_DUPLICATE;
-        } else if (e->has_q && m->has_qtype && flow_question_hash(m) != e->qhash) {
+        } else if (e->has_q && m->has_qtype && qhash != e->qhash) {
             t.outcome = FLOW_MISMATCH; /* the query stays pending for the real answer */
         } else {
             t.outcome = FLOW_ANSWERED;
@@ -308,15 +334,16 @@ static void on_response(flow_store *f, const struct dns_msg *m, const struct cap
     emit(f, &t);
 }
 
-void flow_message(flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+void flow_message(flow_store *f, const struct dns_msg *m, uint64_t qhash,
+                  const struct cap_meta *meta)
 {
     if (!m->has_header)
         return;
     flow_advance(f, meta->ts_ns);
     if (m->qr)
-        on_response(f, m, meta);
+        on_response(f, m, qhash, meta);
     else
-        on_query(f, m, meta);
+        on_query(f, m, qhash, meta);
 }
 
 void flow_flush(flow_store *f)

@@ -55,8 +55,10 @@ flow_store *flow_new(const struct flow_config *cfg, flow_txn_fn fn, void *user);
 
 void flow_free(flow_store *f);
 
-/* Feeds a decoded message (header required). Queries are remembered, responses matched. */
-void flow_message(flow_store *f, const struct dns_msg *m, const struct cap_meta *meta);
+/* Feeds a decoded message (header required). Queries are remembered, responses matched.
+ * qhash is flow_question_hash(m) (callers that hash the name anyway pass it in). */
+void flow_message(flow_store *f, const struct dns_msg *m, uint64_t qhash,
+                  const struct cap_meta *meta);
 
 /* Moves packet time to now: queries older than the time-out end as unanswered. */
 void flow_advance(flow_store *f, uint64_t now_ns);
@@ -75,7 +77,9 @@ void flow_get_counts(const flow_store *f, struct flow_counts *out);
 /* Stable names of outcomes ("answered", ...). */
 const char *flow_outcome_name(enum flow_outcome o);
 
-/* 64-bit hash of a question (name case-folded, type, class). */
+/* 64-bit hash of a question (name case-folded, type, class); the _from form takes
+ * sketch_hash(qname, qname_len, true) already computed. */
 uint64_t flow_question_hash(const struct dns_msg *m);
+uint64_t flow_question_hash_from(uint64_t name_hash, const struct dns_msg *m);
 
 #endif

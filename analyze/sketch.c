@@ -80,6 +80,8 @@ static inline uint64_t mix(uint64_t h)
 
 uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
 {
+    /* One multiply per 8 bytes and a final avalanche: table hashing, not cryptography.
+     * Adversarial collisions only lengthen probe chains, they never change a result. */
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
     size_t i = 0;
 
@@ -88,14 +90,16 @@ uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
         memcpy(&v, p + i, 8);
         if (fold)
             v |= (v & 0x4040404040404040ull) >> 1; /* 'A'..'Z' (0x41..0x5a) -> lower case */
-        h = mix(h ^ v) + 0x2545f4914f6cdd1dull;
+        h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
     }
     if (i < n) {
         uint64_t v = 0;
-        memcpy(&v, p + i, n - i);
+        for (unsigned s = 0; i < n; i++, s += 8) /* no library call for a short tail */
+            v |= (uint64_t)p[i] << s;
         if (fold)
             v |= (v & 0x4040404040404040ull) >> 1;
-        h = mix(h ^ v);
+        h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
     }
     return mix(h);
 }
@@ -106,6 +110,8 @@ int topn_init(struct topn *t, uint32_t k, uint32_t keymax)
     uint32_t n = 2;
 
     memset(t, 0, sizeof(*t));
+    if (k == 0)
+        k = 1;
     while (n < k * 2)
         n <<= 1;
     t->k = k;
@@ -113,14 +119,18 @@ int topn_init(struct topn *t, uint32_t k, uint32_t keymax)
     t->mask = n - 1;
     t->items = calloc(k, sizeof(*t->items));
     t->keys = calloc(k, keymax);
-    t->heap = calloc(k, sizeof(*t->heap));
+    t->buckets = calloc(k, sizeof(*t->buckets));
     t->index = calloc(n, sizeof(*t->index));
-    if (!t->items || !t->keys || !t->heap || !t->index) {
+    if (!t->items || !t->keys || !t->buckets || !t->index) {
         topn_free(t);
         return ERR_NOMEM;
     }
-    for (uint32_t i = 0; i < k; i++)
+    for (uint32_t i = 0; i < k; i++) {
         t->items[i].key = t->keys + (size_t)i * keymax;
+        t->buckets[i].next = i + 1 < k ? i + 1 : TOPN_NONE;
+    }
+    t->bfree = 0;
+    t->bmin = TOPN_NONE;
     return 0;
 }
 
@@ -128,51 +138,94 @@ void topn_free(struct topn *t)
 {
     free(t->items);
     free(t->keys);
-    free(t->heap);
+    free(t->buckets);
     free(t->index);
     memset(t, 0, sizeof(*t));
 }
 
-static void heap_swap(struct topn *t, uint32_t a, uint32_t b)
+static uint32_t bucket_new(struct topn *t, uint64_t count, uint32_t prev, uint32_t next)
 {
-    uint32_t x = t->heap[a];
-    t->heap[a] = t->heap[b];
-    t->heap[b] = x;
-    t->items[t->heap[a]].heap_pos = a;
-    t->items[t->heap[b]].heap_pos = b;
+    uint32_t b = t->bfree;
+    struct topn_bucket *bk = &t->buckets[b];
+
+    t->bfree = bk->next;
+    bk->count = count;
+    bk->head = TOPN_NONE;
+    bk->prev = prev;
+    bk->next = next;
+    if (prev != TOPN_NONE)
+        t->buckets[prev].next = b;
+    else
+        t->bmin = b;
+    if (next != TOPN_NONE)
+        t->buckets[next].prev = b;
+    return b;
 }
 
-static void heap_down(struct topn *t, uint32_t i)
+static void bucket_attach(struct topn *t, uint32_t b, uint32_t item)
 {
-    for (;;) {
-        uint32_t l = 2 * i + 1, m = i;
-        if (l < t->n && t->items[t->heap[l]].count < t->items[t->heap[m]].count)
-            m = l;
-        if (l + 1 < t->n && t->items[t->heap[l + 1]].count < t->items[t->heap[m]].count)
-            m = l + 1;
-        if (m == i)
-            return;
-        heap_swap(t, i, m);
-        i = m;
+    struct topn_item *it = &t->items[item];
+    it->bucket = b;
+    it->count = t->buckets[b].count;
+    it->prev = TOPN_NONE;
+    it->next = t->buckets[b].head;
+    if (it->next != TOPN_NONE)
+        t->items[it->next].prev = item;
+    t->buckets[b].head = item;
+}
+
+/* Takes item out of its bucket; frees the bucket if that leaves it empty. */
+static void bucket_detach(struct topn *t, uint32_t item)
+{
+    struct topn_item *it = &t->items[item];
+    uint32_t b = it->bucket;
+    struct topn_bucket *bk = &t->buckets[b];
+
+    if (it->prev != TOPN_NONE)
+        t->items[it->prev].next = it->next;
+    else
+        bk->head = it->next;
+    if (it->next != TOPN_NONE)
+        t->items[it->next].prev = it->prev;
+    if (bk->head == TOPN_NONE) {
+        if (bk->prev != TOPN_NONE)
+            t->buckets[bk->prev].next = bk->next;
+        else
+            t->bmin = bk->next;
+        if (bk->next != TOPN_NONE)
+            t->buckets[bk->next].prev = bk->prev;
+        bk->next = t->bfree;
+        t->bfree = b;
     }
 }
 
-static void heap_up(struct topn *t, uint32_t i)
+/* Moves item from its bucket (count c) to the bucket of count c + 1. */
+static void bump(struct topn *t, uint32_t item)
 {
-    while (i > 0 && t->items[t->heap[(i - 1) / 2]].count > t->items[t->heap[i]].count) {
-        heap_swap(t, i, (i - 1) / 2);
-        i = (i - 1) / 2;
+    uint32_t b = t->items[item].bucket, nb = t->buckets[b].next;
+    uint64_t c = t->buckets[b].count + 1;
+    bool alone = t->buckets[b].head == item && t->items[item].next == TOPN_NONE;
+
+    if (alone && (nb == TOPN_NONE || t->buckets[nb].count != c)) {
+        /* Its own bucket can simply count one more. */
+        t->buckets[b].count = c;
+        t->items[item].count = c;
+        return;
     }
+    if (nb == TOPN_NONE || t->buckets[nb].count != c)
+        nb = bucket_new(t, c, b, nb);
+    bucket_detach(t, item);
+    bucket_attach(t, nb, item);
 }
 
 static void index_del(struct topn *t, uint32_t item)
 {
-    uint32_t i = (uint32_t)t->items[item].hash & t->mask, j;
+    uint32_t i = (uint32_t)(t->items[item].hash >> 32) & t->mask, j;
 
-    while (t->index[i] != item + 1)
+    while ((uint32_t)t->index[i] != item + 1)
         i = (i + 1) & t->mask;
     for (j = (i + 1) & t->mask; t->index[j] != 0; j = (j + 1) & t->mask) {
-        uint32_t home = (uint32_t)t->items[t->index[j] - 1].hash & t->mask;
+        uint32_t home = (uint32_t)(t->index[j] >> 32) & t->mask;
         bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
         if (stays)
             continue;
@@ -184,44 +237,44 @@ static void index_del(struct topn *t, uint32_t item)
 
 void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h)
 {
-    uint32_t i, item;
+    uint32_t tag = (uint32_t)(h >> 32), i, item;
     struct topn_item *it;
 
     if (len > t->keymax)
         len = t->keymax;
     t->total++;
-    for (i = (uint32_t)h & t->mask; t->index[i] != 0; i = (i + 1) & t->mask) {
-        it = &t->items[t->index[i] - 1];
+    for (i = tag & t->mask; t->index[i] != 0; i = (i + 1) & t->mask) {
+        if ((uint32_t)(t->index[i] >> 32) != tag)
+            continue;
+        item = (uint32_t)t->index[i] - 1;
+        it = &t->items[item];
         if (it->hash == h && it->keylen == len && memcmp(it->key, key, len) == 0) {
-            it->count++;
-            heap_down(t, it->heap_pos);
+            bump(t, item);
             return;
         }
     }
     if (t->n < t->k) {
-        item = t->n;
+        item = t->n++;
         it = &t->items[item];
-        it->count = 1;
         it->error = 0;
-        it->heap_pos = t->n;
-        t->heap[t->n++] = item;
-        heap_up(t, it->heap_pos);
+        if (t->bmin == TOPN_NONE || t->buckets[t->bmin].count != 1)
+            bucket_new(t, 1, TOPN_NONE, t->bmin);
+        bucket_attach(t, t->bmin, item);
     } else {
-        /* Replace the minimum: the newcomer inherits its count as possible error. */
-        item = t->heap[0];
+        /* Replace a counter of the minimum: the newcomer inherits its count as error. */
+        item = t->buckets[t->bmin].head;
         it = &t->items[item];
         index_del(t, item);
         it->error = it->count;
-        it->count++;
         t->replacements++;
-        heap_down(t, 0);
-        for (i = (uint32_t)h & t->mask; t->index[i] != 0; i = (i + 1) & t->mask)
+        bump(t, item);
+        for (i = tag & t->mask; t->index[i] != 0; i = (i + 1) & t->mask)
             ;
     }
     it->hash = h;
     it->keylen = (uint16_t)len;
     memcpy(it->key, key, len);
-    t->index[i] = item + 1;
+    t->index[i] = ((uint64_t)tag << 32) | (item + 1);
 }
 
 static int cmp_count(const void *a, const void *b)

@@ -30,13 +30,23 @@ void hist_add(struct hist *h, uint64_t us);
 bool hist_percentile(const struct hist *h, double p, uint64_t *us);
 
 /* ---- Space-Saving top-N ---- */
+/* Stream-summary layout (Metwally et al.): counters hang in buckets of equal count, the
+ * buckets in ascending order, so an increment and a replacement of the minimum are O(1). */
+#define TOPN_NONE 0xffffffffu
+
 struct topn_item {
     uint64_t hash;
     uint64_t count; /* estimated count (never below the true count) */
     uint64_t error; /* the estimate exceeds the true count by at most this */
-    uint32_t heap_pos;
+    uint32_t bucket, prev, next;
     uint16_t keylen;
     uint8_t *key;
+};
+
+struct topn_bucket {
+    uint64_t count;
+    uint32_t head;       /* first item with this count */
+    uint32_t prev, next; /* neighbouring buckets (ascending counts) */
 };
 
 struct topn {
@@ -44,8 +54,10 @@ struct topn {
     uint32_t keymax;
     struct topn_item *items;
     uint8_t *keys;
-    uint32_t *heap;  /* item indices, min-heap on count */
-    uint32_t *index; /* open addressing: item index + 1 */
+    struct topn_bucket *buckets;
+    uint32_t bmin;   /* bucket with the smallest count */
+    uint32_t bfree;  /* free bucket list (through next) */
+    uint64_t *index; /* open addressing: (hash high 32 bits << 32) | (item index + 1) */
     uint32_t mask;
     uint64_t total;        /* items added */
     uint64_t replacements; /* times the minimum was replaced (the sketch is approximate) */

@@ -1074,6 +1074,57 @@ static void fx_edns(const char *dir)
     close_out(&o);
 }
 
+/* flow.pcap: transactions with known latencies and every outcome, over three windows
+ * (the middle one empty). Times are exact; see tests/pcap/expect/flow for the arithmetic. */
+static void q_at(struct out *o, uint64_t us, uint16_t id, uint16_t port, const char *qname)
+{
+    static uint8_t q[512];
+    size_t qn = dns_query(q, id, qname, LDNS_RR_TYPE_A, NULL);
+    o->t = 1795392000ull * 1000000000ull + us * 1000ull;
+    udp_send(o, CLI4, SRV4, port, 53, q, qn);
+}
+
+static void r_at(struct out *o, uint64_t us, uint16_t id, uint16_t port, const char *qname)
+{
+    static uint8_t r[512];
+    size_t rn = dns_response(r, id, qname, LDNS_RR_TYPE_A, 0, NULL, 0, NULL, false, false);
+    o->t = 1795392000ull * 1000000000ull + us * 1000ull;
+    udp_send(o, SRV4, CLI4, 53, port, r, rn);
+}
+
+static void fx_flow(const char *dir)
+{
+    struct out o = open_pcap(dir, "flow.pcap", L_ETH);
+    const uint64_t S = 1000000; /* us per second */
+
+    /* 20 answered: query at i s, response (i+1) * 100 us later. */
+    for (uint16_t i = 0; i < 20; i++) {
+        q_at(&o, i * S, (uint16_t)(100 + i), (uint16_t)(40000 + i), "www.example.com.");
+        if (i == 5) /* the same query again while pending: a retransmission */
+            q_at(&o, i * S + 50, (uint16_t)(100 + i), (uint16_t)(40000 + i), "www.example.com.");
+        r_at(&o, i * S + (i + 1) * 100u, (uint16_t)(100 + i), (uint16_t)(40000 + i),
+             "www.example.com.");
+        if (i == 7) /* a second response to an answered query: a duplicate */
+            r_at(&o, i * S + 1800, (uint16_t)(100 + i), (uint16_t)(40000 + i), "www.example.com.");
+    }
+    /* 3 queries never answered (time out at 35-37 s, noticed at 40 s). */
+    for (uint16_t i = 0; i < 3; i++)
+        q_at(&o, (30 + i) * S, (uint16_t)(200 + i), (uint16_t)(41000 + i), "lost.example.com.");
+    /* 2 responses nobody asked for. */
+    r_at(&o, 40 * S, 300, 42000, "www.example.com.");
+    r_at(&o, 41 * S, 301, 42001, "www.example.com.");
+    /* Same ports and TXID, another question (mismatch), then the real answer (500 us). */
+    q_at(&o, 45 * S, 400, 43000, "a.example.com.");
+    r_at(&o, 45 * S + 100, 400, 43000, "evil.example.com.");
+    r_at(&o, 45 * S + 500, 400, 43000, "a.example.com.");
+    /* Nothing in [60 s, 120 s); two answered exchanges (1 ms and 3 ms) in the third window. */
+    q_at(&o, 125 * S, 500, 44000, "b.example.com.");
+    r_at(&o, 125 * S + 1000, 500, 44000, "b.example.com.");
+    q_at(&o, 125 * S + 500000, 501, 44001, "c.example.com.");
+    r_at(&o, 125 * S + 503000, 501, 44001, "c.example.com.");
+    close_out(&o);
+}
+
 static void fixtures(const char *dir)
 {
     init_addrs();
@@ -1094,6 +1145,7 @@ static void fixtures(const char *dir)
     fx_tcp(dir);
     fx_malformed(dir);
     fx_edns(dir);
+    fx_flow(dir);
 }
 
 /* ---- realistic mix (sample and benchmark) -------------------------------------------------- */
