@@ -10,10 +10,16 @@ out="$top/bench/out"
 packets=${BENCH_PACKETS:-5000000}
 repeat=${REPEAT:-3}
 mkdir -p "$out"
+names=${BENCH_NAMES:-2000000}
 cap="$out/mix-$packets.pcap"
+sub="$out/subdomain-$names.pcap"
 if [ ! -s "$cap" ]; then
     echo "bench: generating $packets packets into $cap"
     "$top/build/tests/gen" bench "$cap" "$packets"
+fi
+if [ ! -s "$sub" ]; then
+    echo "bench: generating a random-subdomain flood of $names unique names into $sub"
+    "$top/build/tests/gen" subdomain "$sub" "$names"
 fi
 best() { # best MODE ARGS... -> the line with the smallest time
     local line bestline="" bt=""
@@ -32,6 +38,8 @@ view=$(best "$B" view "$cap")
 stats=$(best "$B" stats "$cap")
 ldnsr=$(best "$B" ldns "$cap")
 full=$(best "$B" run "$top/dnsvigil" analyze --no-progress --json "$cap")
+subfloor=$(best "$B" floor "$sub")
+subfull=$(best "$B" run "$top/dnsvigil" analyze --no-progress --json "$sub")
 npk=$(awk '{print $2}' <<<"$floor")
 ft=$(awk '{print $4}' <<<"$floor")
 row() { # row LABEL LINE
@@ -51,7 +59,17 @@ row() { # row LABEL LINE
     row "capture + zero-copy DNS view (dns_decode)" "$view"
     row "capture + view + totals" "$stats"
     row "capture + ldns_wire2pkt + ldns_pkt_free" "$ldnsr"
-    row "dnsvigil analyze --json (whole process)" "$full"
+    row "dnsvigil analyze --json, everything on (whole process)" "$full"
+    echo
+    echo "Random-subdomain flood: $(basename "$sub"), $(awk '{print $2}' <<<"$subfloor") packets, $names unique names:"
+    echo
+    echo "| path | packets/s | ns/packet | ratio to floor | peak RSS MiB |"
+    echo "|---|---|---|---|---|"
+    ft_save=$ft npk_save=$npk
+    ft=$(awk '{print $4}' <<<"$subfloor") npk=$(awk '{print $2}' <<<"$subfloor")
+    row "bare libpcap loop (floor)" "$subfloor"
+    row "dnsvigil analyze --json, everything on (whole process)" "$subfull"
+    ft=$ft_save npk=$npk_save
     echo
     awk -v v="$(awk '{print $4}' <<<"$view")" -v c="$(awk '{print $4}' <<<"$capture")" \
         -v l="$(awk '{print $4}' <<<"$ldnsr")" -v m="$(awk '{print $3}' <<<"$view")" 'BEGIN {

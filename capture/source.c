@@ -12,6 +12,7 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PCAPNG_SHB 0x0a0d0d0au
 #define PCAPNG_IDB 1u
@@ -40,6 +41,11 @@ struct source {
     char *path;
     struct zio_file zf;
     uint64_t packets;
+    /* classic pcap, plain file: read in place through mmap (no copy, no stdio) */
+    const uint8_t *map;
+    size_t map_len, map_off, map_dropped;
+    bool map_swap, map_nano;
+    int map_dlt;
     /* classic pcap */
     pcap_t *pcap;
     int pcap_dlt;
@@ -321,10 +327,106 @@ static int pcap_src_next(struct source *s, struct cap_pkt *pkt, char *err, size_
     return strstr(pcap_geterr(s->pcap), "truncated") ? ERR_TRUNC : ERR_FORMAT;
 }
 
+/* Classic pcap records straight from the mapping: 16-byte header, then the frame. */
+static int map_next(struct source *s, struct cap_pkt *pkt, char *err, size_t errlen)
+{
+    const uint8_t *h;
+    uint32_t sec, frac, caplen, wirelen;
+
+    /* The previous frame is no longer needed: give back the pages already read, so a large
+     * file does not grow the resident set (the page cache keeps them). */
+    if (s->map_off - s->map_dropped >= (8u << 20)) {
+        size_t upto = s->map_off & ~(size_t)4095;
+        madvise((void *)(uintptr_t)(s->map + s->map_dropped), upto - s->map_dropped, MADV_DONTNEED);
+        s->map_dropped = upto;
+    }
+    if (s->map_off == s->map_len)
+        return 0;
+    if (s->map_len - s->map_off < 16) {
+        snprintf(err, errlen, "truncated record header at byte offset %llu",
+                 (unsigned long long)s->map_off);
+        return ERR_TRUNC;
+    }
+    h = s->map + s->map_off;
+    memcpy(&sec, h, 4);
+    memcpy(&frac, h + 4, 4);
+    memcpy(&caplen, h + 8, 4);
+    memcpy(&wirelen, h + 12, 4);
+    if (s->map_swap) {
+        sec = __builtin_bswap32(sec);
+        frac = __builtin_bswap32(frac);
+        caplen = __builtin_bswap32(caplen);
+        wirelen = __builtin_bswap32(wirelen);
+    }
+    if (caplen > 262144 * 4) { /* libpcap's own sanity limit is 262144 */
+        snprintf(err, errlen, "damaged record at byte offset %llu: captured length %u",
+                 (unsigned long long)s->map_off, caplen);
+        return ERR_FORMAT;
+    }
+    if (s->map_len - s->map_off - 16 < caplen) {
+        snprintf(err, errlen,
+                 "damaged record at byte offset %llu: truncated (%u captured bytes, %llu present)",
+                 (unsigned long long)s->map_off, caplen,
+                 (unsigned long long)(s->map_len - s->map_off - 16));
+        return ERR_TRUNC;
+    }
+    pkt->ts_ns = (uint64_t)sec * 1000000000ull + (s->map_nano ? frac : (uint64_t)frac * 1000u);
+    pkt->caplen = caplen;
+    pkt->wirelen = wirelen < caplen ? caplen : wirelen;
+    pkt->dlt = s->map_dlt;
+    pkt->data = h + 16;
+    s->map_off += 16 + (size_t)caplen;
+    return 1;
+}
+
+/* Maps a plain classic pcap file if it is one we read in place. */
+static bool map_open(struct source *s)
+{
+    uint8_t hdr[24];
+    uint32_t magic, lt;
+    void *m;
+
+    if (s->zf.z || s->zf.raw_size < 24 || s->zf.nmagic < 4)
+        return false;
+    memcpy(&magic, s->zf.magic, 4);
+    switch (magic) {
+    case 0xa1b2c3d4u:
+        s->map_swap = false, s->map_nano = false;
+        break;
+    case 0xd4c3b2a1u:
+        s->map_swap = true, s->map_nano = false;
+        break;
+    case 0xa1b23c4du:
+        s->map_swap = false, s->map_nano = true;
+        break;
+    case 0x4d3cb2a1u:
+        s->map_swap = true, s->map_nano = true;
+        break;
+    default:
+        return false; /* other variants (e.g. 0xa1b2cd34): libpcap knows them */
+    }
+    m = mmap(NULL, s->zf.raw_size, PROT_READ, MAP_PRIVATE, fileno(s->zf.fp), 0);
+    if (m == MAP_FAILED)
+        return false;
+    madvise(m, s->zf.raw_size, MADV_SEQUENTIAL);
+    memcpy(hdr, m, 24);
+    memcpy(&lt, hdr + 20, 4);
+    if (s->map_swap)
+        lt = __builtin_bswap32(lt);
+    /* LINKTYPE in the low 16 bits; the upper bits hold FCS length flags (pcap format). */
+    s->map_dlt = linktype_to_dlt(lt & 0xffff);
+    s->map = m;
+    s->map_len = s->zf.raw_size;
+    s->map_off = 24;
+    return true;
+}
+
 static void source_free(struct source *s)
 {
     if (!s)
         return;
+    if (s->map)
+        munmap((void *)(uintptr_t)s->map, s->map_len);
     if (s->pcap) {
         pcap_close(s->pcap); /* closes zf.fp */
         s->zf.fp = NULL;
@@ -367,8 +469,9 @@ static int source_advance(cap_reader *r, struct source *s)
     char err[512];
 
     for (;;) {
-        int rc = s->ng ? ng_next(s, &s->next, err, sizeof(err))
-                       : pcap_src_next(s, &s->next, err, sizeof(err));
+        int rc = s->map  ? map_next(s, &s->next, err, sizeof(err))
+                 : s->ng ? ng_next(s, &s->next, err, sizeof(err))
+                         : pcap_src_next(s, &s->next, err, sizeof(err));
         if (rc <= 0) {
             if (rc < 0) {
                 const char *zerr = zio_error(&s->zf);
@@ -462,7 +565,7 @@ int cap_reader_add(cap_reader *r, const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "%s: out of memory", path);
             return ERR_NOMEM;
         }
-    } else {
+    } else if (!map_open(s)) {
         if (s->zf.nmagic == 0) {
             snprintf(err, errlen, "%s: file is empty", path);
             source_free(s);
@@ -544,7 +647,7 @@ void cap_reader_progress(const cap_reader *r, uint64_t *done, uint64_t *total)
 {
     uint64_t d = r->done_closed;
     for (unsigned i = 0; i < r->n; i++)
-        d += zio_raw_pos(&r->heap[i]->zf);
+        d += r->heap[i]->map ? r->heap[i]->map_off : zio_raw_pos(&r->heap[i]->zf);
     *done = d;
     *total = r->total;
 }
