@@ -130,12 +130,6 @@ void disp_time(struct dispatch *d, uint64_t now_ns)
     flow_advance(d->flow, now_ns);
 }
 
-static void fold_copy(uint8_t *dst, const uint8_t *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (uint8_t)(src[i] + 32) : src[i];
-}
-
 void disp_msg(void *user, const struct cap_msg *cm)
 {
     struct dispatch *d = user;
@@ -163,14 +157,12 @@ void disp_msg(void *user, const struct cap_msg *cm)
         topn_add(&d->servers, meta->dst, alen, sketch_hash(meta->dst, alen, false) ^ meta->af);
         hll_add(&d->hll_clients, hc);
         if (m->has_question) {
-            uint8_t lower[DNS_MAX_NAME];
             size_t start;
-            fold_copy(lower, m->qname, m->qname_len);
-            topn_add(&d->qnames, lower, m->qname_len, hn);
+            topn_add_fold(&d->qnames, m->qname, m->qname_len, hn, true);
             hll_add(&d->hll_qnames, hn);
-            if (regdom_find(d->rd, lower, m->qname_len, &start)) {
-                uint64_t hr = sketch_hash(lower + start, m->qname_len - start, false);
-                topn_add(&d->regdoms, lower + start, m->qname_len - start, hr);
+            if (regdom_find(d->rd, m->qname, m->qname_len, &start)) {
+                uint64_t hr = sketch_hash(m->qname + start, m->qname_len - start, true);
+                topn_add_fold(&d->regdoms, m->qname + start, m->qname_len - start, hr, true);
                 hll_add(&d->hll_regdoms, hr);
             }
         }

@@ -173,8 +173,10 @@ void dns_decode(const uint8_t *wire, size_t len, bool capture_truncated, struct 
     m->has_opt = m->has_tsig = false;
     m->edns_opts = 0;
     m->ede_count = 0;
+    m->qname = m->qname_buf;
     m->qname_len = 0;
     m->qname_labels = 0;
+    m->qname_in_wire = false;
     m->rcode = 0;
     m->end_off = 0;
 
@@ -202,13 +204,38 @@ void dns_decode(const uint8_t *wire, size_t len, bool capture_truncated, struct 
 
     /* Question section: the first question is decoded, any further ones only skipped. */
     for (unsigned i = 0; i < m->qdcount; i++) {
-        uint8_t *out = i == 0 ? m->qname : NULL;
-
         if (r.off >= len) {
             reason = DNS_MAL_COUNTS_EXCEED;
             goto bad;
         }
-        reason = dns_name_walk(wire, len, r.off, &next, out, &qlen);
+        if (i == 0) {
+            /* Fast path: an uncompressed name is used in place, labels counted on the way. */
+            size_t p = r.off, total = 0;
+            unsigned labels = 0;
+            while (p < len && wire[p] != 0 && wire[p] <= DNS_MAX_LABEL) {
+                total += (size_t)wire[p] + 1;
+                p += (size_t)wire[p] + 1;
+                labels++;
+            }
+            if (p < len && wire[p] == 0 && total + 1 <= DNS_MAX_NAME) {
+                m->qname = wire + r.off;
+                m->qname_len = (uint8_t)(total + 1);
+                m->qname_labels = (uint8_t)labels;
+                m->qname_in_wire = true;
+                next = p + 1;
+                reason = DNS_MAL_NONE;
+            } else {
+                reason = dns_name_walk(wire, len, r.off, &next, m->qname_buf, &qlen);
+                if (reason == DNS_MAL_NONE) {
+                    m->qname = m->qname_buf;
+                    m->qname_len = (uint8_t)qlen;
+                    for (size_t q = 0; q < qlen && m->qname[q]; q += (size_t)m->qname[q] + 1)
+                        m->qname_labels++;
+                }
+            }
+        } else {
+            reason = dns_name_walk(wire, len, r.off, &next, NULL, NULL);
+        }
         if (reason != DNS_MAL_NONE) {
             size_t end;
             if (i == 0 && name_skip_inplace(wire, len, r.off, &end) && end + 4 <= len) {
@@ -227,14 +254,21 @@ void dns_decode(const uint8_t *wire, size_t len, bool capture_truncated, struct 
         if (i == 0) {
             m->qtype = rd_u16be(&r);
             m->qclass = rd_u16be(&r);
-            m->qname_len = (uint8_t)qlen;
-            for (size_t p = 0; p < qlen && m->qname[p]; p += (size_t)m->qname[p] + 1)
-                m->qname_labels++;
             m->has_question = true;
             m->has_qtype = true;
         } else {
             rd_skip(&r, 4);
         }
+    }
+
+    /* Label starts of the validated question name (its suffixes are valid names too):
+     * an RR owner that is one pointer to one of them needs no walk (most owners are). */
+    uint16_t qlab_off[8];
+    unsigned nqlab = 0;
+    if (m->has_question && m->qname_in_wire) {
+        for (size_t q = 0; q < m->qname_len && m->qname[q] != 0 && nqlab < 8;
+             q += (size_t)m->qname[q] + 1)
+            qlab_off[nqlab++] = (uint16_t)(DNS_HDR_LEN + q);
     }
 
     counts[0] = m->ancount;
@@ -252,21 +286,43 @@ void dns_decode(const uint8_t *wire, size_t len, bool capture_truncated, struct 
                 reason = DNS_MAL_COUNTS_EXCEED;
                 goto bad;
             }
+            if (r.off + 1 < len && (wire[r.off] & PTR_MASK) == PTR_MASK) {
+                size_t target = ((size_t)(wire[r.off] & 0x3f) << 8) | wire[r.off + 1];
+                unsigned k = 0;
+                while (k < nqlab && qlab_off[k] != target)
+                    k++;
+                if (k < nqlab) {
+                    r.off += 2; /* a pointer to a validated label start: valid, no walk */
+                    goto fixed;
+                }
+            }
             reason = dns_name_walk(wire, len, r.off, &next, NULL, NULL);
             if (reason != DNS_MAL_NONE) {
                 reason = name_reason(reason, DNS_MAL_TRUNCATED_RR);
                 goto bad;
             }
             r.off = next;
-            type = rd_u16be(&r);
-            rclass = rd_u16be(&r);
-            ttl = rd_u32be(&r);
-            rdlen = rd_u16be(&r);
-            rdata = rd_bytes(&r, rdlen);
-            if (r.fail) {
+        fixed:
+            /* One bounds check for the fixed part and one for the RDATA. */
+            if (len - r.off < 10) {
                 reason = DNS_MAL_TRUNCATED_RR;
                 goto bad;
             }
+            {
+                const uint8_t *f = wire + r.off;
+                type = (uint16_t)((f[0] << 8) | f[1]);
+                rclass = (uint16_t)((f[2] << 8) | f[3]);
+                ttl =
+                    ((uint32_t)f[4] << 24) | ((uint32_t)f[5] << 16) | ((uint32_t)f[6] << 8) | f[7];
+                rdlen = (uint16_t)((f[8] << 8) | f[9]);
+            }
+            r.off += 10;
+            if (len - r.off < rdlen) {
+                reason = DNS_MAL_TRUNCATED_RR;
+                goto bad;
+            }
+            rdata = wire + r.off;
+            r.off += rdlen;
             if (type == 41) {
                 note_opt(m, sec, name_off, rclass, ttl, rdata, rdlen);
             } else if (type == 250 && sec == DNS_SEC_ADDITIONAL && i + 1 == counts[sec]) {

@@ -73,8 +73,10 @@ struct dns_msg {
      * class behind its in-place bytes could still be read, as other decoders count them. */
     bool has_question;
     bool has_qtype;
-    uint8_t qname[DNS_MAX_NAME];
-    uint8_t qname_len; /* bytes in qname, root label included */
+    const uint8_t *qname; /* into the wire when the name is not compressed, else qname_buf */
+    uint8_t qname_buf[DNS_MAX_NAME];
+    uint8_t qname_len;  /* bytes in qname, root label included */
+    bool qname_in_wire; /* qname points at offset 12 of the wire */
     uint8_t qname_labels;
     uint16_t qtype, qclass;
 

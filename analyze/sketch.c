@@ -78,6 +78,17 @@ static inline uint64_t mix(uint64_t h)
     return h;
 }
 
+/* Exact ASCII lower case of 8 bytes at once: bytes 'A'..'Z' gain 0x20, all others stay. */
+static inline uint64_t swar_lower(uint64_t v)
+{
+    const uint64_t h = 0x8080808080808080ull, l7 = 0x7f7f7f7f7f7f7f7full;
+    uint64_t b = v & l7;
+    uint64_t ge_a = b + 0x3f3f3f3f3f3f3f3full; /* high bit set where byte >= 'A' (0x41) */
+    uint64_t gt_z = b + 0x2525252525252525ull; /* high bit set where byte > 'Z' (0x5a) */
+    uint64_t upper = ge_a & ~gt_z & ~v & h;
+    return v | (upper >> 2);
+}
+
 uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
 {
     /* One multiply per 8 bytes and a final avalanche: table hashing, not cryptography.
@@ -89,16 +100,25 @@ uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
         uint64_t v;
         memcpy(&v, p + i, 8);
         if (fold)
-            v |= (v & 0x4040404040404040ull) >> 1; /* 'A'..'Z' (0x41..0x5a) -> lower case */
+            v = swar_lower(v);
         h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
         h ^= h >> 31;
     }
     if (i < n) {
-        uint64_t v = 0;
-        for (unsigned s = 0; i < n; i++, s += 8) /* no library call for a short tail */
-            v |= (uint64_t)p[i] << s;
+        /* The tail in at most two loads (overlapping is fine for a hash). */
+        uint64_t v;
+        if (n >= 8) {
+            memcpy(&v, p + n - 8, 8);
+        } else if (n >= 4) {
+            uint32_t a, b;
+            memcpy(&a, p, 4);
+            memcpy(&b, p + n - 4, 4);
+            v = ((uint64_t)b << 32) | a;
+        } else {
+            v = (uint64_t)p[0] | ((uint64_t)p[n / 2] << 8) | ((uint64_t)p[n - 1] << 16);
+        }
         if (fold)
-            v |= (v & 0x4040404040404040ull) >> 1;
+            v = swar_lower(v);
         h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
     }
     return mix(h);
@@ -235,7 +255,52 @@ static void index_del(struct topn *t, uint32_t item)
     t->index[i] = 0;
 }
 
+static inline uint8_t lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+static bool key_eq(const uint8_t *stored, const uint8_t *key, size_t len, bool fold)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, stored + i, 8);
+        memcpy(&b, key + i, 8);
+        if (a != (fold ? swar_lower(b) : b)) /* stored keys are lower case already */
+            return false;
+    }
+    for (; i < len; i++)
+        if (stored[i] != (fold ? lower(key[i]) : key[i]))
+            return false;
+    return true;
+}
+
+static void key_copy(uint8_t *dst, const uint8_t *key, size_t len, bool fold)
+{
+    size_t i = 0;
+
+    if (!fold) {
+        memcpy(dst, key, len);
+        return;
+    }
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, key + i, 8);
+        v = swar_lower(v);
+        memcpy(dst + i, &v, 8);
+    }
+    for (; i < len; i++)
+        dst[i] = lower(key[i]);
+}
+
 void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h)
+{
+    topn_add_fold(t, key, len, h, false);
+}
+
+void topn_add_fold(struct topn *t, const uint8_t *key, size_t len, uint64_t h, bool fold)
 {
     uint32_t tag = (uint32_t)(h >> 32), i, item;
     struct topn_item *it;
@@ -248,7 +313,7 @@ void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h)
             continue;
         item = (uint32_t)t->index[i] - 1;
         it = &t->items[item];
-        if (it->hash == h && it->keylen == len && memcmp(it->key, key, len) == 0) {
+        if (it->hash == h && it->keylen == len && key_eq(it->key, key, len, fold)) {
             bump(t, item);
             return;
         }
@@ -273,7 +338,7 @@ void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h)
     }
     it->hash = h;
     it->keylen = (uint16_t)len;
-    memcpy(it->key, key, len);
+    key_copy(it->key, key, len, fold);
     t->index[i] = ((uint64_t)tag << 32) | (item + 1);
 }
 

@@ -68,6 +68,9 @@ int topn_init(struct topn *t, uint32_t k, uint32_t keymax);
 void topn_free(struct topn *t);
 /* Counts one occurrence of key (len bytes, truncated to keymax) whose 64-bit hash is h. */
 void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h);
+/* The same, with ASCII case folded: keys are stored in lower case and compared without
+ * case (h must be a case-insensitive hash, e.g. sketch_hash(..., true)). */
+void topn_add_fold(struct topn *t, const uint8_t *key, size_t len, uint64_t h, bool fold);
 /* Stores up to max items, largest count first, in out; returns how many. */
 size_t topn_top(const struct topn *t, const struct topn_item **out, size_t max);
 

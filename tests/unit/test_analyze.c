@@ -41,9 +41,10 @@ static void msg(struct dns_msg *m, bool qr, uint16_t id, char qchar)
     m->qr = qr;
     m->id = id;
     m->has_question = m->has_qtype = true;
-    m->qname[0] = 1;
-    m->qname[1] = (uint8_t)qchar;
-    m->qname[2] = 0;
+    m->qname_buf[0] = 1;
+    m->qname_buf[1] = (uint8_t)qchar;
+    m->qname_buf[2] = 0;
+    m->qname = m->qname_buf;
     m->qname_len = 3;
     m->qtype = 1;
     m->qclass = 1;
@@ -269,6 +270,33 @@ static void test_fold_hash(void **state)
                 sketch_hash((const uint8_t *)"www.exampld", 11, false));
 }
 
+/* The word-at-a-time case folding must equal byte-wise ASCII lower-casing for every byte
+ * value at every position and length. */
+static void test_fold_exact(void **state)
+{
+    uint8_t raw[40], low[40];
+    (void)state;
+
+    for (unsigned base = 0; base < 256; base += 8) {
+        for (size_t len = 1; len <= sizeof(raw); len++) {
+            for (size_t i = 0; i < len; i++) {
+                raw[i] = (uint8_t)(base + i * 37);
+                low[i] = (raw[i] >= 'A' && raw[i] <= 'Z') ? (uint8_t)(raw[i] + 32) : raw[i];
+            }
+            assert_true(sketch_hash(raw, len, true) == sketch_hash(low, len, false));
+            struct topn t;
+            const struct topn_item *top[1];
+            assert_int_equal(topn_init(&t, 4, 64), 0);
+            topn_add_fold(&t, raw, len, sketch_hash(raw, len, true), true);
+            topn_add_fold(&t, low, len, sketch_hash(low, len, true), true);
+            assert_int_equal(topn_top(&t, top, 1), 1);
+            assert_int_equal(top[0]->count, 2);
+            assert_memory_equal(top[0]->key, low, len);
+            topn_free(&t);
+        }
+    }
+}
+
 static void test_regdom(void **state)
 {
     struct regdom *r = regdom_new();
@@ -307,7 +335,8 @@ int main(void)
         cmocka_unit_test(test_flow_outcomes),    cmocka_unit_test(test_flow_eviction_and_flush),
         cmocka_unit_test(test_flow_index_churn), cmocka_unit_test(test_hist),
         cmocka_unit_test(test_topn_bounds),      cmocka_unit_test(test_hll),
-        cmocka_unit_test(test_fold_hash),        cmocka_unit_test(test_regdom),
+        cmocka_unit_test(test_fold_hash),        cmocka_unit_test(test_fold_exact),
+        cmocka_unit_test(test_regdom),
     };
     return cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
 }
