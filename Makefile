@@ -6,10 +6,11 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wvla -Wpointer-arith
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS)
-LIBS     = -lpcap -lldns -lpsl -lz -llzma -llz4 -lzstd -lm
+LIBS     = -lpcap -lldns -lpsl -linih -lz -llzma -llz4 -lzstd -lm
 
-CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c)
-HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h)
+CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c) \
+           $(wildcard rules/*.c)
+HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h rules/*.h rules/*.def)
 
 BUILD   ?= build
 SAN_BUILD = build-san
@@ -101,7 +102,7 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr --suppress=missingIncludeSystem -D_DEFAULT_SOURCE \
-	  common capture analyze tests/unit tests/gen tests/fuzz main.c
+	  common capture analyze rules tests/unit tests/gen tests/fuzz main.c
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) dnsvigil

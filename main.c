@@ -7,6 +7,9 @@
 #include "analyze/summary.h"
 #include "capture/cap.h"
 #include "capture/source.h"
+#include "rules/config.h"
+#include "rules/engine.h"
+#include "rules/registry.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -49,6 +52,8 @@ static void usage_main(FILE *f)
           "\n"
           "Commands:\n"
           "  analyze FILE...   analyze pcap/pcapng captures (plain, .gz, .xz, .lz4, .zst, or -)\n"
+          "  rules             list the detection rules, their references and thresholds\n"
+          "  config --defaults print every setting with its default (a valid config file)\n"
           "  help [COMMAND]    show help for a command\n"
           "\n"
           "Options:\n"
@@ -76,6 +81,9 @@ static void usage_analyze(FILE *f)
           "  -o, --output FILE    write the result to FILE instead of standard output\n"
           "      --progress       always show progress on standard error\n"
           "      --no-progress    never show progress (default: only when stderr is a terminal)\n"
+          "  -c, --config FILE    site and rule settings (INI; see 'dnsvigil config --defaults')\n"
+          "      --alerts-jsonl FILE  stream alerts as JSON lines (open/update/closed) to FILE\n"
+          "      --no-rules       decode and count only; no detection rules\n"
           "  -w, --windows        add per-window figures (the windows array) to the JSON\n"
           "      --window SEC     window length in seconds (default 60)\n"
           "      --timeout SEC    packet time a query waits for its response (default 5)\n"
@@ -101,6 +109,55 @@ static void usage_analyze(FILE *f)
           "  tcpdump -i eth1 -w - port 53 | dnsvigil analyze -\n"
           "  dnsvigil analyze -f 'host 192.0.2.53' -p 53,5353 capture.pcap\n",
           f);
+}
+
+static void engine_json_cb(const void *arg, struct json *j)
+{
+    engine_json(arg, j);
+}
+
+static void engine_text_cb(const void *arg, FILE *f)
+{
+    engine_text(arg, f);
+}
+
+static int cmd_rules(void)
+{
+    printf("%-15s %-38s %s\n", "RULE", "REFERENCE", "WHAT IT DETECTS");
+    for (unsigned r = 0; r < rule_registry_n; r++) {
+        const struct rule_ops *ops = rule_registry[r];
+        printf("%-15s %-38s %s\n", ops->name, ops->reference, ops->summary);
+        for (unsigned i = 0; ops->params && ops->params[i].key; i++) {
+            const struct rule_param *p = &ops->params[i];
+            if (p->type == RP_BOOL)
+                printf("    %-20s %-8s %s\n", p->key, p->def ? "yes" : "no", p->help);
+            else
+                printf("    %-20s %-8g %s (%g..%g)\n", p->key, p->def, p->help, p->min, p->max);
+        }
+    }
+    printf("\nSettings go in a config file (-c FILE), one [rule-name] section per rule;\n"
+           "'dnsvigil config --defaults' prints a complete one.\n");
+    return EXIT_OK;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "--defaults")) {
+        config_print_defaults(stdout);
+        return EXIT_OK;
+    }
+    if (argc == 3 && !strcmp(argv[1], "--check")) {
+        static struct dv_config c;
+        char err[512];
+        if (config_load(&c, argv[2], err, sizeof(err)) < 0) {
+            fprintf(stderr, "dnsvigil config: %s\n", err);
+            return EXIT_USAGE;
+        }
+        printf("%s: ok\n", argv[2]);
+        return EXIT_OK;
+    }
+    fputs("Usage: dnsvigil config --defaults | dnsvigil config --check FILE\n", stderr);
+    return EXIT_USAGE;
 }
 
 static double wall_now(void)
@@ -163,6 +220,9 @@ static int cmd_analyze(int argc, char **argv)
         {"tcp-streams", required_argument, NULL, 'T'},
         {"frag-slots", required_argument, NULL, 'F'},
         {"windows", no_argument, NULL, 'w'},
+        {"config", required_argument, NULL, 'c'},
+        {"alerts-jsonl", required_argument, NULL, 'A'},
+        {"no-rules", no_argument, NULL, 'R'},
         {"window", required_argument, NULL, 'W'},
         {"timeout", required_argument, NULL, 't'},
         {"top", required_argument, NULL, 'n'},
@@ -174,8 +234,11 @@ static int cmd_analyze(int argc, char **argv)
     };
     struct cap_config cfg;
     struct disp_config dcfg;
-    const char *filter = NULL, *output = NULL;
-    bool json = false, windows = false;
+    const char *filter = NULL, *output = NULL, *config_path = NULL, *jsonl_path = NULL;
+    bool json = false, windows = false, rules = true;
+    static struct dv_config rcfg;
+    struct engine *eng = NULL;
+    FILE *jsonl = NULL;
     uint32_t top_n = 10, secs;
     int progress = -1, opt, status = EXIT_OK;
     struct dispatch *disp = NULL;
@@ -190,7 +253,7 @@ static int cmd_analyze(int argc, char **argv)
     cap_config_defaults(&cfg);
     disp_config_defaults(&dcfg);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "f:p:jo:wvqh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:p:jo:wc:vqh", opts, NULL)) != -1) {
         switch (opt) {
         case 'f':
             filter = optarg;
@@ -228,6 +291,15 @@ static int cmd_analyze(int argc, char **argv)
             break;
         case 'w':
             windows = true;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'A':
+            jsonl_path = optarg;
+            break;
+        case 'R':
+            rules = false;
             break;
         case 'W':
             if (!parse_u32(optarg, 1, 86400, &secs)) {
@@ -287,6 +359,10 @@ static int cmd_analyze(int argc, char **argv)
         pcap_freecode(&prog);
         pcap_close(dead);
     }
+    if (config_load(&rcfg, config_path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dnsvigil analyze: %s\n", err);
+        return EXIT_USAGE;
+    }
     if (progress < 0)
         progress = isatty(STDERR_FILENO);
     raise_fd_limit();
@@ -301,6 +377,22 @@ static int cmd_analyze(int argc, char **argv)
     if (!disp)
         goto nomem;
     cap_decoder_set_user(dec, disp);
+    if (rules) {
+        struct disp_sink sink;
+        if (jsonl_path && !(jsonl = fopen(jsonl_path, "w"))) {
+            log_msg(LOG_ERROR, "analyze: cannot write %s: %s", jsonl_path, strerror(errno));
+            status = EXIT_INTERNAL;
+            goto out;
+        }
+        eng = engine_new(&rcfg, jsonl, err, sizeof(err));
+        if (!eng) {
+            log_msg(LOG_ERROR, "%s", err);
+            status = EXIT_INTERNAL;
+            goto out;
+        }
+        engine_sink(eng, &sink);
+        disp_set_sink(disp, &sink);
+    }
     for (int i = optind; i < argc; i++) {
         if (cap_reader_add(rd, argv[i], err, sizeof(err)) < 0) {
             log_msg(LOG_ERROR, "%s", err);
@@ -328,6 +420,8 @@ static int cmd_analyze(int argc, char **argv)
     }
     cap_decoder_flush(dec);
     disp_finish(disp);
+    if (eng)
+        engine_finish(eng);
     if (progress)
         show_progress(rd, cap_decoder_stats(dec)->c[CAP_PACKETS], start, true);
     if (interrupted) {
@@ -357,6 +451,9 @@ static int cmd_analyze(int argc, char **argv)
             .filter = filter,
             .top_n = top_n,
             .windows = windows,
+            .extra_json = eng ? engine_json_cb : NULL,
+            .extra_text = eng ? engine_text_cb : NULL,
+            .extra_arg = eng,
         };
         if (json)
             summary_json(out, &in);
@@ -375,6 +472,9 @@ nomem:
     log_msg(LOG_ERROR, "analyze: out of memory");
     status = EXIT_INTERNAL;
 out:
+    engine_free(eng);
+    if (jsonl)
+        fclose(jsonl);
     disp_free(disp);
     cap_decoder_free(dec);
     cap_reader_free(rd);
@@ -407,6 +507,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(cmd, "rules"))
+        return cmd_rules();
+    if (!strcmp(cmd, "config"))
+        return cmd_config(argc - 1, argv + 1);
     fprintf(stderr, "dnsvigil: unknown command '%s'\nTry 'dnsvigil --help'.\n", cmd);
     return EXIT_USAGE;
 }

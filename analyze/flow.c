@@ -190,6 +190,7 @@ static void txn_from_entry(struct flow_txn *t, const struct flow_entry *e)
     t->query_edns = e->edns;
     t->query_do = e->do_bit;
     t->query_udp_size = e->udp_size;
+    t->qhash = e->qhash;
 }
 
 static void emit(flow_store *f, struct flow_txn *t)
@@ -316,6 +317,7 @@ static void on_response(flow_store *f, const struct dns_msg *m, uint64_t qhash,
         t.server_port = meta->sport;
         t.id = m->id;
         t.qtype = m->has_qtype ? m->qtype : 0;
+        t.qhash = m->has_qtype ? qhash : 0;
     } else {
         txn_from_entry(&t, e);
         if (e->state == ST_ANSWERED) {

@@ -35,6 +35,7 @@ struct flow_txn {
     uint16_t query_len;
     bool query_edns, query_do;
     uint16_t query_udp_size;
+    uint64_t qhash;                   /* flow_question_hash of the query (0 if it had none) */
     const struct dns_msg *response;   /* NULL for unanswered/evicted */
     const struct cap_meta *resp_meta; /* NULL for unanswered/evicted */
 };

@@ -357,6 +357,8 @@ void summary_json(FILE *f, const struct summary_in *in)
     json_dns(&j, in->dns);
     if (in->disp)
         json_analysis(&j, in);
+    if (in->extra_json)
+        in->extra_json(in->extra_arg, &j);
     json_obj_end(&j);
     json_finish(&j);
 }
@@ -518,6 +520,9 @@ void summary_text(FILE *f, const struct summary_in *in)
             fputc('\n', f);
         }
     }
+
+    if (in->extra_text)
+        in->extra_text(in->extra_arg, f);
 
     fprintf(f, "\nCapture\n");
     fprintf(f, "  not DNS            %llu not IP, %llu other protocol, %llu other port\n",

@@ -10,6 +10,8 @@
 
 #include <stdio.h>
 
+struct json;
+
 struct summary_in {
     const struct dispatch *disp;
     const struct dns_stats *dns;
@@ -21,6 +23,10 @@ struct summary_in {
     const char *filter;    /* BPF expression or NULL */
     unsigned top_n;        /* entries per top list */
     bool windows;          /* include the per-window array */
+    /* Extra top-level members written after the analysis (the rule engine's alerts). */
+    void (*extra_json)(const void *arg, struct json *j);
+    void (*extra_text)(const void *arg, FILE *f);
+    const void *extra_arg;
 };
 
 /* Writes the JSON document to f. */

@@ -93,11 +93,13 @@ struct cap_msg {
 
 enum cap_event_kind {
     CAP_EV_TCP_ABORTED, /* stream ended (FIN/RST/time-out/eviction) inside a message */
+    CAP_EV_TCP_END,     /* a stream ended (after any ABORTED events for it) */
 };
 
 struct cap_event {
     enum cap_event_kind kind;
-    const struct cap_meta *meta; /* direction that held the partial message */
+    const struct cap_meta *meta; /* ABORTED: the direction that held the partial message;
+                                    END: the direction of the stream's first segment */
     uint32_t pending_bytes;      /* bytes of the unfinished message */
 };
 

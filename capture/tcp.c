@@ -210,6 +210,12 @@ static void stream_end(struct tcp_table *t, struct tcp_stream *s, uint64_t now_n
         }
         buf_put(t, dir);
     }
+    if (t->ev_fn) {
+        struct cap_meta m = s->dir[0].meta;
+        struct cap_event ev = {CAP_EV_TCP_END, &m, 0};
+        m.ts_ns = now_ns;
+        t->ev_fn(t->user, &ev);
+    }
     while (*pp && *pp != s)
         pp = &(*pp)->hnext;
     if (*pp)

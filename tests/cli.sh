@@ -108,3 +108,62 @@ w=$("$DNSVIGIL" analyze --no-progress "$TOP/tests/sample.pcap" | awk '{ if (leng
 # Progress shows on request and ends with a newline on stderr.
 "$DNSVIGIL" analyze --progress "$TOP/tests/sample.pcap" >/dev/null 2>"$tmp/e"
 grep -q "packets/s" "$tmp/e" && pass "cli/progress" || fail "cli/progress"
+
+# ---- rules and configuration ----
+# Every clean fixture (not built to contain an attack or fault) raises no alert.
+for f in basic link_vlan link_qinq link_sll link_sll2 link_raw link_null link_loop link_ipv4 \
+    link_ipv6 fmt_be_us fmt_ns ipv6_ext frag_v4 frag_v6 tcp_basic tcp_split tcp_multi tcp_ooo \
+    tcp_retrans tcp_axfr flow; do
+    ext=pcap
+    n=$("$DNSVIGIL" analyze --json --no-progress "$P/$f.$ext" | jq '.alerts | length')
+    [ "$n" = 0 ] && pass "cli/clean-$f" || fail "cli/clean-$f" "$n alerts"
+done
+for f in fmt_ng_multi fmt_ng_be; do
+    n=$("$DNSVIGIL" analyze --json --no-progress "$P/$f.pcapng" | jq '.alerts | length')
+    [ "$n" = 0 ] && pass "cli/clean-$f" || fail "cli/clean-$f" "$n alerts"
+done
+# --alerts-jsonl streams one object per line: open, then closed, with the contract keys.
+"$DNSVIGIL" analyze --no-progress --window 10 -c "$P/rules.ini" --alerts-jsonl "$tmp/a.jsonl" \
+    "$P/error_ratio.pcap" >/dev/null
+states=$(jq -r .state "$tmp/a.jsonl" | tr '\n' ' ')
+keys=$(jq -e 'has("rule") and has("severity") and has("state") and has("first_seen") and
+    has("last_seen") and has("summary") and has("reference") and has("count") and
+    has("threshold") and has("observed") and has("evidence")' "$tmp/a.jsonl" | sort -u)
+if [ "$states" = "open open closed closed " ] && [ "$keys" = true ] &&
+    [ "$(wc -l <"$tmp/a.jsonl")" = 4 ]; then
+    pass "cli/alerts-jsonl"
+else
+    fail "cli/alerts-jsonl" "states: $states"
+fi
+# --no-rules: no alerts key at all.
+"$DNSVIGIL" analyze --json --no-progress --no-rules "$P/edns.pcap" | jq -e 'has("alerts") | not' >/dev/null &&
+    pass "cli/no-rules" || fail "cli/no-rules"
+# A bad config file: exit 2, FILE:LINE and what is wrong.
+printf '[site]\ninternal_networks = 10.0.0.0/8\n\n[error-ratio]\nsigma = lots\n' >"$tmp/bad.ini"
+"$DNSVIGIL" analyze --no-progress -c "$tmp/bad.ini" "$P/basic.pcap" >/dev/null 2>"$tmp/e"
+rc=$?
+if [ $rc = 2 ] && grep -q "bad.ini:5: sigma wants a number from 0.5 to 100, not 'lots'" "$tmp/e"; then
+    pass "cli/config-bad-value"
+else
+    fail "cli/config-bad-value" "rc=$rc $(cat "$tmp/e")"
+fi
+printf '[nonsense]\nx = 1\n' >"$tmp/bad2.ini"
+"$DNSVIGIL" config --check "$tmp/bad2.ini" >/dev/null 2>"$tmp/e"
+[ $? = 2 ] && grep -q "bad2.ini:2: unknown section \[nonsense\]" "$tmp/e" && pass "cli/config-bad-section" ||
+    fail "cli/config-bad-section" "$(cat "$tmp/e")"
+printf '[site]\ninternal_networks = 10.0.0.0/33\n' >"$tmp/bad3.ini"
+"$DNSVIGIL" config --check "$tmp/bad3.ini" >/dev/null 2>"$tmp/e"
+[ $? = 2 ] && grep -q "bad3.ini:2: bad internal_networks" "$tmp/e" && pass "cli/config-bad-network" ||
+    fail "cli/config-bad-network" "$(cat "$tmp/e")"
+# The printed defaults are a valid config file, and name every rule.
+"$DNSVIGIL" config --defaults >"$tmp/defaults.ini"
+"$DNSVIGIL" config --check "$tmp/defaults.ini" >/dev/null && pass "cli/config-defaults-valid" ||
+    fail "cli/config-defaults-valid"
+for r in poison-flood error-ratio edns-errors xfr-failed amplification; do
+    grep -q "^\[$r\]" "$tmp/defaults.ini" && "$DNSVIGIL" rules | grep -q "^$r " &&
+        pass "cli/rule-listed-$r" || fail "cli/rule-listed-$r"
+done
+# A rule can be switched off in the config.
+printf '[edns-errors]\nenabled = no\n' >"$tmp/off.ini"
+n=$("$DNSVIGIL" analyze --json --no-progress -c "$tmp/off.ini" "$P/edns.pcap" | jq '.alerts | length')
+[ "$n" = 0 ] && pass "cli/rule-disabled" || fail "cli/rule-disabled" "$n alerts"

@@ -8,11 +8,11 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 out=build-fuzz
 mkdir -p "$out" tests/fuzz/crashes
-srcs="common/*.c capture/*.c analyze/*.c"
+srcs="common/*.c capture/*.c analyze/*.c rules/*.c"
 # shellcheck disable=SC2086
 clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=all -o "$out/fuzz_decode" tests/fuzz/fuzz_decode.c $srcs \
-    -lpcap -lldns -lpsl -lz -llzma -llz4 -lzstd -lm
+    -lpcap -lldns -lpsl -linih -lz -llzma -llz4 -lzstd -lm
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp tests/fuzz/corpus/decode/* "$work/"

@@ -1125,6 +1125,230 @@ static void fx_flow(const char *dir)
     close_out(&o);
 }
 
+/* ---- rule fixtures --------------------------------------------------------------------- */
+static uint64_t T0(uint64_t us)
+{
+    return 1795392000ull * 1000000000ull + us * 1000ull;
+}
+
+static void udp_at(struct out *o, uint64_t us, const struct addr *s, const struct addr *d,
+                   uint16_t sp, uint16_t dp, const uint8_t *m, size_t n)
+{
+    o->t = T0(us);
+    udp_send(o, s, d, sp, dp, m, n);
+}
+
+/* poison.pcap: a resolver asks an authority for a random name; 50 forged responses with
+ * wrong TXIDs race the real one, each replacing the zone's NS with glue outside the zone. */
+static void fx_poison(const char *dir)
+{
+    struct out o = open_pcap(dir, "poison.pcap", L_ETH);
+    static uint8_t q[512], r[1024];
+    struct addr res = A("10.0.0.53"), auth = A("203.0.113.1");
+    static const char *const forged[] = {
+        "A rnd4711.example.com. 300 IN A 6.6.6.6",
+        "N example.com. 300 IN NS ns.attacker.net.",
+        "D ns.attacker.net. 300 IN A 6.6.6.6",
+    };
+    size_t n = dns_query(q, 1000, "rnd4711.example.com.", LDNS_RR_TYPE_A, NULL);
+
+    udp_at(&o, 0, &res, &auth, 33333, 53, q, n);
+    for (int i = 0; i < 50; i++) {
+        n = dns_response(r, (uint16_t)(20000 + i * 97), "rnd4711.example.com.", LDNS_RR_TYPE_A, 0,
+                         forged, 3, NULL, true, false);
+        udp_at(&o, 100 + (uint64_t)i * 20, &auth, &res, 53, 33333, r, n);
+    }
+    n = dns_response(r, 1000, "rnd4711.example.com.", LDNS_RR_TYPE_A, 3, SOA_NX, 1, NULL, true,
+                     false);
+    udp_at(&o, 1500, &auth, &res, 53, 33333, r, n);
+    close_out(&o);
+
+    /* Near miss: five answers that arrive after their queries timed out. */
+    o = open_pcap(dir, "poison_near.pcap", L_ETH);
+    for (int i = 0; i < 5; i++) {
+        n = dns_query(q, (uint16_t)(100 + i), "slow.example.com.", LDNS_RR_TYPE_A, NULL);
+        udp_at(&o, (uint64_t)i * 1000, &res, &auth, (uint16_t)(40000 + i), 53, q, n);
+    }
+    for (int i = 0; i < 5; i++) {
+        n = dns_response(r, (uint16_t)(100 + i), "slow.example.com.", LDNS_RR_TYPE_A, 0, A_WWW, 1,
+                         NULL, true, false);
+        udp_at(&o, 6000000 + (uint64_t)i * 1000, &auth, &res, 53, (uint16_t)(40000 + i), r, n);
+    }
+    close_out(&o);
+}
+
+/* error_ratio.pcap: 10-second windows of 25 transactions to one server; SERVFAIL at 4% for
+ * 8 windows, 48% for 3 windows, 4% again for 4 windows. error_ratio_low.pcap: the same shape
+ * with 10 transactions a window (below min_queries = 20 in rules.ini). */
+static void fx_error_ratio_one(const char *dir, const char *name, int per_window)
+{
+    struct out o = open_pcap(dir, name, L_ETH);
+    static uint8_t q[512], r[512];
+    uint16_t id = 1;
+
+    for (int w = 0; w < 15; w++) {
+        bool bad = w >= 8 && w < 11;
+        int fails = bad ? per_window * 12 / 25 : 1;
+        for (int i = 0; i < per_window; i++, id++) {
+            uint64_t us = (uint64_t)w * 10000000 + (uint64_t)i * 300000;
+            int rc = i < fails ? 2 : 0;
+            size_t n = dns_query(q, id, "www.example.com.", LDNS_RR_TYPE_A, NULL);
+            udp_at(&o, us, CLI4, SRV4, (uint16_t)(20000 + id), 53, q, n);
+            n = dns_response(r, id, "www.example.com.", LDNS_RR_TYPE_A, (uint8_t)rc,
+                             rc ? NULL : A_WWW, rc ? 0 : 1, NULL, false, false);
+            udp_at(&o, us + 2000, SRV4, CLI4, 53, (uint16_t)(20000 + id), r, n);
+        }
+    }
+    close_out(&o);
+}
+
+/* edns_fail.pcap: server .53 answers EDNS queries FORMERR and the clients fall back to plain
+ * queries that work; server .54 drops OPT from its answers. edns_near.pcap: too few of each. */
+static void fx_edns_fail_one(const char *dir, const char *name, int nfail, int nmissing)
+{
+    struct out o = open_pcap(dir, name, L_ETH);
+    static uint8_t q[512], r[512];
+    struct addr s2 = A("192.0.2.54");
+    struct edns e = {.on = true, .size = 1232};
+    uint64_t us = 0;
+
+    for (int i = 0; i < nfail; i++, us += 100000) {
+        char qn[64];
+        snprintf(qn, sizeof(qn), "h%d.example.com.", i);
+        size_t n = dns_query(q, (uint16_t)(100 + i), qn, LDNS_RR_TYPE_A, &e);
+        udp_at(&o, us, CLI4, SRV4, (uint16_t)(30000 + i), 53, q, n);
+        n = dns_response(r, (uint16_t)(100 + i), qn, LDNS_RR_TYPE_A, 1, NULL, 0, NULL, false,
+                         false);
+        udp_at(&o, us + 1000, SRV4, CLI4, 53, (uint16_t)(30000 + i), r, n);
+        n = dns_query(q, (uint16_t)(200 + i), qn, LDNS_RR_TYPE_A, NULL);
+        udp_at(&o, us + 50000, CLI4, SRV4, (uint16_t)(31000 + i), 53, q, n);
+        n = dns_response(r, (uint16_t)(200 + i), qn, LDNS_RR_TYPE_A, 0, A_WWW, 1, NULL, false,
+                         false);
+        udp_at(&o, us + 51000, SRV4, CLI4, 53, (uint16_t)(31000 + i), r, n);
+    }
+    for (int i = 0; i < nmissing; i++, us += 100000) {
+        size_t n = dns_query(q, (uint16_t)(300 + i), "www.example.com.", LDNS_RR_TYPE_A, &e);
+        udp_at(&o, us, CLI4, &s2, (uint16_t)(32000 + i), 53, q, n);
+        n = dns_response(r, (uint16_t)(300 + i), "www.example.com.", LDNS_RR_TYPE_A, 0, A_WWW, 1,
+                         NULL, false, false);
+        udp_at(&o, us + 1000, &s2, CLI4, 53, (uint16_t)(32000 + i), r, n);
+    }
+    close_out(&o);
+}
+
+static size_t axfr_messages(uint8_t *f, uint16_t id, const char *zone, int nmsg, bool closing)
+{
+    static uint8_t r[MAXF];
+    static char lines[32][160];
+    const char *rrs[32];
+    char soa[256];
+    size_t total = 0;
+
+    snprintf(soa, sizeof(soa),
+             "A %s 300 IN SOA ns1.%s hostmaster.%s 2026112301 3600 900 604800 300", zone, zone,
+             zone);
+    for (int m = 0; m < nmsg; m++) {
+        int n = 0;
+        if (m == 0)
+            rrs[n++] = soa;
+        for (int h = 0; h < 20; h++, n++) {
+            snprintf(lines[n], sizeof(lines[n]), "A host%d.%s 300 IN A 192.0.2.%d", m * 20 + h,
+                     zone, h + 1);
+            rrs[n] = lines[n];
+        }
+        if (m == nmsg - 1 && closing)
+            rrs[n++] = soa;
+        size_t rn = dns_response(r, id, zone, LDNS_RR_TYPE_AXFR, 0, rrs, n, NULL, true, false);
+        total += framed(f + total, r, rn);
+    }
+    return total;
+}
+
+/* xfr.pcap: an AXFR refused, one cut by RST, one ended by FIN without the closing SOA, and a
+ * secondary polling the SOA six times in six seconds without transferring. */
+static void fx_xfr(const char *dir)
+{
+    struct out o = open_pcap(dir, "xfr.pcap", L_ETH);
+    static uint8_t q[512], r[512], f[MAXF * 2];
+    struct tcpc k;
+    size_t n, fn;
+
+    k = tcp_conn(45001);
+    o.t = T0(0);
+    tcp_open(&o, &k);
+    n = dns_query(q, 1, "example.com.", LDNS_RR_TYPE_AXFR, NULL);
+    tcp_send(&o, &k, true, 0x18, f, framed(f, q, n));
+    n = dns_response(r, 1, "example.com.", LDNS_RR_TYPE_AXFR, 5, NULL, 0, NULL, false, false);
+    tcp_send(&o, &k, false, 0x18, f, framed(f, r, n));
+    tcp_close(&o, &k);
+
+    k = tcp_conn(45002);
+    o.t = T0(1000000);
+    tcp_open(&o, &k);
+    n = dns_query(q, 2, "example.net.", LDNS_RR_TYPE_AXFR, NULL);
+    tcp_send(&o, &k, true, 0x18, f, framed(f, q, n));
+    fn = axfr_messages(f, 2, "example.net.", 3, true);
+    tcp_send(&o, &k, false, 0x18, f, fn / 2); /* then the server resets */
+    tcp_send(&o, &k, false, 0x14, NULL, 0);
+
+    k = tcp_conn(45003);
+    o.t = T0(2000000);
+    tcp_open(&o, &k);
+    n = dns_query(q, 3, "example.org.", LDNS_RR_TYPE_AXFR, NULL);
+    tcp_send(&o, &k, true, 0x18, f, framed(f, q, n));
+    fn = axfr_messages(f, 3, "example.org.", 2, false);
+    for (size_t off = 0; off < fn; off += 1400)
+        tcp_send(&o, &k, false, 0x18, f + off, fn - off < 1400 ? fn - off : 1400);
+    tcp_close(&o, &k);
+
+    for (int i = 0; i < 6; i++) {
+        n = dns_query(q, (uint16_t)(10 + i), "example.org.", LDNS_RR_TYPE_SOA, NULL);
+        udp_at(&o, 3000000 + (uint64_t)i * 1000000, CLI4, SRV4, (uint16_t)(46000 + i), 53, q, n);
+        n = dns_response(r, (uint16_t)(10 + i), "example.org.", LDNS_RR_TYPE_SOA, 0, NULL, 0, NULL,
+                         true, false);
+        udp_at(&o, 3001000 + (uint64_t)i * 1000000, SRV4, CLI4, 53, (uint16_t)(46000 + i), r, n);
+    }
+    close_out(&o);
+}
+
+/* amp.pcap: 30 spoofed ANY queries "from" 203.0.113.99 with a 4096-byte buffer, each
+ * answered with about 1 kB; amp_near.pcap: a client with ordinary answers (factor ~3). */
+static void fx_amp(const char *dir)
+{
+    struct out o = open_pcap(dir, "amp.pcap", L_ETH);
+    static uint8_t q[512], r[4096];
+    struct addr victim = A("203.0.113.99");
+    struct edns e = {.on = true, .size = 4096};
+    static char lines[8][400];
+    const char *rrs[8];
+
+    for (int i = 0; i < 4; i++) {
+        char data[256];
+        memset(data, 'k' + i, 230);
+        data[230] = 0;
+        snprintf(lines[i], sizeof(lines[i]), "A example.com. 300 IN TXT \"%s\"", data);
+        rrs[i] = lines[i];
+    }
+    for (int i = 0; i < 30; i++) {
+        size_t n = dns_query(q, (uint16_t)(500 + i), "example.com.", LDNS_RR_TYPE_ANY, &e);
+        udp_at(&o, (uint64_t)i * 10000, &victim, SRV4, 4444, 53, q, n);
+        n = dns_response(r, (uint16_t)(500 + i), "example.com.", LDNS_RR_TYPE_ANY, 0, rrs, 4, &e,
+                         true, false);
+        udp_at(&o, (uint64_t)i * 10000 + 500, SRV4, &victim, 53, 4444, r, n);
+    }
+    close_out(&o);
+
+    o = open_pcap(dir, "amp_near.pcap", L_ETH);
+    for (int i = 0; i < 60; i++) {
+        size_t n = dns_query(q, (uint16_t)(600 + i), "www.example.com.", LDNS_RR_TYPE_A, &e);
+        udp_at(&o, (uint64_t)i * 10000, CLI4, SRV4, (uint16_t)(5000 + i), 53, q, n);
+        n = dns_response(r, (uint16_t)(600 + i), "www.example.com.", LDNS_RR_TYPE_A, 0, NS_EX, 3,
+                         &e, true, false);
+        udp_at(&o, (uint64_t)i * 10000 + 500, SRV4, CLI4, 53, (uint16_t)(5000 + i), r, n);
+    }
+    close_out(&o);
+}
+
 static void fixtures(const char *dir)
 {
     init_addrs();
@@ -1146,6 +1370,13 @@ static void fixtures(const char *dir)
     fx_malformed(dir);
     fx_edns(dir);
     fx_flow(dir);
+    fx_poison(dir);
+    fx_error_ratio_one(dir, "error_ratio.pcap", 25);
+    fx_error_ratio_one(dir, "error_ratio_low.pcap", 10);
+    fx_edns_fail_one(dir, "edns_fail.pcap", 4, 6);
+    fx_edns_fail_one(dir, "edns_near.pcap", 2, 4);
+    fx_xfr(dir);
+    fx_amp(dir);
 }
 
 /* ---- realistic mix (sample and benchmark) -------------------------------------------------- */

@@ -10,6 +10,7 @@ while read -r name caps expect opts; do
     files=()
     IFS=, read -ra parts <<<"$caps"
     for p in "${parts[@]}"; do files+=("$dir/$p"); done
+    opts=${opts//@DIR@/$dir}
     # shellcheck disable=SC2086
     "$DNSVIGIL" analyze --json --no-progress $opts "${files[@]}" >"$tmp/out.json" 2>"$tmp/err"
     rc=$?

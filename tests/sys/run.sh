@@ -140,3 +140,6 @@ else
     fail "sys/nsd-oracle" "$o"
 fi
 [ "$(jq .dns.malformed.total <<<"$out")" = 0 ] && pass "sys/nsd-no-malformed" || fail "sys/nsd-no-malformed"
+# Normal traffic to a real server raises no alert.
+n=$(jq '.alerts | length' <<<"$out")
+[ "$n" = 0 ] && pass "sys/nsd-no-alerts" || fail "sys/nsd-no-alerts" "$(jq -c .alerts <<<"$out")"

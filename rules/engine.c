@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/* Rule engine and alert store. Findings are rare compared with packets (rules emit when a
+ * threshold is crossed or on window ticks), so the alert table is a plain array searched
+ * among open alerts. */
+#include "engine.h"
+
+#include "registry.h"
+#include "../common/log.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_COUNTERS 8
+
+struct rule_ctx {
+    const struct rule_ops *ops;
+    struct engine *eng;
+    unsigned idx; /* in rule_registry */
+    void *state;
+    const double *values;
+    const char *cnames[MAX_COUNTERS];
+    uint64_t cvals[MAX_COUNTERS];
+};
+
+enum alert_state { AL_OPEN, AL_CLOSED };
+
+struct alert {
+    unsigned rule;
+    char key[128];
+    enum alert_severity severity;
+    enum alert_state state;
+    bool announced; /* the "open" line was written */
+    uint64_t first_ns, last_ns, last_line_ns;
+    char summary[256];
+    char client[48], server[48], victim[48];
+    char zone[256], qname[256];
+    uint64_t count;
+    double threshold, observed;
+    char evidence[1024];
+};
+
+struct engine {
+    const struct dv_config *cfg;
+    struct rule_ctx ctx[CFG_MAX_RULES];
+    unsigned nctx;
+    struct alert *alerts;
+    unsigned nalerts;
+    uint64_t dropped;
+    FILE *jsonl;
+};
+
+static const char *const sev_names[] = {"info", "warning", "high", "critical"};
+
+/* ---- rule_ctx API ---- */
+static int param_index(const struct rule_ctx *rc, const char *key)
+{
+    for (int i = 0; rc->ops->params && rc->ops->params[i].key; i++)
+        if (!strcmp(rc->ops->params[i].key, key))
+            return i;
+    log_msg(LOG_ERROR, "%s: no parameter '%s' (programming error)", rc->ops->name, key);
+    return -1;
+}
+
+double rule_param_double(const struct rule_ctx *rc, const char *key)
+{
+    int i = param_index(rc, key);
+    return i < 0 ? 0 : rc->values[i];
+}
+
+int64_t rule_param_int(const struct rule_ctx *rc, const char *key)
+{
+    return (int64_t)rule_param_double(rc, key);
+}
+
+bool rule_param_bool(const struct rule_ctx *rc, const char *key)
+{
+    return rule_param_double(rc, key) != 0;
+}
+
+void *rule_state(const struct rule_ctx *rc)
+{
+    return rc->state;
+}
+
+void rule_set_state(struct rule_ctx *rc, void *state)
+{
+    rc->state = state;
+}
+
+void rule_count(struct rule_ctx *rc, const char *name, uint64_t n)
+{
+    for (int i = 0; i < MAX_COUNTERS; i++) {
+        if (!rc->cnames[i])
+            rc->cnames[i] = name;
+        if (rc->cnames[i] == name || !strcmp(rc->cnames[i], name)) {
+            rc->cvals[i] += n;
+            return;
+        }
+    }
+}
+
+bool rule_site_internal(const struct rule_ctx *rc, uint8_t af, const uint8_t *addr)
+{
+    return config_net_match(&rc->eng->cfg->internal, af, addr);
+}
+
+const char *rule_addr(uint8_t af, const uint8_t *addr, char *buf)
+{
+    inet_ntop(af == 4 ? AF_INET : AF_INET6, addr, buf, 46);
+    return buf;
+}
+
+const char *rule_time(uint64_t ts_ns, char *buf)
+{
+    time_t sec = (time_t)(ts_ns / 1000000000u);
+    struct tm tm;
+    char base[24];
+
+    gmtime_r(&sec, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, 32, "%s.%06uZ", base, (unsigned)((ts_ns % 1000000000u) / 1000u));
+    return buf;
+}
+
+/* ---- alerts ---- */
+static void copy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void alert_json(const struct engine *e, struct json *j, const struct alert *a,
+                       const char *state)
+{
+    const struct rule_ops *ops = rule_registry[a->rule];
+    char t[40];
+
+    json_obj_begin(j, NULL);
+    json_str(j, "rule", ops->name);
+    json_str(j, "severity", sev_names[a->severity]);
+    json_str(j, "state", state);
+    json_str(j, "first_seen", rule_time(a->first_ns, t));
+    json_str(j, "last_seen", rule_time(a->last_ns, t));
+    json_str(j, "summary", a->summary);
+    json_str(j, "reference", ops->reference);
+    if (a->client[0])
+        json_str(j, "client", a->client);
+    if (a->server[0])
+        json_str(j, "server", a->server);
+    if (a->victim[0])
+        json_str(j, "victim", a->victim);
+    if (a->zone[0])
+        json_str(j, "zone", a->zone);
+    if (a->qname[0])
+        json_str(j, "qname", a->qname);
+    json_u64(j, "count", a->count);
+    json_double(j, "threshold", a->threshold, 3);
+    json_double(j, "observed", a->observed, 3);
+    /* The rule wrote the evidence as a JSON object; it is embedded as it is. */
+    fputs(j->compact ? ",\"evidence\":" : ",\n", j->f);
+    if (!j->compact) {
+        for (int i = 0; i < j->depth; i++)
+            fputs("  ", j->f);
+        fputs("\"evidence\": ", j->f);
+    }
+    fputs(a->evidence[0] ? a->evidence : "{}", j->f);
+    json_obj_end(j);
+    (void)e;
+}
+
+static void line(struct engine *e, struct alert *a, const char *state)
+{
+    struct json j;
+
+    a->last_line_ns = a->last_ns;
+    if (!e->jsonl)
+        return;
+    json_init(&j, e->jsonl, true);
+    alert_json(e, &j, a, state);
+    fputc('\n', e->jsonl);
+}
+
+static void close_alert(struct engine *e, struct alert *a)
+{
+    a->state = AL_CLOSED;
+    line(e, a, "closed");
+}
+
+/* Closes alerts that have been quiet for the quiet period, as of packet time now. */
+static void close_quiet(struct engine *e, uint64_t now)
+{
+    uint64_t quiet = (uint64_t)(e->cfg->quiet_period_s * 1e9);
+    for (unsigned i = 0; i < e->nalerts; i++) {
+        struct alert *a = &e->alerts[i];
+        if (a->state == AL_OPEN && now > a->last_ns && now - a->last_ns >= quiet)
+            close_alert(e, a);
+    }
+}
+
+void rule_emit(struct rule_ctx *rc, const struct alert_in *in)
+{
+    struct engine *e = rc->eng;
+    struct alert *a = NULL;
+    const char *key = in->key ? in->key : "";
+
+    for (unsigned i = e->nalerts; i-- > 0;) {
+        struct alert *c = &e->alerts[i];
+        if (c->state == AL_OPEN && c->rule == rc->idx && !strcmp(c->key, key)) {
+            a = c;
+            break;
+        }
+    }
+    if (!a) {
+        if (in->close)
+            return; /* nothing open to close */
+        if (e->nalerts == ENGINE_MAX_ALERTS) {
+            e->dropped++;
+            return;
+        }
+        a = &e->alerts[e->nalerts++];
+        memset(a, 0, sizeof(*a));
+        a->rule = rc->idx;
+        copy(a->key, sizeof(a->key), key);
+        a->first_ns = in->ts_ns;
+        a->state = AL_OPEN;
+    }
+    a->last_ns = in->ts_ns > a->last_ns ? in->ts_ns : a->last_ns;
+    if (in->severity > a->severity || a->count == 0)
+        a->severity = in->severity;
+    if (in->summary && !in->close)
+        copy(a->summary, sizeof(a->summary), in->summary);
+    if (in->client)
+        copy(a->client, sizeof(a->client), in->client);
+    if (in->server)
+        copy(a->server, sizeof(a->server), in->server);
+    if (in->victim)
+        copy(a->victim, sizeof(a->victim), in->victim);
+    if (in->zone)
+        copy(a->zone, sizeof(a->zone), in->zone);
+    if (in->qname)
+        copy(a->qname, sizeof(a->qname), in->qname);
+    if (in->evidence)
+        copy(a->evidence, sizeof(a->evidence), in->evidence);
+    if (!in->close) {
+        a->count = in->count;
+        a->threshold = in->threshold;
+        a->observed = in->observed;
+    }
+    if (!a->announced) {
+        a->announced = true;
+        line(e, a, "open");
+    } else if (in->close) {
+        close_alert(e, a);
+    } else if (a->last_ns - a->last_line_ns >= (uint64_t)(e->cfg->update_interval_s * 1e9)) {
+        line(e, a, "update");
+    }
+    if (in->close && a->state == AL_OPEN)
+        close_alert(e, a);
+}
+
+/* ---- dispatch ---- */
+static void on_message(void *user, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    struct engine *e = user;
+    for (unsigned i = 0; i < e->nctx; i++)
+        if (e->ctx[i].ops->on_message)
+            e->ctx[i].ops->on_message(&e->ctx[i], m, meta);
+}
+
+static void on_txn(void *user, const struct flow_txn *t)
+{
+    struct engine *e = user;
+    for (unsigned i = 0; i < e->nctx; i++)
+        if (e->ctx[i].ops->on_txn)
+            e->ctx[i].ops->on_txn(&e->ctx[i], t);
+}
+
+static void on_window(void *user, const struct win_stats *w)
+{
+    struct engine *e = user;
+    for (unsigned i = 0; i < e->nctx; i++)
+        if (e->ctx[i].ops->on_tick)
+            e->ctx[i].ops->on_tick(&e->ctx[i], w);
+    close_quiet(e, w->end_ns);
+}
+
+static void on_event(void *user, const struct cap_event *ev)
+{
+    struct engine *e = user;
+    for (unsigned i = 0; i < e->nctx; i++)
+        if (e->ctx[i].ops->on_event)
+            e->ctx[i].ops->on_event(&e->ctx[i], ev);
+}
+
+struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, size_t errlen)
+{
+    struct engine *e = calloc(1, sizeof(*e));
+
+    if (!e || !(e->alerts = calloc(ENGINE_MAX_ALERTS, sizeof(*e->alerts)))) {
+        free(e);
+        snprintf(err, errlen, "rules: out of memory");
+        return NULL;
+    }
+    e->cfg = cfg;
+    e->jsonl = jsonl;
+    for (unsigned r = 0; r < rule_registry_n && r < CFG_MAX_RULES; r++) {
+        struct rule_ctx *rc;
+        if (!cfg->rule_enabled[r])
+            continue;
+        rc = &e->ctx[e->nctx];
+        rc->ops = rule_registry[r];
+        rc->eng = e;
+        rc->idx = r;
+        rc->values = cfg->rule_value[r];
+        if (rc->ops->init && rc->ops->init(rc) < 0) {
+            snprintf(err, errlen, "rule %s: initialisation failed", rc->ops->name);
+            engine_free(e);
+            return NULL;
+        }
+        e->nctx++;
+    }
+    return e;
+}
+
+void engine_sink(struct engine *e, struct disp_sink *sink)
+{
+    sink->on_message = on_message;
+    sink->on_txn = on_txn;
+    sink->on_window = on_window;
+    sink->on_event = on_event;
+    sink->user = e;
+}
+
+void engine_finish(struct engine *e)
+{
+    if (e->jsonl)
+        fflush(e->jsonl);
+}
+
+void engine_json(const struct engine *e, struct json *j)
+{
+    json_arr_begin(j, "alerts");
+    for (unsigned i = 0; i < e->nalerts; i++)
+        alert_json(e, j, &e->alerts[i], e->alerts[i].state == AL_OPEN ? "open" : "closed");
+    json_arr_end(j);
+    json_obj_begin(j, "rules");
+    json_arr_begin(j, "enabled");
+    for (unsigned i = 0; i < e->nctx; i++)
+        json_str(j, NULL, e->ctx[i].ops->name);
+    json_arr_end(j);
+    json_u64(j, "alerts_dropped", e->dropped);
+    json_obj_begin(j, "counters");
+    for (unsigned i = 0; i < e->nctx; i++) {
+        const struct rule_ctx *rc = &e->ctx[i];
+        json_obj_begin(j, rc->ops->name);
+        for (int c = 0; c < MAX_COUNTERS && rc->cnames[c]; c++)
+            json_u64(j, rc->cnames[c], rc->cvals[c]);
+        json_obj_end(j);
+    }
+    json_obj_end(j);
+    json_obj_end(j);
+}
+
+void engine_text(const struct engine *e, FILE *f)
+{
+    char t1[40], t2[40];
+
+    fprintf(f, "\nAlerts               %u", e->nalerts);
+    if (e->dropped)
+        fprintf(f, " (%llu more dropped: table full)", (unsigned long long)e->dropped);
+    fputc('\n', f);
+    for (unsigned i = 0; i < e->nalerts; i++) {
+        const struct alert *a = &e->alerts[i];
+        fprintf(f,
+                "  [%s] %s %s (%s)\n    %s\n    %s .. %s, count %llu, observed %.3g, "
+                "threshold %.3g\n",
+                sev_names[a->severity], rule_registry[a->rule]->name,
+                a->state == AL_OPEN ? "open" : "closed", rule_registry[a->rule]->reference,
+                a->summary, rule_time(a->first_ns, t1), rule_time(a->last_ns, t2) + 11,
+                (unsigned long long)a->count, a->observed, a->threshold);
+    }
+}
+
+unsigned engine_alert_count(const struct engine *e)
+{
+    return e->nalerts;
+}
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    for (unsigned i = 0; i < e->nctx; i++)
+        if (e->ctx[i].ops->fini)
+            e->ctx[i].ops->fini(&e->ctx[i]);
+    free(e->alerts);
+    free(e);
+}

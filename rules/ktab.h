@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* A bounded table for rule state: fixed-size keys (an address and a few more bytes) to
+ * fixed-size values, preallocated; when full, new keys are refused and counted. Rules use
+ * it for per-server, per-victim and per-peer state. */
+#ifndef DV_RULES_KTAB_H
+#define DV_RULES_KTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KTAB_KEY 24
+
+struct ktab_key {
+    uint8_t b[KTAB_KEY];
+};
+
+struct ktab {
+    uint32_t cap, n, mask;
+    size_t vsize;
+    struct ktab_key *keys;
+    uint8_t *vals;
+    uint32_t *index;  /* entry + 1 */
+    uint64_t refused; /* inserts refused because the table was full */
+};
+
+int ktab_init(struct ktab *t, uint32_t cap, size_t vsize);
+void ktab_free(struct ktab *t);
+/* The value for key, created zero-filled if create and there is room; NULL otherwise. */
+void *ktab_get(struct ktab *t, const struct ktab_key *key, bool create);
+/* Drops every entry. */
+void ktab_clear(struct ktab *t);
+/* Entry i (i < t->n): its key and value. */
+const struct ktab_key *ktab_key_at(const struct ktab *t, uint32_t i);
+void *ktab_val_at(const struct ktab *t, uint32_t i);
+
+/* Builds a key from an address (af 4/16 bytes) and up to 7 extra bytes. */
+struct ktab_key ktab_addr_key(uint8_t af, const uint8_t *addr, const void *extra, size_t n);
+/* The address of a key built by ktab_addr_key (af in *af). */
+const uint8_t *ktab_key_addr(const struct ktab_key *k, uint8_t *af);
+
+#endif

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* amplification: reflection/amplification toward one address (RFC 5358; BSI APP.3.6 "DNS
+ * reflection"). Per window and target address, UDP response bytes sent to it are compared
+ * with UDP query bytes that came from it (spoofed queries carry the victim's address): it
+ * fires when the responses exceed min_response_bytes and the factor exceeds min_factor.
+ * Queries for ANY/DNSKEY/TXT/RRSIG with large buffers from that address are counted as
+ * evidence. A target that sent no queries at all counts its query bytes as 1. */
+#include "rule.h"
+
+#include "ktab.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct rule_param params[] = {
+    {"min_response_bytes", RP_INT, 100000, 1, 1e12,
+     "UDP response bytes toward one address per window before it is judged"},
+    {"min_factor", RP_DOUBLE, 10, 1, 1e6, "response bytes / query bytes that fire"},
+    {"large_buffer", RP_INT, 4096, 512, 65535, "EDNS buffer size counted as large"},
+    {"max_targets", RP_INT, 8192, 16, 1e6, "target addresses tracked per window"},
+    {0},
+};
+
+struct tgt {
+    uint64_t resp_bytes, responses, query_bytes, queries, risky;
+    uint8_t server_af;
+    uint8_t server[16];
+};
+
+struct st {
+    struct ktab t;
+    uint64_t min_bytes, large;
+    double min_factor;
+};
+
+static int init(struct rule_ctx *rc)
+{
+    struct st *s = calloc(1, sizeof(*s));
+    if (!s ||
+        ktab_init(&s->t, (uint32_t)rule_param_int(rc, "max_targets"), sizeof(struct tgt)) < 0) {
+        free(s);
+        return -1;
+    }
+    s->min_bytes = (uint64_t)rule_param_int(rc, "min_response_bytes");
+    s->min_factor = rule_param_double(rc, "min_factor");
+    s->large = (uint64_t)rule_param_int(rc, "large_buffer");
+    rule_set_state(rc, s);
+    return 0;
+}
+
+static void fini(struct rule_ctx *rc)
+{
+    struct st *s = rule_state(rc);
+    if (!s)
+        return;
+    ktab_free(&s->t);
+    free(s);
+}
+
+static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    struct st *s = rule_state(rc);
+    struct ktab_key k;
+    struct tgt *t;
+
+    if (meta->proto != 17 || !m->has_header)
+        return; /* only UDP can be spoofed */
+    k = ktab_addr_key(meta->af, m->qr ? meta->dst : meta->src, NULL, 0);
+    t = ktab_get(&s->t, &k, true);
+    if (!t) {
+        rule_count(rc, "targets_refused", 1);
+        return;
+    }
+    if (m->qr) {
+        t->resp_bytes += m->len;
+        t->responses++;
+        t->server_af = meta->af;
+        memcpy(t->server, meta->src, 16);
+    } else {
+        t->query_bytes += m->len;
+        t->queries++;
+        if (m->has_qtype && m->has_opt && m->edns_udp_size >= s->large &&
+            (m->qtype == 255 || m->qtype == 48 || m->qtype == 16 || m->qtype == 46))
+            t->risky++;
+    }
+}
+
+static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
+{
+    struct st *s = rule_state(rc);
+
+    for (uint32_t i = 0; i < s->t.n; i++) {
+        struct tgt *t = ktab_val_at(&s->t, i);
+        double factor;
+        uint8_t af;
+        const uint8_t *addr;
+        char victim[48], server[48], summary[256], ev[256];
+
+        if (t->resp_bytes < s->min_bytes)
+            continue;
+        factor = (double)t->resp_bytes / (double)(t->query_bytes ? t->query_bytes : 1);
+        if (factor < s->min_factor)
+            continue;
+        addr = ktab_key_addr(ktab_key_at(&s->t, i), &af);
+        rule_addr(af, addr, victim);
+        rule_addr(t->server_af, t->server, server);
+        snprintf(summary, sizeof(summary),
+                 "%s received %llu response bytes for %llu query bytes (factor %.1f) in one "
+                 "window",
+                 victim, (unsigned long long)t->resp_bytes, (unsigned long long)t->query_bytes,
+                 factor);
+        snprintf(ev, sizeof(ev),
+                 "{\"response_bytes\":%llu,\"responses\":%llu,\"query_bytes\":%llu,"
+                 "\"queries\":%llu,\"large_buffer_any_dnskey_txt_rrsig\":%llu}",
+                 (unsigned long long)t->resp_bytes, (unsigned long long)t->responses,
+                 (unsigned long long)t->query_bytes, (unsigned long long)t->queries,
+                 (unsigned long long)t->risky);
+        struct alert_in a = {
+            .key = victim,
+            .severity = factor >= 10 * s->min_factor ? SEV_CRITICAL : SEV_HIGH,
+            .ts_ns = w->end_ns,
+            .summary = summary,
+            .victim = victim,
+            .server = server,
+            .count = t->responses,
+            .threshold = s->min_factor,
+            .observed = factor,
+            .evidence = ev,
+        };
+        rule_emit(rc, &a);
+    }
+    ktab_clear(&s->t);
+}
+
+const struct rule_ops rule_amplification = {
+    .name = "amplification",
+    .summary = "response/query byte ratio toward one address (reflection and amplification)",
+    .reference = "BSI APP.3.6 (DNS reflection); RFC 5358",
+    .params = params,
+    .init = init,
+    .on_message = on_message,
+    .on_tick = on_tick,
+    .fini = fini,
+};

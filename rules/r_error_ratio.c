@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* error-ratio: a shift of the error/query ratio, per server and overall, against a baseline
+ * learned on packet time (BSI APP.3.6.A15 asks for exactly this). Per window, for each kind
+ * (SERVFAIL, REFUSED, FORMERR, NXDOMAIN, unanswered, all errors) the ratio to transactions
+ * is compared with an exponentially weighted mean and variance of earlier normal windows;
+ * it fires when the ratio exceeds mean + sigma * sd and mean + min_delta, with at least
+ * min_queries transactions in the window (quiet periods never fire). Anomalous windows do
+ * not teach the baseline; after quiet_windows normal windows the alert closes (the end of
+ * the shift). */
+#include "rule.h"
+
+#include "ktab.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { K_SERVFAIL, K_REFUSED, K_FORMERR, K_NXDOMAIN, K_UNANSWERED, K_ALL, K_N };
+static const char *const kind_names[K_N] = {"SERVFAIL", "REFUSED",    "FORMERR",
+                                            "NXDOMAIN", "unanswered", "all errors"};
+
+static const struct rule_param params[] = {
+    {"min_queries", RP_INT, 100, 1, 1e9, "transactions a window needs before it is judged"},
+    {"learn_windows", RP_INT, 5, 1, 10000, "normal windows learned before the rule can fire"},
+    {"sigma", RP_DOUBLE, 4, 0.5, 100, "standard deviations above the mean that fire"},
+    {"min_delta", RP_DOUBLE, 0.05, 0, 1, "ratio points above the mean that fire (0.05 = 5%)"},
+    {"alpha", RP_DOUBLE, 0.2, 0.01, 1, "weight of a new window in the baseline (EWMA)"},
+    {"quiet_windows", RP_INT, 2, 1, 1000, "normal windows after which the alert closes"},
+    {"max_servers", RP_INT, 256, 1, 100000, "servers tracked (plus the overall figure)"},
+    {0},
+};
+
+struct srv {
+    uint64_t txns, err[K_N];
+    double mean[K_N], var[K_N];
+    uint32_t learned, normal_streak;
+    bool alerting;
+    uint64_t alert_windows;
+};
+
+struct st {
+    struct ktab servers;
+    struct srv all;
+    uint64_t min_q;
+    uint32_t learn, quiet;
+    double sigma, min_delta, alpha;
+};
+
+static int init(struct rule_ctx *rc)
+{
+    struct st *s = calloc(1, sizeof(*s));
+    if (!s || ktab_init(&s->servers, (uint32_t)rule_param_int(rc, "max_servers"),
+                        sizeof(struct srv)) < 0) {
+        free(s);
+        return -1;
+    }
+    s->min_q = (uint64_t)rule_param_int(rc, "min_queries");
+    s->learn = (uint32_t)rule_param_int(rc, "learn_windows");
+    s->quiet = (uint32_t)rule_param_int(rc, "quiet_windows");
+    s->sigma = rule_param_double(rc, "sigma");
+    s->min_delta = rule_param_double(rc, "min_delta");
+    s->alpha = rule_param_double(rc, "alpha");
+    rule_set_state(rc, s);
+    return 0;
+}
+
+static void fini(struct rule_ctx *rc)
+{
+    struct st *s = rule_state(rc);
+    if (!s)
+        return;
+    ktab_free(&s->servers);
+    free(s);
+}
+
+static void add(struct srv *v, const struct flow_txn *t)
+{
+    v->txns++;
+    if (t->outcome == FLOW_UNANSWERED) {
+        v->err[K_UNANSWERED]++;
+        v->err[K_ALL]++;
+        return;
+    }
+    switch (t->response->rcode) {
+    case 2:
+        v->err[K_SERVFAIL]++;
+        break;
+    case 5:
+        v->err[K_REFUSED]++;
+        break;
+    case 1:
+        v->err[K_FORMERR]++;
+        break;
+    case 3:
+        v->err[K_NXDOMAIN]++;
+        break;
+    default:
+        return;
+    }
+    v->err[K_ALL]++;
+}
+
+static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
+{
+    struct st *s = rule_state(rc);
+    struct ktab_key k;
+    struct srv *v;
+
+    if (t->outcome != FLOW_ANSWERED && t->outcome != FLOW_UNANSWERED)
+        return;
+    add(&s->all, t);
+    k = ktab_addr_key(t->af, t->server, NULL, 0);
+    v = ktab_get(&s->servers, &k, true);
+    if (v)
+        add(v, t);
+    else
+        rule_count(rc, "servers_refused", 1);
+}
+
+static void judge(struct rule_ctx *rc, struct st *s, struct srv *v, const char *server,
+                  const struct win_stats *w)
+{
+    bool anomalous = false;
+    int worst = -1;
+    double worst_ratio = 0, worst_mean = 0, worst_limit = 0;
+    char summary[256], ev[512], key[64];
+    int o;
+
+    if (v->txns < s->min_q) {
+        memset(v->err, 0, sizeof(v->err));
+        v->txns = 0;
+        return; /* too quiet to judge: neither fires nor teaches */
+    }
+    for (int k = 0; k < K_N && v->learned >= s->learn; k++) {
+        double r = (double)v->err[k] / (double)v->txns;
+        double limit = v->mean[k] + s->sigma * sqrt(v->var[k]);
+        if (limit < v->mean[k] + s->min_delta)
+            limit = v->mean[k] + s->min_delta;
+        if (r > limit && (worst < 0 || r - limit > worst_ratio - worst_limit)) {
+            anomalous = true;
+            worst = k;
+            worst_ratio = r;
+            worst_mean = v->mean[k];
+            worst_limit = limit;
+        }
+    }
+    snprintf(key, sizeof(key), "%s", server);
+    if (anomalous) {
+        v->alerting = true;
+        v->normal_streak = 0;
+        v->alert_windows++;
+        snprintf(summary, sizeof(summary),
+                 "%s error ratio at %s rose to %.1f%% (baseline %.1f%%, limit %.1f%%) over %llu "
+                 "transactions",
+                 kind_names[worst], server, 100 * worst_ratio, 100 * worst_mean, 100 * worst_limit,
+                 (unsigned long long)v->txns);
+        o = snprintf(ev, sizeof(ev), "{\"kind\":\"%s\",\"transactions\":%llu,\"ratios\":{",
+                     kind_names[worst], (unsigned long long)v->txns);
+        for (int k = 0; k < K_N; k++)
+            o += snprintf(ev + o, sizeof(ev) - (size_t)o, "%s\"%s\":%.4f", k ? "," : "",
+                          kind_names[k], (double)v->err[k] / (double)v->txns);
+        snprintf(ev + o, sizeof(ev) - (size_t)o, "},\"baseline\":%.4f,\"windows\":%llu}",
+                 worst_mean, (unsigned long long)v->alert_windows);
+        struct alert_in a = {
+            .key = key,
+            .severity = worst == K_NXDOMAIN ? SEV_WARNING : SEV_HIGH,
+            .ts_ns = w->end_ns,
+            .summary = summary,
+            .server = strcmp(server, "all servers") ? server : NULL,
+            .count = v->alert_windows,
+            .threshold = worst_limit,
+            .observed = worst_ratio,
+            .evidence = ev,
+        };
+        rule_emit(rc, &a);
+    } else {
+        for (int k = 0; k < K_N; k++) {
+            double r = (double)v->err[k] / (double)v->txns;
+            if (v->learned == 0) {
+                v->mean[k] = r;
+                v->var[k] = 0;
+            } else {
+                double d = r - v->mean[k];
+                v->mean[k] += s->alpha * d;
+                v->var[k] = (1 - s->alpha) * (v->var[k] + s->alpha * d * d);
+            }
+        }
+        v->learned++;
+        if (v->alerting && ++v->normal_streak >= s->quiet) {
+            /* Closing keeps the alert's figures; the last_seen time marks the end. */
+            struct alert_in a = {.key = key, .ts_ns = w->end_ns, .close = true};
+            rule_emit(rc, &a);
+            v->alerting = false;
+            v->alert_windows = 0;
+        }
+    }
+    memset(v->err, 0, sizeof(v->err));
+    v->txns = 0;
+}
+
+static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
+{
+    struct st *s = rule_state(rc);
+    char name[48];
+
+    for (uint32_t i = 0; i < s->servers.n; i++) {
+        uint8_t af;
+        const uint8_t *addr = ktab_key_addr(ktab_key_at(&s->servers, i), &af);
+        judge(rc, s, ktab_val_at(&s->servers, i), rule_addr(af, addr, name), w);
+    }
+    judge(rc, s, &s->all, "all servers", w);
+}
+
+const struct rule_ops rule_error_ratio = {
+    .name = "error-ratio",
+    .summary = "shift of the error/query ratio per server and overall against a learned "
+               "baseline",
+    .reference = "BSI APP.3.6.A15",
+    .params = params,
+    .init = init,
+    .on_txn = on_txn,
+    .on_tick = on_tick,
+    .fini = fini,
+};

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* xfr-failed (traffic side): zone transfers that fail, per zone and peer (BSI
+ * APP.3.6.A7/A15 ask for failed zone transfers). AXFR/IXFR answered REFUSED, NOTAUTH,
+ * SERVFAIL, NOTIMP or FORMERR; TSIG errors (BADSIG, BADKEY, BADTIME); transfers whose TCP
+ * stream ends (FIN, RST, time-out) before the closing SOA; requests never answered; and
+ * repeated SOA queries for one zone from one peer with no transfer following. */
+#include "rule.h"
+
+#include "ktab.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct rule_param params[] = {
+    {"min_soa_polls", RP_INT, 5, 2, 1e6,
+     "SOA queries for one zone from one peer per window, without a transfer, that fire"},
+    {"max_transfers", RP_INT, 1024, 1, 1e6, "transfers in progress tracked"},
+    {0},
+};
+
+struct xfr {
+    bool used, complete;
+    uint8_t af;
+    uint8_t client[16], server[16];
+    uint16_t cport, sport, qtype;
+    uint64_t first_ns, last_ns, messages, records;
+    unsigned soas;
+    char zone[256];
+};
+
+struct poll {
+    uint64_t count;
+    char zone[128];
+};
+
+struct st {
+    struct xfr *x;
+    uint32_t nx;
+    struct ktab polls; /* client + zone hash: SOA queries this window */
+    uint64_t min_polls;
+};
+
+static int init(struct rule_ctx *rc)
+{
+    struct st *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -1;
+    s->nx = (uint32_t)rule_param_int(rc, "max_transfers");
+    s->x = calloc(s->nx, sizeof(*s->x));
+    if (!s->x || ktab_init(&s->polls, 4096, sizeof(struct poll)) < 0) {
+        free(s->x);
+        free(s);
+        return -1;
+    }
+    s->min_polls = (uint64_t)rule_param_int(rc, "min_soa_polls");
+    rule_set_state(rc, s);
+    return 0;
+}
+
+static void fini(struct rule_ctx *rc)
+{
+    struct st *s = rule_state(rc);
+    if (!s)
+        return;
+    ktab_free(&s->polls);
+    free(s->x);
+    free(s);
+}
+
+static void fire(struct rule_ctx *rc, const char *what, const char *zone, uint8_t af,
+                 const uint8_t *client, const uint8_t *server, uint64_t ts, enum alert_severity sev,
+                 uint64_t count, const char *evidence)
+{
+    char c[48], sv[48], key[400], summary[256];
+
+    rule_addr(af, client, c);
+    rule_addr(af, server, sv);
+    snprintf(key, sizeof(key), "%s|%s|%s", zone, c, sv);
+    snprintf(summary, sizeof(summary), "zone transfer of %s from %s to %s failed: %s", zone, sv, c,
+             what);
+    struct alert_in a = {
+        .key = key,
+        .severity = sev,
+        .ts_ns = ts,
+        .summary = summary,
+        .client = c,
+        .server = sv,
+        .zone = zone,
+        .count = count,
+        .threshold = 1,
+        .observed = (double)count,
+        .evidence = evidence,
+    };
+    rule_emit(rc, &a);
+}
+
+static struct xfr *find(struct st *s, uint8_t af, const uint8_t *client, uint16_t cport,
+                        const uint8_t *server, uint16_t sport, bool create)
+{
+    size_t alen = af == 4 ? 4 : 16;
+    struct xfr *free_slot = NULL, *oldest = NULL;
+
+    for (uint32_t i = 0; i < s->nx; i++) {
+        struct xfr *x = &s->x[i];
+        if (!x->used) {
+            if (!free_slot)
+                free_slot = x;
+            continue;
+        }
+        if (x->af == af && x->cport == cport && x->sport == sport &&
+            !memcmp(x->client, client, alen) && !memcmp(x->server, server, alen))
+            return x;
+        if (!oldest || x->last_ns < oldest->last_ns)
+            oldest = x;
+    }
+    if (!create)
+        return NULL;
+    if (!free_slot) {
+        free_slot = oldest; /* the stalest transfer is forgotten */
+        free_slot->used = false;
+    }
+    memset(free_slot, 0, sizeof(*free_slot));
+    return free_slot;
+}
+
+static unsigned count_soa(const struct dns_msg *m, uint64_t *records)
+{
+    struct dns_rr_iter it;
+    struct dns_rr rr;
+    unsigned n = 0;
+
+    dns_rr_iter_init(&it, m);
+    while (dns_rr_next(&it, &rr)) {
+        if (rr.section != DNS_SEC_ANSWER)
+            continue;
+        (*records)++;
+        n += rr.type == 6;
+    }
+    return n;
+}
+
+static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
+{
+    struct st *s = rule_state(rc);
+    const struct dns_msg *m = t->response;
+    char zone[256] = "", ev[256];
+    struct xfr *x;
+
+    if (t->qtype == 6 && t->outcome == FLOW_ANSWERED && m->has_question) {
+        /* SOA polling: count per peer and zone. */
+        struct ktab_key k = ktab_addr_key(t->af, t->client, &t->qhash, 7);
+        struct poll *p = ktab_get(&s->polls, &k, true);
+        if (p) {
+            p->count++;
+            if (!p->zone[0])
+                dns_name_to_str(m->qname, m->qname_len, p->zone, sizeof(p->zone));
+        }
+        return;
+    }
+    if (t->qtype != 251 && t->qtype != 252)
+        return;
+    if (m && m->has_question)
+        dns_name_to_str(m->qname, m->qname_len, zone, sizeof(zone));
+    if (t->outcome == FLOW_UNANSWERED) {
+        fire(rc, "no response", "(unknown zone)", t->af, t->client, t->server, t->query_ns,
+             SEV_WARNING, 1, "{\"reason\":\"unanswered\"}");
+        return;
+    }
+    if (t->outcome != FLOW_ANSWERED && t->outcome != FLOW_DUPLICATE)
+        return;
+    /* A transfer request resets SOA polling for this peer and zone. */
+    {
+        struct ktab_key k = ktab_addr_key(t->af, t->client, &t->qhash, 7);
+        struct poll *p = ktab_get(&s->polls, &k, false);
+        if (p)
+            p->count = 0;
+    }
+    if (m->has_tsig && (m->tsig_error == 16 || m->tsig_error == 17 || m->tsig_error == 18)) {
+        static const char *const names[] = {"BADSIG", "BADKEY", "BADTIME"};
+        snprintf(ev, sizeof(ev), "{\"reason\":\"tsig\",\"tsig_error\":\"%s\"}",
+                 names[m->tsig_error - 16]);
+        fire(rc, "TSIG error", zone, t->af, t->client, t->server, t->response_ns, SEV_HIGH, 1, ev);
+        return;
+    }
+    if (m->rcode == 5 || m->rcode == 9 || m->rcode == 2 || m->rcode == 4 || m->rcode == 1) {
+        static const char *const rc_names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                               "NOTIMP",  "REFUSED", "",         "",
+                                               "",        "NOTAUTH"};
+        char what[64];
+        snprintf(what, sizeof(what), "%s answered %s", t->qtype == 252 ? "AXFR" : "IXFR",
+                 rc_names[m->rcode]);
+        snprintf(ev, sizeof(ev), "{\"reason\":\"rcode\",\"rcode\":\"%s\",\"qtype\":\"%s\"}",
+                 rc_names[m->rcode], t->qtype == 252 ? "AXFR" : "IXFR");
+        fire(rc, what, zone, t->af, t->client, t->server, t->response_ns, SEV_HIGH, 1, ev);
+        return;
+    }
+    if (t->resp_meta->proto != 6)
+        return; /* an IXFR over UDP answered NOERROR: complete in itself */
+    x = find(s, t->af, t->client, t->client_port, t->server, t->server_port, true);
+    if (!x->used) {
+        x->used = true;
+        x->af = t->af;
+        memcpy(x->client, t->client, 16);
+        memcpy(x->server, t->server, 16);
+        x->cport = t->client_port;
+        x->sport = t->server_port;
+        x->qtype = t->qtype;
+        x->first_ns = t->response_ns;
+        snprintf(x->zone, sizeof(x->zone), "%s", zone);
+    }
+    x->last_ns = t->response_ns;
+    x->messages++;
+    x->soas += count_soa(m, &x->records);
+    /* AXFR (RFC 5936 2.2) and IXFR (RFC 1995 4) end with the SOA they began with; an IXFR
+     * answer holding just one SOA means "up to date". */
+    if (x->soas >= 2 || (x->qtype == 251 && x->messages == 1 && m->ancount == 1 && x->soas == 1))
+        x->complete = true;
+}
+
+static void stream_end(struct rule_ctx *rc, const struct cap_event *ev, bool aborted)
+{
+    struct st *s = rule_state(rc);
+    const struct cap_meta *m = ev->meta;
+    char evid[256];
+    struct xfr *x = find(s, m->af, m->dst, m->dport, m->src, m->sport, false);
+
+    if (!x)
+        x = find(s, m->af, m->src, m->sport, m->dst, m->dport, false);
+    if (!x)
+        return;
+    if (!x->complete) {
+        snprintf(evid, sizeof(evid),
+                 "{\"reason\":\"%s\",\"messages\":%llu,\"records\":%llu,\"soa_records\":%u}",
+                 aborted ? "stream aborted mid-message" : "no closing SOA",
+                 (unsigned long long)x->messages, (unsigned long long)x->records, x->soas);
+        fire(rc, aborted ? "TCP stream cut inside a message" : "stream ended without closing SOA",
+             x->zone, x->af, x->client, x->server, m->ts_ns, SEV_HIGH, x->messages, evid);
+    }
+    x->used = false;
+}
+
+static void on_event(struct rule_ctx *rc, const struct cap_event *ev)
+{
+    if (ev->kind == CAP_EV_TCP_ABORTED)
+        stream_end(rc, ev, true);
+    else if (ev->kind == CAP_EV_TCP_END)
+        stream_end(rc, ev, false);
+}
+
+static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
+{
+    struct st *s = rule_state(rc);
+
+    for (uint32_t i = 0; i < s->polls.n; i++) {
+        struct poll *p = ktab_val_at(&s->polls, i);
+        uint8_t af;
+        const uint8_t *client = ktab_key_addr(ktab_key_at(&s->polls, i), &af);
+        char c[48], key[200], summary[256], ev[128];
+        if (p->count < s->min_polls)
+            continue;
+        rule_addr(af, client, c);
+        snprintf(key, sizeof(key), "soa-poll|%s|%s", p->zone, c);
+        snprintf(summary, sizeof(summary),
+                 "%s polled the SOA of %s %llu times without a zone transfer", c, p->zone,
+                 (unsigned long long)p->count);
+        snprintf(ev, sizeof(ev), "{\"reason\":\"soa refresh without transfer\",\"polls\":%llu}",
+                 (unsigned long long)p->count);
+        struct alert_in a = {.key = key,
+                             .severity = SEV_WARNING,
+                             .ts_ns = w->end_ns,
+                             .summary = summary,
+                             .client = c,
+                             .zone = p->zone,
+                             .count = p->count,
+                             .threshold = (double)s->min_polls,
+                             .observed = (double)p->count,
+                             .evidence = ev};
+        rule_emit(rc, &a);
+    }
+    ktab_clear(&s->polls);
+}
+
+const struct rule_ops rule_xfr_failed = {
+    .name = "xfr-failed",
+    .summary = "zone transfers refused, cut short, without closing SOA, TSIG errors, SOA "
+               "polling without transfer",
+    .reference = "BSI APP.3.6.A7/A15",
+    .params = params,
+    .init = init,
+    .on_txn = on_txn,
+    .on_event = on_event,
+    .on_tick = on_tick,
+    .fini = fini,
+};
