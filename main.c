@@ -6,6 +6,7 @@
 #include "analyze/stats.h"
 #include "analyze/summary.h"
 #include "capture/cap.h"
+#include "capture/evidence.h"
 #include "capture/source.h"
 #include "rules/config.h"
 #include "rules/engine.h"
@@ -66,49 +67,53 @@ static void usage_main(FILE *f)
 
 static void usage_analyze(FILE *f)
 {
-    fputs("Usage: dnsvigil analyze [OPTIONS] FILE...\n"
-          "\n"
-          "Reads the captures, decodes every DNS message over UDP and TCP (with IP fragment\n"
-          "and TCP stream reassembly), matches responses to queries, and prints a summary. Several "
-          "files are merged into one\n"
-          "stream in timestamp order. FILE may be '-' for standard input. Compression (gzip,\n"
-          "xz, lz4, zstd) is recognised by content.\n"
-          "\n"
-          "Options:\n"
-          "  -f, --filter EXPR    only frames matching the BPF expression (tcpdump syntax)\n"
-          "  -p, --ports LIST     DNS ports, comma-separated (default: 53)\n"
-          "  -j, --json           write the JSON document (docs/json-schema.md) instead of text\n"
-          "  -o, --output FILE    write the result to FILE instead of standard output\n"
-          "      --progress       always show progress on standard error\n"
-          "      --no-progress    never show progress (default: only when stderr is a terminal)\n"
-          "  -c, --config FILE    site and rule settings (INI; see 'dnsvigil config --defaults')\n"
-          "      --alerts-jsonl FILE  stream alerts as JSON lines (open/update/closed) to FILE\n"
-          "      --no-rules       decode and count only; no detection rules\n"
-          "  -w, --windows        add per-window figures (the windows array) to the JSON\n"
-          "      --window SEC     window length in seconds (default 60)\n"
-          "      --timeout SEC    packet time a query waits for its response (default 5)\n"
-          "      --top N          entries per top list (default 10)\n"
-          "      --max-pending N  queries tracked at once (default 131072)\n"
-          "      --tcp-streams N  TCP connections tracked at once (default 8192)\n"
-          "      --frag-slots N   IP datagrams reassembled at once (default 256)\n"
-          "  -v, --verbose        more diagnostics on standard error\n"
-          "  -q, --quiet          only errors on standard error\n"
-          "  -h, --help           show this help\n"
-          "\n"
-          "Exit status:\n"
-          "  0  every input was read to its end\n"
-          "  1  an input was missing, unreadable, not a capture, or damaged (truncated or\n"
-          "     corrupt); the error names the file and byte offset, and the summary still\n"
-          "     covers everything read before the damage and all other inputs\n"
-          "  2  the command line is wrong\n"
-          "  3  internal error (out of memory, output not writable)\n"
-          "\n"
-          "Examples:\n"
-          "  dnsvigil analyze capture.pcap\n"
-          "  dnsvigil analyze --json -o summary.json day1.pcapng.gz day2.pcapng.zst\n"
-          "  tcpdump -i eth1 -w - port 53 | dnsvigil analyze -\n"
-          "  dnsvigil analyze -f 'host 192.0.2.53' -p 53,5353 capture.pcap\n",
-          f);
+    fputs(
+        "Usage: dnsvigil analyze [OPTIONS] FILE...\n"
+        "\n"
+        "Reads the captures, decodes every DNS message over UDP and TCP (with IP fragment\n"
+        "and TCP stream reassembly), matches responses to queries, and prints a summary. Several "
+        "files are merged into one\n"
+        "stream in timestamp order. FILE may be '-' for standard input. Compression (gzip,\n"
+        "xz, lz4, zstd) is recognised by content.\n"
+        "\n"
+        "Options:\n"
+        "  -f, --filter EXPR    only frames matching the BPF expression (tcpdump syntax)\n"
+        "  -p, --ports LIST     DNS ports, comma-separated (default: 53)\n"
+        "  -j, --json           write the JSON document (docs/json-schema.md) instead of text\n"
+        "  -o, --output FILE    write the result to FILE instead of standard output\n"
+        "      --progress       always show progress on standard error\n"
+        "      --no-progress    never show progress (default: only when stderr is a terminal)\n"
+        "  -c, --config FILE    site and rule settings (INI; see 'dnsvigil config --defaults')\n"
+        "      --alerts-jsonl FILE  stream alerts as JSON lines (open/update/closed) to FILE\n"
+        "      --no-rules       decode and count only; no detection rules\n"
+        "      --evidence-dir DIR  write the packets behind each alert to DIR/<rule>-<key>-N.pcap\n"
+        "      --evidence-packets N  frames kept before, and written after, an alert opens\n"
+        "                       (default 1000)\n"
+        "  -w, --windows        add per-window figures (the windows array) to the JSON\n"
+        "      --window SEC     window length in seconds (default 60)\n"
+        "      --timeout SEC    packet time a query waits for its response (default 5)\n"
+        "      --top N          entries per top list (default 10)\n"
+        "      --max-pending N  queries tracked at once (default 131072)\n"
+        "      --tcp-streams N  TCP connections tracked at once (default 8192)\n"
+        "      --frag-slots N   IP datagrams reassembled at once (default 256)\n"
+        "  -v, --verbose        more diagnostics on standard error\n"
+        "  -q, --quiet          only errors on standard error\n"
+        "  -h, --help           show this help\n"
+        "\n"
+        "Exit status:\n"
+        "  0  every input was read to its end\n"
+        "  1  an input was missing, unreadable, not a capture, or damaged (truncated or\n"
+        "     corrupt); the error names the file and byte offset, and the summary still\n"
+        "     covers everything read before the damage and all other inputs\n"
+        "  2  the command line is wrong\n"
+        "  3  internal error (out of memory, output not writable)\n"
+        "\n"
+        "Examples:\n"
+        "  dnsvigil analyze capture.pcap\n"
+        "  dnsvigil analyze --json -o summary.json day1.pcapng.gz day2.pcapng.zst\n"
+        "  tcpdump -i eth1 -w - port 53 | dnsvigil analyze -\n"
+        "  dnsvigil analyze -f 'host 192.0.2.53' -p 53,5353 capture.pcap\n",
+        f);
 }
 
 static void engine_json_cb(const void *arg, struct json *j)
@@ -121,12 +126,19 @@ static void engine_text_cb(const void *arg, FILE *f)
     engine_text(arg, f);
 }
 
+static const char *evidence_hook(void *user, const char *rule, const char *key,
+                                 const char *const addrs[3])
+{
+    char name[200];
+    snprintf(name, sizeof(name), "%s-%s", rule, key);
+    return evid_open(user, name, addrs, 3);
+}
+
 static int cmd_rules(void)
 {
-    printf("%-15s %-38s %s\n", "RULE", "REFERENCE", "WHAT IT DETECTS");
     for (unsigned r = 0; r < rule_registry_n; r++) {
         const struct rule_ops *ops = rule_registry[r];
-        printf("%-15s %-38s %s\n", ops->name, ops->reference, ops->summary);
+        printf("%s%-15s %s\n    %s\n", r ? "\n" : "", ops->name, ops->reference, ops->summary);
         for (unsigned i = 0; ops->params && ops->params[i].key; i++) {
             const struct rule_param *p = &ops->params[i];
             if (p->type == RP_BOOL)
@@ -223,6 +235,8 @@ static int cmd_analyze(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"alerts-jsonl", required_argument, NULL, 'A'},
         {"no-rules", no_argument, NULL, 'R'},
+        {"evidence-dir", required_argument, NULL, 'E'},
+        {"evidence-packets", required_argument, NULL, 'e'},
         {"window", required_argument, NULL, 'W'},
         {"timeout", required_argument, NULL, 't'},
         {"top", required_argument, NULL, 'n'},
@@ -239,6 +253,9 @@ static int cmd_analyze(int argc, char **argv)
     static struct dv_config rcfg;
     struct engine *eng = NULL;
     FILE *jsonl = NULL;
+    const char *evidence_dir = NULL;
+    uint32_t evidence_packets = 1000;
+    evidence *evid = NULL;
     uint32_t top_n = 10, secs;
     int progress = -1, opt, status = EXIT_OK;
     struct dispatch *disp = NULL;
@@ -301,6 +318,15 @@ static int cmd_analyze(int argc, char **argv)
         case 'R':
             rules = false;
             break;
+        case 'E':
+            evidence_dir = optarg;
+            break;
+        case 'e':
+            if (!parse_u32(optarg, 1, 1000000, &evidence_packets)) {
+                fprintf(stderr, "dnsvigil analyze: --evidence-packets wants 1..1000000\n");
+                return EXIT_USAGE;
+            }
+            break;
         case 'W':
             if (!parse_u32(optarg, 1, 86400, &secs)) {
                 fprintf(stderr, "dnsvigil analyze: --window wants 1..86400 seconds\n");
@@ -359,6 +385,10 @@ static int cmd_analyze(int argc, char **argv)
         pcap_freecode(&prog);
         pcap_close(dead);
     }
+    if (evidence_dir && access(evidence_dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "dnsvigil analyze: --evidence-dir %s: %s\n", evidence_dir, strerror(errno));
+        return EXIT_USAGE;
+    }
     if (config_load(&rcfg, config_path, err, sizeof(err)) < 0) {
         fprintf(stderr, "dnsvigil analyze: %s\n", err);
         return EXIT_USAGE;
@@ -392,6 +422,15 @@ static int cmd_analyze(int argc, char **argv)
         }
         engine_sink(eng, &sink);
         disp_set_sink(disp, &sink);
+        if (evidence_dir) {
+            evid = evid_new(evidence_dir, evidence_packets, evidence_packets, err, sizeof(err));
+            if (!evid) {
+                log_msg(LOG_ERROR, "%s", err);
+                status = EXIT_INTERNAL;
+                goto out;
+            }
+            engine_set_open_hook(eng, evidence_hook, evid);
+        }
     }
     for (int i = optind; i < argc; i++) {
         if (cap_reader_add(rd, argv[i], err, sizeof(err)) < 0) {
@@ -410,6 +449,11 @@ static int cmd_analyze(int argc, char **argv)
     while (!interrupted && cap_reader_next(rd, &pkt) == 1) {
         disp_time(disp, pkt.ts_ns);
         cap_decode(dec, pkt.dlt, pkt.ts_ns, pkt.data, pkt.caplen, pkt.wirelen);
+        if (evid) {
+            const uint8_t *src, *dst;
+            uint8_t af = cap_decoder_last_addrs(dec, &src, &dst);
+            evid_frame(evid, pkt.ts_ns, pkt.dlt, pkt.data, pkt.caplen, pkt.wirelen, af, src, dst);
+        }
         if (progress && (++packets & 0xffff) == 0) {
             double now = wall_now();
             if (now - last_progress >= 0.5) {
@@ -473,6 +517,7 @@ nomem:
     status = EXIT_INTERNAL;
 out:
     engine_free(eng);
+    evid_free(evid);
     if (jsonl)
         fclose(jsonl);
     disp_free(disp);

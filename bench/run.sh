@@ -37,6 +37,7 @@ capture=$(best "$B" capture "$cap")
 view=$(best "$B" view "$cap")
 stats=$(best "$B" stats "$cap")
 ldnsr=$(best "$B" ldns "$cap")
+norules=$(best "$B" run "$top/dnsvigil" analyze --no-progress --json --no-rules "$cap")
 full=$(best "$B" run "$top/dnsvigil" analyze --no-progress --json "$cap")
 subfloor=$(best "$B" floor "$sub")
 subfull=$(best "$B" run "$top/dnsvigil" analyze --no-progress --json "$sub")
@@ -59,8 +60,11 @@ row() { # row LABEL LINE
     row "capture + zero-copy DNS view (dns_decode)" "$view"
     row "capture + view + totals" "$stats"
     row "capture + ldns_wire2pkt + ldns_pkt_free" "$ldnsr"
-    row "dnsvigil analyze --json, everything on (whole process)" "$full"
+    row "dnsvigil analyze --json --no-rules (whole process)" "$norules"
+    row "dnsvigil analyze --json, everything on, all rules (whole process)" "$full"
     echo
+    awk -v a="$(awk '{print $4}' <<<"$norules")" -v b="$(awk '{print $4}' <<<"$full")" \
+        'BEGIN { printf "Rules cost %.0f%% on top of the analysis without rules.\n\n", 100 * (b - a) / a }'
     echo "Random-subdomain flood: $(basename "$sub"), $(awk '{print $2}' <<<"$subfloor") packets, $names unique names:"
     echo
     echo "| path | packets/s | ns/packet | ratio to floor | peak RSS MiB |"
@@ -68,7 +72,7 @@ row() { # row LABEL LINE
     ft_save=$ft npk_save=$npk
     ft=$(awk '{print $4}' <<<"$subfloor") npk=$(awk '{print $2}' <<<"$subfloor")
     row "bare libpcap loop (floor)" "$subfloor"
-    row "dnsvigil analyze --json, everything on (whole process)" "$subfull"
+    row "dnsvigil analyze --json, everything on, all rules (whole process)" "$subfull"
     ft=$ft_save npk=$npk_save
     echo
     awk -v v="$(awk '{print $4}' <<<"$view")" -v c="$(awk '{print $4}' <<<"$capture")" \

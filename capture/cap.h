@@ -137,6 +137,10 @@ void cap_decode(cap_decoder *d, int dlt, uint64_t ts_ns, const uint8_t *data, ui
 /* Changes the user pointer passed to the callbacks. */
 void cap_decoder_set_user(cap_decoder *d, void *user);
 
+/* IP addresses of the frame decoded last (for evidence captures). Returns the address
+ * family (4 or 6), or 0 if that frame had no IP header; src/dst point into the decoder. */
+uint8_t cap_decoder_last_addrs(const cap_decoder *d, const uint8_t **src, const uint8_t **dst);
+
 /* Ends every open TCP stream and fragment (end of input): partial messages are counted as
  * aborted, waiting fragments as timed out. */
 void cap_decoder_flush(cap_decoder *d);

@@ -41,6 +41,8 @@ struct cap_decoder {
     void *user;
     int warned_dlt[8];
     unsigned nwarned;
+    uint8_t last_af;
+    uint8_t last_src[16], last_dst[16];
 };
 
 static const char *const counter_groups[] = {
@@ -138,6 +140,13 @@ void cap_decoder_set_user(cap_decoder *d, void *user)
 {
     d->user = user;
     tcp_set_user(d->tcp, user);
+}
+
+uint8_t cap_decoder_last_addrs(const cap_decoder *d, const uint8_t **src, const uint8_t **dst)
+{
+    *src = d->last_src;
+    *dst = d->last_dst;
+    return d->last_af;
 }
 
 void cap_decoder_free(cap_decoder *d)
@@ -273,6 +282,9 @@ static void decode_ipv4(cap_decoder *d, struct cap_meta *meta, const uint8_t *da
     memset(meta->dst, 0, sizeof(meta->dst));
     memcpy(meta->src, src, 4);
     memcpy(meta->dst, dst, 4);
+    d->last_af = 4;
+    memcpy(d->last_src, meta->src, 16);
+    memcpy(d->last_dst, meta->dst, 16);
     if (frag & 0x3fff) {
         struct frag_key k;
         const uint8_t *whole;
@@ -339,6 +351,9 @@ static void decode_ipv6(cap_decoder *d, struct cap_meta *meta, const uint8_t *da
     meta->af = 6;
     memcpy(meta->src, src, 16);
     memcpy(meta->dst, dst, 16);
+    d->last_af = 6;
+    memcpy(d->last_src, src, 16);
+    memcpy(d->last_dst, dst, 16);
     decode_ipv6_from(d, meta, nh, data + 40, plen, true);
 }
 
@@ -491,6 +506,7 @@ void cap_decode(cap_decoder *d, int dlt, uint64_t ts_ns, const uint8_t *data, ui
 
     d->st.c[CAP_PACKETS]++;
     d->st.c[CAP_BYTES] += wirelen;
+    d->last_af = 0;
     meta.ts_ns = ts_ns;
     meta.truncated = caplen < wirelen;
     meta.reassembled = false;

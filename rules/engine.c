@@ -39,6 +39,7 @@ struct alert {
     uint64_t count;
     double threshold, observed;
     char evidence[1024];
+    char evidence_file[1024];
 };
 
 struct engine {
@@ -49,6 +50,8 @@ struct engine {
     unsigned nalerts;
     uint64_t dropped;
     FILE *jsonl;
+    engine_open_fn open_fn;
+    void *open_user;
 };
 
 static const char *const sev_names[] = {"info", "warning", "high", "critical"};
@@ -165,6 +168,9 @@ static void alert_json(const struct engine *e, struct json *j, const struct aler
         fputs("\"evidence\": ", j->f);
     }
     fputs(a->evidence[0] ? a->evidence : "{}", j->f);
+    j->first[j->depth] = false;
+    if (a->evidence_file[0])
+        json_str(j, "evidence_file", a->evidence_file);
     json_obj_end(j);
     (void)e;
 }
@@ -249,6 +255,15 @@ void rule_emit(struct rule_ctx *rc, const struct alert_in *in)
     }
     if (!a->announced) {
         a->announced = true;
+        if (e->open_fn) {
+            const char *addrs[3] = {a->victim[0] ? a->victim : NULL,
+                                    a->server[0] ? a->server : NULL,
+                                    a->client[0] ? a->client : NULL};
+            const char *path =
+                e->open_fn(e->open_user, rule_registry[a->rule]->name, a->key, addrs);
+            if (path)
+                copy(a->evidence_file, sizeof(a->evidence_file), path);
+        }
         line(e, a, "open");
     } else if (in->close) {
         close_alert(e, a);
@@ -330,6 +345,12 @@ void engine_sink(struct engine *e, struct disp_sink *sink)
     sink->on_window = on_window;
     sink->on_event = on_event;
     sink->user = e;
+}
+
+void engine_set_open_hook(struct engine *e, engine_open_fn fn, void *user)
+{
+    e->open_fn = fn;
+    e->open_user = user;
 }
 
 void engine_finish(struct engine *e)

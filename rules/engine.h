@@ -24,6 +24,13 @@ struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, s
 /* Fills sink with the engine's callbacks (to pass to disp_set_sink). */
 void engine_sink(struct engine *e, struct disp_sink *sink);
 
+/* Called when an alert opens, with the rule name, the alert key and its addresses (victim,
+ * server, client; NULL when absent); returns the path of the evidence file written for it,
+ * or NULL. */
+typedef const char *(*engine_open_fn)(void *user, const char *rule, const char *key,
+                                      const char *const addrs[3]);
+void engine_set_open_hook(struct engine *e, engine_open_fn fn, void *user);
+
 /* End of input: flushes the JSON lines stream. Alerts still open stay open. */
 void engine_finish(struct engine *e);
 

@@ -37,9 +37,14 @@ void ktab_free(struct ktab *t)
 
 static uint32_t khash(const struct ktab_key *k)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (int i = 0; i < KTAB_KEY; i++)
-        h = (h ^ k->b[i]) * 0x100000001b3ull;
+    uint64_t a, b, c, h;
+
+    memcpy(&a, k->b, 8);
+    memcpy(&b, k->b + 8, 8);
+    memcpy(&c, k->b + 16, 8);
+    h = a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full ^ c * 0x165667b19e3779f9ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
     return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -78,17 +83,6 @@ const struct ktab_key *ktab_key_at(const struct ktab *t, uint32_t i)
 void *ktab_val_at(const struct ktab *t, uint32_t i)
 {
     return t->vals + (size_t)i * t->vsize;
-}
-
-struct ktab_key ktab_addr_key(uint8_t af, const uint8_t *addr, const void *extra, size_t n)
-{
-    struct ktab_key k;
-    memset(&k, 0, sizeof(k));
-    k.b[0] = af;
-    memcpy(k.b + 1, addr, af == 4 ? 4 : 16);
-    if (extra && n)
-        memcpy(k.b + 17, extra, n > 7 ? 7 : n);
-    return k;
 }
 
 const uint8_t *ktab_key_addr(const struct ktab_key *k, uint8_t *af)

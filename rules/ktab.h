@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KTAB_KEY 24
 
@@ -35,7 +36,16 @@ const struct ktab_key *ktab_key_at(const struct ktab *t, uint32_t i);
 void *ktab_val_at(const struct ktab *t, uint32_t i);
 
 /* Builds a key from an address (af 4/16 bytes) and up to 7 extra bytes. */
-struct ktab_key ktab_addr_key(uint8_t af, const uint8_t *addr, const void *extra, size_t n);
+static inline struct ktab_key ktab_addr_key(uint8_t af, const uint8_t *addr, const void *extra,
+                                            size_t n)
+{
+    struct ktab_key k = {{0}};
+    k.b[0] = af;
+    memcpy(k.b + 1, addr, af == 4 ? 4 : 16);
+    if (extra && n)
+        memcpy(k.b + 17, extra, n > 7 ? 7 : n);
+    return k;
+}
 /* The address of a key built by ktab_addr_key (af in *af). */
 const uint8_t *ktab_key_addr(const struct ktab_key *k, uint8_t *af);
 

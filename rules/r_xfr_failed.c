@@ -37,6 +37,7 @@ struct poll {
 struct st {
     struct xfr *x;
     uint32_t nx;
+    uint32_t active;   /* slots in use: 0 means every TCP stream end returns at once */
     struct ktab polls; /* client + zone hash: SOA queries this window */
     uint64_t min_polls;
 };
@@ -101,6 +102,8 @@ static struct xfr *find(struct st *s, uint8_t af, const uint8_t *client, uint16_
     size_t alen = af == 4 ? 4 : 16;
     struct xfr *free_slot = NULL, *oldest = NULL;
 
+    if (!create && s->active == 0)
+        return NULL;
     for (uint32_t i = 0; i < s->nx; i++) {
         struct xfr *x = &s->x[i];
         if (!x->used) {
@@ -119,6 +122,7 @@ static struct xfr *find(struct st *s, uint8_t af, const uint8_t *client, uint16_
     if (!free_slot) {
         free_slot = oldest; /* the stalest transfer is forgotten */
         free_slot->used = false;
+        s->active--;
     }
     memset(free_slot, 0, sizeof(*free_slot));
     return free_slot;
@@ -200,6 +204,7 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
     x = find(s, t->af, t->client, t->client_port, t->server, t->server_port, true);
     if (!x->used) {
         x->used = true;
+        s->active++;
         x->af = t->af;
         memcpy(x->client, t->client, 16);
         memcpy(x->server, t->server, 16);
@@ -238,6 +243,7 @@ static void stream_end(struct rule_ctx *rc, const struct cap_event *ev, bool abo
              x->zone, x->af, x->client, x->server, m->ts_ns, SEV_HIGH, x->messages, evid);
     }
     x->used = false;
+    s->active--;
 }
 
 static void on_event(struct rule_ctx *rc, const struct cap_event *ev)

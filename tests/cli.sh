@@ -167,3 +167,17 @@ done
 printf '[edns-errors]\nenabled = no\n' >"$tmp/off.ini"
 n=$("$DNSVIGIL" analyze --json --no-progress -c "$tmp/off.ini" "$P/edns.pcap" | jq '.alerts | length')
 [ "$n" = 0 ] && pass "cli/rule-disabled" || fail "cli/rule-disabled" "$n alerts"
+
+# --evidence-dir: the packets behind an alert, as a pcap the alert points to.
+mkdir -p "$tmp/ev"
+"$DNSVIGIL" analyze --json --no-progress --window 10 -c "$P/rules.ini" --evidence-dir "$tmp/ev" \
+    "$P/poison.pcap" >"$tmp/o"
+f=$(jq -r '.alerts[0].evidence_file' "$tmp/o")
+if [ -f "$f" ] && [ "$(tshark -r "$f" 2>/dev/null | wc -l)" = 52 ] &&
+    [ "$(tshark -r "$f" -Y 'ip.src == 203.0.113.1 && dns.flags.response == 1' 2>/dev/null | wc -l)" = 51 ]; then
+    pass "cli/evidence-pcap"
+else
+    fail "cli/evidence-pcap" "file '$f'"
+fi
+"$DNSVIGIL" analyze --no-progress --evidence-dir "$tmp/missing" "$P/basic.pcap" >/dev/null 2>"$tmp/e"
+[ $? = 2 ] && grep -q "missing" "$tmp/e" && pass "cli/evidence-dir-missing" || fail "cli/evidence-dir-missing"

@@ -24,6 +24,7 @@ suite "generator reproduces the checked-in fixtures" tests/regen.sh
 suite "fuzz corpus replay" tests/fuzz/replay.sh
 suite "system test: real DNS server on loopback" tests/sys/run.sh
 suite "system test: BIND 9 refusing AXFR and answering BADVERS" tests/sys/bind.sh
+suite "system test: dnsperf through Unbound and NSD, clean traffic" tests/sys/resolver.sh
 if [ "${FUZZ_SECONDS:-0}" -gt 0 ]; then
     echo "== libFuzzer over the decoder (${FUZZ_SECONDS} s)"
     if ! command -v clang >/dev/null; then

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Clean traffic must raise no alert: dnsperf drives Unbound (a real resolver, 127.0.0.1) for
+# RESOLVER_SECONDS (default 120) at a bounded rate; Unbound forwards everything, root
+# included, to an NSD on 127.0.0.1 (nothing leaves loopback). tcpdump captures both legs.
+# dnsvigil's query count on the client leg must equal what dnsperf sent, and no rule may
+# fire. Processes are stopped on exit.
+source "$(dirname "$0")/../lib.sh"
+secs=${RESOLVER_SECONDS:-120}
+for t in nsd unbound dnsperf tcpdump dig; do
+    if ! command -v $t >/dev/null; then
+        fail "sys/resolver" "$t is not installed (see tools/install-deps.sh)"
+        exit 0
+    fi
+done
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+pa=$((20000 + RANDOM % 10000))
+pr=$((30000 + RANDOM % 10000))
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+{
+    echo "\$ORIGIN example.test."
+    echo "\$TTL 30"
+    echo "@ IN SOA ns1 hostmaster 2026112301 3600 900 604800 30"
+    echo "@ IN NS ns1"
+    echo "@ IN MX 10 mail"
+    echo "ns1 IN A 127.0.0.1"
+    echo "mail IN A 192.0.2.25"
+    echo "txt IN TXT \"v=spf1 -all\""
+    for i in $(seq 1 200); do echo "h$i IN A 192.0.2.$((i % 250 + 1))"; echo "h$i IN AAAA 2001:db8::$i"; done
+} >"$tmp/example.test.zone"
+cat >"$tmp/nsd.conf" <<CONF
+server:
+    ip-address: 127.0.0.1@$pa
+    port: $pa
+    username: ""
+    chroot: ""
+    zonesdir: "$tmp"
+    database: ""
+    pidfile: "$tmp/nsd.pid"
+    xfrdfile: "$tmp/xfrd.state"
+    zonelistfile: "$tmp/zone.list"
+    xfrdir: "$tmp"
+    logfile: "$tmp/nsd.log"
+    server-count: 1
+remote-control:
+    control-enable: no
+zone:
+    name: example.test
+    zonefile: example.test.zone
+CONF
+cat >"$tmp/unbound.conf" <<CONF
+server:
+    interface: 127.0.0.1@$pr
+    port: $pr
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "$tmp"
+    pidfile: "$tmp/unbound.pid"
+    use-syslog: no
+    logfile: "$tmp/unbound.log"
+    do-not-query-localhost: no
+    access-control: 127.0.0.0/8 allow
+    module-config: "iterator"
+    num-threads: 1
+    prefetch: no
+    cache-max-ttl: 30
+    cache-max-negative-ttl: 30
+    local-zone: "test." nodefault
+remote-control:
+    control-enable: no
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@$pa
+CONF
+nsd -d -c "$tmp/nsd.conf" 2>>"$tmp/nsd.log" &
+pids+=($!)
+unbound -d -c "$tmp/unbound.conf" >>"$tmp/unbound.log" 2>&1 &
+pids+=($!)
+tcpdump -i lo -U --immediate-mode -n -s 0 -w "$tmp/cap.pcap" "port $pa or port $pr" 2>"$tmp/tcpdump.log" &
+pids+=($!)
+ready=0
+for _ in $(seq 1 100); do
+    if grep -q "listening on" "$tmp/tcpdump.log" 2>/dev/null &&
+        dig +tries=1 +time=1 @127.0.0.1 -p "$pr" example.test SOA 2>/dev/null | grep -q "status: NOERROR"; then
+        ready=1
+        break
+    fi
+    sleep 0.1
+done
+if [ $ready = 0 ]; then
+    fail "sys/resolver" "servers did not start: $(tail -n 3 "$tmp/unbound.log" "$tmp/nsd.log" 2>&1 | tr "\n" " ")"
+    exit 0
+fi
+probes=$(tshark -n -r "$tmp/cap.pcap" -d "udp.port==$pr,dns" -Y "dns.flags.response==0 && udp.dstport==$pr" 2>/dev/null | wc -l)
+# A resolver's everyday mix: names that exist, names that do not, a few types.
+for i in $(seq 1 200); do
+    echo "h$i.example.test A"
+    echo "h$i.example.test AAAA"
+    echo "nx$i.example.test A"
+    [ $((i % 10)) = 0 ] && echo "example.test MX" && echo "txt.example.test TXT"
+done >"$tmp/queries"
+dnsperf -s 127.0.0.1 -p "$pr" -d "$tmp/queries" -l "$secs" -Q 300 -c 4 -t 3 >"$tmp/dnsperf.out" 2>&1
+sleep 1
+kill -INT "${pids[2]}" 2>/dev/null
+wait "${pids[2]}" 2>/dev/null
+sent=$(sed -n 's/.*Queries sent: *\([0-9]*\).*/\1/p' "$tmp/dnsperf.out")
+
+out=$("$DNSVIGIL" analyze --json --no-progress -p "$pa,$pr" "$tmp/cap.pcap")
+n=$(jq '.alerts | length' <<<"$out")
+[ "$n" = 0 ] && pass "sys/resolver-no-alerts (${secs}s, $sent queries)" ||
+    fail "sys/resolver-no-alerts" "$(jq -c '[.alerts[] | .summary]' <<<"$out")"
+# Client leg: every query dnsperf sent was seen.
+client=$("$DNSVIGIL" analyze --json --no-progress -p "$pr" -f "port $pr" "$tmp/cap.pcap" | jq .dns.queries)
+[ -n "$sent" ] && [ "$client" = $((sent + probes)) ] && pass "sys/resolver-client-leg-count" ||
+    fail "sys/resolver-client-leg-count" "dnsvigil $client, dnsperf sent $sent (+$probes probes)"
