@@ -174,6 +174,10 @@ static int handler(void *user, const char *section, const char *name, const char
             rc = set_netlist(&c->transfer_peers, value);
         else if (!strcmp(name, "update_peers"))
             rc = set_netlist(&c->update_peers, value);
+        else if (!strcmp(name, "resolvers"))
+            rc = set_netlist(&c->resolvers, value);
+        else if (!strcmp(name, "authoritative_servers"))
+            rc = set_netlist(&c->authoritative, value);
         else if (!strcmp(name, "watched_zones")) {
             c->nzones = 0;
             rc = for_each_item(value, add_zone, c);

@@ -31,6 +31,8 @@ struct dv_config {
     struct cfg_netlist internal;       /* internal_networks */
     struct cfg_netlist transfer_peers; /* transfer_peers */
     struct cfg_netlist update_peers;   /* update_peers */
+    struct cfg_netlist resolvers;      /* resolvers (known resolving servers) */
+    struct cfg_netlist authoritative;  /* authoritative_servers */
     char zones[CFG_MAX_ZONES][256];    /* watched_zones, presentation form, lower case */
     unsigned nzones;
     double quiet_period_s;    /* an alert closes after this long without a finding */

@@ -4,6 +4,7 @@
  * among open alerts. */
 #include "engine.h"
 
+#include "ktab.h"
 #include "registry.h"
 #include "../common/log.h"
 
@@ -52,6 +53,11 @@ struct engine {
     FILE *jsonl;
     engine_open_fn open_fn;
     void *open_user;
+    struct ktab servers; /* learned: answers with AA (authoritative) or RA (resolver) */
+};
+
+struct learned {
+    uint64_t aa, ra, answers;
 };
 
 static const char *const sev_names[] = {"info", "warning", "high", "critical"};
@@ -278,6 +284,16 @@ void rule_emit(struct rule_ctx *rc, const struct alert_in *in)
 static void on_message(void *user, const struct dns_msg *m, const struct cap_meta *meta)
 {
     struct engine *e = user;
+
+    if (m->has_header && m->qr && (m->aa || m->ra)) {
+        struct ktab_key k = ktab_addr_key(meta->af, meta->src, NULL, 0);
+        struct learned *l = ktab_get(&e->servers, &k, true);
+        if (l) {
+            l->answers++;
+            l->aa += m->aa;
+            l->ra += m->ra;
+        }
+    }
     for (unsigned i = 0; i < e->nctx; i++)
         if (e->ctx[i].ops->on_message)
             e->ctx[i].ops->on_message(&e->ctx[i], m, meta);
@@ -319,6 +335,12 @@ struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, s
     }
     e->cfg = cfg;
     e->jsonl = jsonl;
+    if (ktab_init(&e->servers, 1024, sizeof(struct learned)) < 0) {
+        free(e->alerts);
+        free(e);
+        snprintf(err, errlen, "rules: out of memory");
+        return NULL;
+    }
     for (unsigned r = 0; r < rule_registry_n && r < CFG_MAX_RULES; r++) {
         struct rule_ctx *rc;
         if (!cfg->rule_enabled[r])
@@ -359,8 +381,70 @@ void engine_finish(struct engine *e)
         fflush(e->jsonl);
 }
 
+static void json_netlist(struct json *j, const char *key, const struct cfg_netlist *l)
+{
+    char a[48], item[64];
+    json_arr_begin(j, key);
+    for (unsigned i = 0; i < l->count; i++) {
+        snprintf(item, sizeof(item), "%s/%u", rule_addr(l->n[i].af, l->n[i].addr, a), l->n[i].plen);
+        json_str(j, NULL, item);
+    }
+    json_arr_end(j);
+}
+
+/* Servers seen answering with AA (authoritative) or RA (recursion offered), busiest first. */
+static void json_learned(const struct engine *e, struct json *j, const char *key, bool ra)
+{
+    uint32_t order[16], n = 0;
+
+    for (uint32_t i = 0; i < e->servers.n; i++) {
+        const struct learned *l = ktab_val_at(&e->servers, i);
+        uint64_t v = ra ? l->ra : l->aa;
+        uint32_t p;
+        if (v * 2 < l->answers) /* most of its answers must carry the flag */
+            continue;
+        for (p = n; p > 0; p--) {
+            const struct learned *o = ktab_val_at(&e->servers, order[p - 1]);
+            if ((ra ? o->ra : o->aa) >= v)
+                break;
+            if (p < 16)
+                order[p] = order[p - 1];
+        }
+        if (p < 16) {
+            order[p] = i;
+            if (n < 16)
+                n++;
+        }
+    }
+    json_arr_begin(j, key);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct learned *l = ktab_val_at(&e->servers, order[i]);
+        uint8_t af;
+        const uint8_t *addr = ktab_key_addr(ktab_key_at(&e->servers, order[i]), &af);
+        char a[48];
+        json_obj_begin(j, NULL);
+        json_str(j, "address", rule_addr(af, addr, a));
+        json_u64(j, "answers", ra ? l->ra : l->aa);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+}
+
 void engine_json(const struct engine *e, struct json *j)
 {
+    json_obj_begin(j, "site");
+    json_netlist(j, "internal_networks", &e->cfg->internal);
+    json_netlist(j, "resolvers", &e->cfg->resolvers);
+    json_netlist(j, "authoritative_servers", &e->cfg->authoritative);
+    json_netlist(j, "transfer_peers", &e->cfg->transfer_peers);
+    json_netlist(j, "update_peers", &e->cfg->update_peers);
+    json_arr_begin(j, "watched_zones");
+    for (unsigned i = 0; i < e->cfg->nzones; i++)
+        json_str(j, NULL, e->cfg->zones[i]);
+    json_arr_end(j);
+    json_learned(e, j, "learned_resolvers", true);
+    json_learned(e, j, "learned_authoritative_servers", false);
+    json_obj_end(j);
     json_arr_begin(j, "alerts");
     for (unsigned i = 0; i < e->nalerts; i++)
         alert_json(e, j, &e->alerts[i], e->alerts[i].state == AL_OPEN ? "open" : "closed");
@@ -386,7 +470,15 @@ void engine_json(const struct engine *e, struct json *j)
 void engine_text(const struct engine *e, FILE *f)
 {
     char t1[40], t2[40];
+    unsigned nra = 0, naa = 0;
 
+    for (uint32_t i = 0; i < e->servers.n; i++) {
+        const struct learned *l = ktab_val_at(&e->servers, i);
+        nra += l->ra * 2 >= l->answers;
+        naa += l->aa * 2 >= l->answers;
+    }
+    fprintf(f, "\nServers seen         %u resolvers (answers with RA), %u authoritative (AA)\n",
+            nra, naa);
     fprintf(f, "\nAlerts               %u", e->nalerts);
     if (e->dropped)
         fprintf(f, " (%llu more dropped: table full)", (unsigned long long)e->dropped);
@@ -415,6 +507,7 @@ void engine_free(struct engine *e)
     for (unsigned i = 0; i < e->nctx; i++)
         if (e->ctx[i].ops->fini)
             e->ctx[i].ops->fini(&e->ctx[i]);
+    ktab_free(&e->servers);
     free(e->alerts);
     free(e);
 }

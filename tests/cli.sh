@@ -181,3 +181,14 @@ else
 fi
 "$DNSVIGIL" analyze --no-progress --evidence-dir "$tmp/missing" "$P/basic.pcap" >/dev/null 2>"$tmp/e"
 [ $? = 2 ] && grep -q "missing" "$tmp/e" && pass "cli/evidence-dir-missing" || fail "cli/evidence-dir-missing"
+# Known servers: configured ones are shown, others learned from traffic (RA / AA answers).
+printf '[site]\nresolvers = 10.0.0.53\nauthoritative_servers = 203.0.113.0/24\nwatched_zones = Example.COM\n' >"$tmp/site.ini"
+"$DNSVIGIL" analyze --json --no-progress -c "$tmp/site.ini" "$TOP/tests/sample.pcap" >"$tmp/o"
+if jq -e '.site.resolvers == ["10.0.0.53/32"] and .site.authoritative_servers == ["203.0.113.0/24"]
+    and .site.watched_zones == ["example.com."] and .site.learned_resolvers[0].address == "10.0.0.53"
+    and (.site.learned_authoritative_servers | length) > 0
+    and ([.site.learned_authoritative_servers[].address | startswith("203.0.113.")] | all)' "$tmp/o" >/dev/null; then
+    pass "cli/site-known-and-learned"
+else
+    fail "cli/site-known-and-learned" "$(jq -c .site "$tmp/o")"
+fi

@@ -143,7 +143,7 @@ static size_t dns_response(uint8_t *out, uint16_t id, const char *qname, uint16_
     ldns_pkt *p = mk_query(id, qname, qtype, true);
 
     ldns_pkt_set_qr(p, true);
-    ldns_pkt_set_ra(p, true);
+    ldns_pkt_set_ra(p, !aa); /* authorities answer without recursion, resolvers with it */
     ldns_pkt_set_aa(p, aa);
     ldns_pkt_set_tc(p, tc);
     ldns_pkt_set_rcode(p, rcode);
