@@ -17,10 +17,10 @@ int ktab_init(struct ktab *t, uint32_t cap, size_t vsize)
     t->cap = cap;
     t->mask = n - 1;
     t->vsize = vsize;
-    t->keys = calloc(cap, sizeof(*t->keys));
-    t->vals = calloc(cap, vsize);
+    t->stride = (sizeof(struct ktab_key) + vsize + 7) & ~(size_t)7;
+    t->entries = calloc(cap, t->stride);
     t->index = calloc(n, sizeof(*t->index));
-    if (!t->keys || !t->vals || !t->index) {
+    if (!t->entries || !t->index) {
         ktab_free(t);
         return ERR_NOMEM;
     }
@@ -29,8 +29,7 @@ int ktab_init(struct ktab *t, uint32_t cap, size_t vsize)
 
 void ktab_free(struct ktab *t)
 {
-    free(t->keys);
-    free(t->vals);
+    free(t->entries);
     free(t->index);
     memset(t, 0, sizeof(*t));
 }
@@ -52,10 +51,17 @@ void *ktab_get(struct ktab *t, const struct ktab_key *key, bool create)
 {
     uint32_t i;
 
+    if (t->last) {
+        uint8_t *e = t->entries + (size_t)(t->last - 1) * t->stride;
+        if (memcmp(e, key, sizeof(*key)) == 0)
+            return e + sizeof(*key);
+    }
     for (i = khash(key) & t->mask; t->index[i] != 0; i = (i + 1) & t->mask) {
-        uint32_t e = t->index[i] - 1;
-        if (memcmp(&t->keys[e], key, sizeof(*key)) == 0)
-            return t->vals + (size_t)e * t->vsize;
+        uint8_t *e = t->entries + (size_t)(t->index[i] - 1) * t->stride;
+        if (memcmp(e, key, sizeof(*key)) == 0) {
+            t->last = t->index[i];
+            return e + sizeof(*key);
+        }
     }
     if (!create)
         return NULL;
@@ -63,26 +69,31 @@ void *ktab_get(struct ktab *t, const struct ktab_key *key, bool create)
         t->refused++;
         return NULL;
     }
-    t->keys[t->n] = *key;
-    memset(t->vals + (size_t)t->n * t->vsize, 0, t->vsize);
-    t->index[i] = ++t->n;
-    return t->vals + (size_t)(t->n - 1) * t->vsize;
+    {
+        uint8_t *e = t->entries + (size_t)t->n * t->stride;
+        memcpy(e, key, sizeof(*key));
+        memset(e + sizeof(*key), 0, t->vsize);
+        t->index[i] = ++t->n;
+        t->last = t->n;
+        return e + sizeof(*key);
+    }
 }
 
 void ktab_clear(struct ktab *t)
 {
     memset(t->index, 0, (size_t)(t->mask + 1) * sizeof(*t->index));
     t->n = 0;
+    t->last = 0;
 }
 
 const struct ktab_key *ktab_key_at(const struct ktab *t, uint32_t i)
 {
-    return &t->keys[i];
+    return (const struct ktab_key *)(const void *)(t->entries + (size_t)i * t->stride);
 }
 
 void *ktab_val_at(const struct ktab *t, uint32_t i)
 {
-    return t->vals + (size_t)i * t->vsize;
+    return t->entries + (size_t)i * t->stride + sizeof(struct ktab_key);
 }
 
 const uint8_t *ktab_key_addr(const struct ktab_key *k, uint8_t *af)

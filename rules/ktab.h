@@ -18,10 +18,10 @@ struct ktab_key {
 
 struct ktab {
     uint32_t cap, n, mask;
-    size_t vsize;
-    struct ktab_key *keys;
-    uint8_t *vals;
+    size_t vsize, stride; /* an entry is its key followed by its value: one cache line */
+    uint8_t *entries;
     uint32_t *index;  /* entry + 1 */
+    uint32_t last;    /* entry + 1 of the last hit: runs of one key skip the hash */
     uint64_t refused; /* inserts refused because the table was full */
 };
 
