@@ -4,7 +4,10 @@
  * with UDP query bytes that came from it (spoofed queries carry the victim's address): it
  * fires when the responses exceed min_response_bytes and the factor exceeds min_factor.
  * Queries for ANY/DNSKEY/TXT/RRSIG with large buffers from that address are counted as
- * evidence. A target that sent no queries at all counts its query bytes as 1. */
+ * evidence. A target that sent no queries at all counts its query bytes as 1.
+ * Only answers of at least large_answer bytes (the ones that amplify) and risky queries
+ * start tracking a target; other query bytes are added to tracked targets only, so ordinary
+ * clients with small answers cost one index probe, not an entry. */
 #include "rule.h"
 
 #include "ktab.h"
@@ -18,6 +21,7 @@ static const struct rule_param params[] = {
      "UDP response bytes toward one address per window before it is judged"},
     {"min_factor", RP_DOUBLE, 10, 1, 1e6, "response bytes / query bytes that fire"},
     {"large_buffer", RP_INT, 4096, 512, 65535, "EDNS buffer size counted as large"},
+    {"large_answer", RP_INT, 512, 0, 65535, "UDP answer size from which a target is tracked"},
     {"max_targets", RP_INT, 8192, 16, 1e6, "target addresses tracked per window"},
     {0},
 };
@@ -30,7 +34,7 @@ struct tgt {
 
 struct st {
     struct ktab t;
-    uint64_t min_bytes, large;
+    uint64_t min_bytes, large, large_answer;
     double min_factor;
 };
 
@@ -45,6 +49,7 @@ static int init(struct rule_ctx *rc)
     s->min_bytes = (uint64_t)rule_param_int(rc, "min_response_bytes");
     s->min_factor = rule_param_double(rc, "min_factor");
     s->large = (uint64_t)rule_param_int(rc, "large_buffer");
+    s->large_answer = (uint64_t)rule_param_int(rc, "large_answer");
     rule_set_state(rc, s);
     return 0;
 }
@@ -66,10 +71,18 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
 
     if (meta->proto != 17 || !m->has_header)
         return; /* only UDP can be spoofed */
+    bool risky = !m->qr && m->has_qtype && m->has_opt && m->edns_udp_size >= s->large &&
+                 (m->qtype == 255 || m->qtype == 48 || m->qtype == 16 || m->qtype == 46);
+
+    if (!m->qr && !risky && s->t.n == 0)
+        return; /* nothing tracked: the query has nowhere to count */
     k = ktab_addr_key(meta->af, m->qr ? meta->dst : meta->src, NULL, 0);
-    t = ktab_get(&s->t, &k, true);
+    t = ktab_get(&s->t, &k, risky || (m->qr && m->len >= s->large_answer));
     if (!t) {
-        rule_count(rc, "targets_refused", 1);
+        if (s->t.refused) {
+            rule_count(rc, "targets_refused", s->t.refused);
+            s->t.refused = 0;
+        }
         return;
     }
     if (m->qr) {
@@ -80,9 +93,7 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
     } else {
         t->query_bytes += m->len;
         t->queries++;
-        if (m->has_qtype && m->has_opt && m->edns_udp_size >= s->large &&
-            (m->qtype == 255 || m->qtype == 48 || m->qtype == 16 || m->qtype == 46))
-            t->risky++;
+        t->risky += risky;
     }
 }
 
