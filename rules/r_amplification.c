@@ -22,7 +22,8 @@ static const struct rule_param params[] = {
     {"min_factor", RP_DOUBLE, 10, 1, 1e6, "response bytes / query bytes that fire"},
     {"large_buffer", RP_INT, 4096, 512, 65535, "EDNS buffer size counted as large"},
     {"large_answer", RP_INT, 512, 0, 65535, "UDP answer size from which a target is tracked"},
-    {"max_targets", RP_INT, 8192, 16, 1e6, "target addresses tracked per window"},
+    {"max_targets", RP_INT, 2048, 16, 1e6,
+     "target addresses tracked per window (refusals counted)"},
     {0},
 };
 
