@@ -81,16 +81,6 @@ void flow_free(flow_store *f)
     free(f);
 }
 
-static inline uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 static inline uint64_t load64(const uint8_t *p)
 {
     uint64_t v;
@@ -103,18 +93,18 @@ static uint64_t key_hash(uint8_t af, uint8_t proto, const uint8_t *client, const
 {
     uint64_t h = ((uint64_t)af << 56) ^ ((uint64_t)proto << 48) ^ ((uint64_t)cport << 32) ^
                  ((uint64_t)sport << 16) ^ id;
-    h = mix64(h ^ load64(client));
-    h = mix64(h ^ load64(server));
+    h = sketch_mix64(h ^ load64(client));
+    h = sketch_mix64(h ^ load64(server));
     if (af == 6) {
-        h = mix64(h ^ load64(client + 8));
-        h = mix64(h ^ load64(server + 8));
+        h = sketch_mix64(h ^ load64(client + 8));
+        h = sketch_mix64(h ^ load64(server + 8));
     }
     return h;
 }
 
 uint64_t flow_question_hash_from(uint64_t name_hash, const struct dns_msg *m)
 {
-    return mix64(name_hash ^ ((uint64_t)m->qtype << 16) ^ m->qclass);
+    return sketch_mix64(name_hash ^ ((uint64_t)m->qtype << 16) ^ m->qclass);
 }
 
 uint64_t flow_question_hash(const struct dns_msg *m)

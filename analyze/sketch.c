@@ -68,15 +68,6 @@ bool hist_percentile(const struct hist *h, double p, uint64_t *us)
 }
 
 /* ---- hashing ---- */
-static inline uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
 
 /* Exact ASCII lower case of 8 bytes at once: bytes 'A'..'Z' gain 0x20, all others stay. */
 static inline uint64_t swar_lower(uint64_t v)
@@ -121,7 +112,7 @@ uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
             v = swar_lower(v);
         h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
     }
-    return mix(h);
+    return sketch_mix64(h);
 }
 
 /* ---- Space-Saving ---- */

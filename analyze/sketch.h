@@ -83,6 +83,17 @@ void hll_reset(struct hll *h);
 void hll_add(struct hll *h, uint64_t hash);
 uint64_t hll_estimate(const struct hll *h);
 
+/* The 64-bit finaliser of MurmurHash3: every input bit affects every output bit. */
+static inline uint64_t sketch_mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
 /* A good 64-bit hash of bytes (for keys fed to topn and hll). fold lowercases ASCII. */
 uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold);
 

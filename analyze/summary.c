@@ -368,6 +368,25 @@ static double pct(uint64_t part, uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* Appends item to a labelled line at column *col; the ", " separator goes before an item,
+ * so a wrapped line never ends in one. first says whether this is the line's first item. */
+static void wrap_item(FILE *f, unsigned *col, const char *item, bool first)
+{
+    unsigned len = (unsigned)strlen(item);
+
+    if (!first) {
+        if (*col + 2 + len > 79) {
+            fprintf(f, ",\n  %-19s", "");
+            *col = 21;
+        } else {
+            fputs(", ", f);
+            *col += 2;
+        }
+    }
+    fputs(item, f);
+    *col += len;
+}
+
 /* Prints up to max "NAME count (pct%)" items of a histogram, largest first, wrapped. */
 static void top_line(FILE *f, const char *label, const uint64_t *h, unsigned n, uint64_t whole,
                      void (*namef)(unsigned, char *, size_t), unsigned max)
@@ -398,22 +417,10 @@ static void top_line(FILE *f, const char *label, const uint64_t *h, unsigned n, 
         fputs("none", f);
     for (unsigned q = 0; q < k; q++) {
         char name[32], item[80];
-        int len;
         namef(idx[q], name, sizeof(name));
-        len = snprintf(item, sizeof(item), "%s %llu (%.1f%%)", name, (unsigned long long)h[idx[q]],
-                       pct(h[idx[q]], whole));
-        if (q > 0) {
-            /* The separator goes before an item, so a wrapped line never ends in ", ". */
-            if (col + 2 + (unsigned)len > 79) {
-                fprintf(f, ",\n  %-19s", "");
-                col = 21;
-            } else {
-                fputs(", ", f);
-                col += 2;
-            }
-        }
-        fputs(item, f);
-        col += (unsigned)len;
+        snprintf(item, sizeof(item), "%s %llu (%.1f%%)", name, (unsigned long long)h[idx[q]],
+                 pct(h[idx[q]], whole));
+        wrap_item(f, &col, item, q == 0);
     }
     fputc('\n', f);
 }
@@ -499,23 +506,11 @@ void summary_text(FILE *f, const struct summary_in *in)
                 fputs("none", f);
             for (size_t i = 0; i < n; i++) {
                 char text[1100], item[1200];
-                int len;
                 key_text(items[i], l >= 2, text, sizeof(text));
                 if (strlen(text) > 40)
                     memcpy(text + 37, "...", 4);
-                len = snprintf(item, sizeof(item), "%s %llu", text,
-                               (unsigned long long)items[i]->count);
-                if (i > 0) {
-                    if (col + 2 + (unsigned)len > 79) {
-                        fprintf(f, ",\n  %-19s", "");
-                        col = 21;
-                    } else {
-                        fputs(", ", f);
-                        col += 2;
-                    }
-                }
-                fputs(item, f);
-                col += (unsigned)len;
+                snprintf(item, sizeof(item), "%s %llu", text, (unsigned long long)items[i]->count);
+                wrap_item(f, &col, item, i == 0);
             }
             fputc('\n', f);
         }

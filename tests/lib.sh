@@ -9,3 +9,54 @@ DNSVIGIL="$TOP/$BUILD/dnsvigil"
 pass() { echo "PASS $1" >>"$RESULTS"; echo "  ok    $1"; }
 fail() { echo "FAIL $1" >>"$RESULTS"; echo "  FAIL  $1${2:+: $2}"; }
 skip() { echo "SKIP $1" >>"$RESULTS"; echo "  skip  $1${2:+: $2}"; }
+
+# ---- system tests: servers and captures on loopback --------------------------------------
+# sys_need NAME CMD...: fails the test NAME (and returns 1) unless every command exists.
+sys_need() {
+    local name=$1 t
+    shift
+    for t in "$@"; do
+        if ! command -v "$t" >/dev/null; then
+            fail "$name" "$t is not installed (see tools/install-deps.sh)"
+            return 1
+        fi
+    done
+}
+
+# sys_setup: a private directory in $tmp, background processes in SYS_PIDS stopped on exit.
+sys_setup() {
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp"
+    SYS_PIDS=()
+    trap 'for p in "${SYS_PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+}
+
+# sys_capture_start FILTER: tcpdump on lo into $tmp/cap.pcap (immediate mode, so nothing is
+# left in a buffer when it stops).
+sys_capture_start() {
+    tcpdump -i lo -U --immediate-mode -n -s 0 -w "$tmp/cap.pcap" "$1" 2>"$tmp/tcpdump.log" &
+    SYS_CAP_PID=$!
+    SYS_PIDS+=("$SYS_CAP_PID")
+}
+
+# sys_wait_ready PORT NAME [STATUS]: waits at most 10 s until tcpdump listens and a SOA
+# query for NAME to 127.0.0.1#PORT is answered (with STATUS if given).
+sys_wait_ready() {
+    local port=$1 name=$2 status=${3:-} i
+    for i in $(seq 1 100); do
+        if grep -q "listening on" "$tmp/tcpdump.log" 2>/dev/null &&
+            dig +tries=1 +time=1 @127.0.0.1 -p "$port" "$name" SOA 2>/dev/null |
+            grep -q "status: ${status}"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# sys_capture_stop: lets the last packets land, then stops tcpdump.
+sys_capture_stop() {
+    sleep 0.5
+    kill -INT "$SYS_CAP_PID" 2>/dev/null
+    wait "$SYS_CAP_PID" 2>/dev/null
+}

@@ -4,22 +4,9 @@
 # loopback; dnsvigil must raise xfr-failed for the refused transfer and edns-errors for the
 # BADVERS answer, and nothing else. Traffic stays on loopback; processes are stopped on exit.
 source "$(dirname "$0")/../lib.sh"
-for t in named dig tcpdump; do
-    if ! command -v $t >/dev/null; then
-        fail "sys/bind" "$t is not installed (see tools/install-deps.sh)"
-        exit 0
-    fi
-done
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
+sys_need sys/bind named dig tcpdump || exit 0
+sys_setup
 port=$((20000 + RANDOM % 20000))
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 cat >"$tmp/example.test.zone" <<ZONE
 \$TTL 300
@@ -42,28 +29,16 @@ controls { };
 zone "example.test" { type primary; file "$tmp/example.test.zone"; };
 CONF
 named -g -c "$tmp/named.conf" -u "$(id -un)" >"$tmp/named.log" 2>&1 &
-pids+=($!)
-tcpdump -i lo -U --immediate-mode -n -s 0 -w "$tmp/cap.pcap" "port $port" 2>"$tmp/tcpdump.log" &
-pids+=($!)
-ready=0
-for _ in $(seq 1 100); do
-    if grep -q "listening on" "$tmp/tcpdump.log" 2>/dev/null &&
-        dig +tries=1 +time=1 @127.0.0.1 -p "$port" example.test SOA >/dev/null 2>&1; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-if [ $ready = 0 ]; then
+SYS_PIDS+=($!)
+sys_capture_start "port $port"
+if ! sys_wait_ready "$port" example.test NOERROR; then
     fail "sys/bind" "named or tcpdump did not start: $(tail -5 "$tmp/named.log")"
     exit 0
 fi
 axfr=$(dig +tries=1 +time=2 @127.0.0.1 -p "$port" example.test AXFR 2>&1)
 badvers=$(dig +tries=1 +time=2 +edns=1 +noednsnegotiation @127.0.0.1 -p "$port" www.example.test A 2>&1)
 dig +tries=1 +time=2 @127.0.0.1 -p "$port" www.example.test A >/dev/null 2>&1
-sleep 0.5
-kill -INT "${pids[1]}" 2>/dev/null
-wait "${pids[1]}" 2>/dev/null
+sys_capture_stop
 
 out=$("$DNSVIGIL" analyze --json --no-progress -p "$port" "$tmp/cap.pcap")
 if grep -q "Transfer failed" <<<"$axfr" &&

@@ -6,23 +6,10 @@
 # fire. Processes are stopped on exit.
 source "$(dirname "$0")/../lib.sh"
 secs=${RESOLVER_SECONDS:-120}
-for t in nsd unbound dnsperf tcpdump dig; do
-    if ! command -v $t >/dev/null; then
-        fail "sys/resolver" "$t is not installed (see tools/install-deps.sh)"
-        exit 0
-    fi
-done
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
+sys_need sys/resolver nsd unbound dnsperf tcpdump dig tshark || exit 0
+sys_setup
 pa=$((20000 + RANDOM % 10000))
 pr=$((30000 + RANDOM % 10000))
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 {
     echo "\$ORIGIN example.test."
@@ -81,21 +68,11 @@ forward-zone:
     forward-addr: 127.0.0.1@$pa
 CONF
 nsd -d -c "$tmp/nsd.conf" 2>>"$tmp/nsd.log" &
-pids+=($!)
+SYS_PIDS+=($!)
 unbound -d -c "$tmp/unbound.conf" >>"$tmp/unbound.log" 2>&1 &
-pids+=($!)
-tcpdump -i lo -U --immediate-mode -n -s 0 -w "$tmp/cap.pcap" "port $pa or port $pr" 2>"$tmp/tcpdump.log" &
-pids+=($!)
-ready=0
-for _ in $(seq 1 100); do
-    if grep -q "listening on" "$tmp/tcpdump.log" 2>/dev/null &&
-        dig +tries=1 +time=1 @127.0.0.1 -p "$pr" example.test SOA 2>/dev/null | grep -q "status: NOERROR"; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-if [ $ready = 0 ]; then
+SYS_PIDS+=($!)
+sys_capture_start "port $pa or port $pr"
+if ! sys_wait_ready "$pr" example.test NOERROR; then
     fail "sys/resolver" "servers did not start: $(tail -n 3 "$tmp/unbound.log" "$tmp/nsd.log" 2>&1 | tr "\n" " ")"
     exit 0
 fi
@@ -108,9 +85,7 @@ for i in $(seq 1 200); do
     [ $((i % 10)) = 0 ] && echo "example.test MX" && echo "txt.example.test TXT"
 done >"$tmp/queries"
 dnsperf -s 127.0.0.1 -p "$pr" -d "$tmp/queries" -l "$secs" -Q 300 -c 4 -t 3 >"$tmp/dnsperf.out" 2>&1
-sleep 1
-kill -INT "${pids[2]}" 2>/dev/null
-wait "${pids[2]}" 2>/dev/null
+sys_capture_stop
 sent=$(sed -n 's/.*Queries sent: *\([0-9]*\).*/\1/p' "$tmp/dnsperf.out")
 
 out=$("$DNSVIGIL" analyze --json --no-progress -p "$pa,$pr" "$tmp/cap.pcap")

@@ -4,21 +4,9 @@
 # that capture must equal what the client itself sent and received, and what tshark counts.
 # Traffic stays on loopback; every loop is bounded; all processes are stopped on exit.
 source "$(dirname "$0")/../lib.sh"
-for t in nsd dig tcpdump; do
-    if ! command -v $t >/dev/null; then
-        fail "sys/nsd" "$t is not installed (see .ci/run)"
-        exit 0
-    fi
-done
-tmp=$(mktemp -d)
+sys_need sys/nsd nsd dig tcpdump tshark || exit 0
+sys_setup
 port=$((20000 + RANDOM % 20000))
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 cat >"$tmp/example.test.zone" <<ZONE
 \$ORIGIN example.test.
@@ -55,20 +43,9 @@ zone:
     zonefile: example.test.zone
 CONF
 nsd -d -c "$tmp/nsd.conf" 2>>"$tmp/nsd.log" &
-pids+=($!)
-tcpdump -i lo -U --immediate-mode -n -s 0 -w "$tmp/cap.pcap" "port $port" 2>"$tmp/tcpdump.log" &
-pids+=($!)
-# Wait (at most 10 s) for the server to answer and tcpdump to listen.
-ready=0
-for _ in $(seq 1 100); do
-    if grep -q "listening on" "$tmp/tcpdump.log" 2>/dev/null &&
-        dig +tries=1 +time=1 @127.0.0.1 -p "$port" example.test SOA >/dev/null 2>&1; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-if [ $ready = 0 ]; then
+SYS_PIDS+=($!)
+sys_capture_start "port $port"
+if ! sys_wait_ready "$port" example.test NOERROR; then
     fail "sys/nsd" "server or capture did not start: $(tail -3 "$tmp/nsd.log" "$tmp/tcpdump.log")"
     exit 0
 fi
@@ -103,9 +80,7 @@ for i in $(seq 1 8); do
     ask "other$i.invalid" A
 done
 ask example.test SOA +tcp +dnssec
-sleep 0.5
-kill -INT "${pids[1]}" 2>/dev/null
-wait "${pids[1]}" 2>/dev/null
+sys_capture_stop
 
 out=$("$DNSVIGIL" analyze --json --no-progress -p "$port" "$tmp/cap.pcap")
 got_q=$(jq .dns.queries <<<"$out")
