@@ -40,8 +40,7 @@ struct dispatch *disp_new(const struct disp_config *cfg, const struct cap_stats 
         d->cfg.window_ns = 60ull * 1000000000ull;
     if (d->cfg.max_windows == 0)
         d->cfg.max_windows = 1;
-    d->cap = cap;
-    dns_stats_init(&d->stats);
+    d->cap = cap; /* d->stats is zero from calloc */
     d->flow = flow_new(&cfg->flow, on_txn, d);
     d->wins = calloc(d->cfg.max_windows, sizeof(*d->wins));
     d->rd = regdom_new();

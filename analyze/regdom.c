@@ -18,10 +18,12 @@ struct regdom_slot {
 
 struct regdom {
     const psl_ctx_t *psl;
-    bool own;
     struct regdom_slot cache[REGDOM_CACHE];
     uint64_t lookups, hits;
 };
+
+/* The list is read-only and costs a file read to load: one per process, kept until exit. */
+static const psl_ctx_t *shared_psl;
 
 struct regdom *regdom_new(void)
 {
@@ -29,10 +31,11 @@ struct regdom *regdom_new(void)
 
     if (!r)
         return NULL;
-    r->psl = psl_latest(NULL); /* the system list (Debian's publicsuffix package) */
-    r->own = r->psl != NULL;
-    if (!r->psl)
-        r->psl = psl_builtin();
+    if (!shared_psl)
+        shared_psl = psl_latest(NULL); /* the system list (Debian's publicsuffix package) */
+    if (!shared_psl)
+        shared_psl = psl_builtin();
+    r->psl = shared_psl;
     if (!r->psl) {
         free(r);
         return NULL;
@@ -42,10 +45,6 @@ struct regdom *regdom_new(void)
 
 void regdom_free(struct regdom *r)
 {
-    if (!r)
-        return;
-    if (r->own)
-        psl_free((psl_ctx_t *)(uintptr_t)r->psl);
     free(r);
 }
 

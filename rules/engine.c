@@ -48,7 +48,7 @@ struct engine {
     struct rule_ctx ctx[CFG_MAX_RULES];
     unsigned nctx;
     struct alert *alerts;
-    unsigned nalerts;
+    unsigned nalerts, cap; /* grows by doubling up to ENGINE_MAX_ALERTS, on alert open only */
     uint64_t dropped;
     FILE *jsonl;
     engine_open_fn open_fn;
@@ -226,9 +226,15 @@ void rule_emit(struct rule_ctx *rc, const struct alert_in *in)
     if (!a) {
         if (in->close)
             return; /* nothing open to close */
-        if (e->nalerts == ENGINE_MAX_ALERTS) {
-            e->dropped++;
-            return;
+        if (e->nalerts == e->cap) {
+            unsigned nc = e->cap * 2 > ENGINE_MAX_ALERTS ? ENGINE_MAX_ALERTS : e->cap * 2;
+            struct alert *na = nc > e->cap ? realloc(e->alerts, nc * sizeof(*na)) : NULL;
+            if (!na) {
+                e->dropped++;
+                return;
+            }
+            e->alerts = na;
+            e->cap = nc;
         }
         a = &e->alerts[e->nalerts++];
         memset(a, 0, sizeof(*a));
@@ -328,11 +334,12 @@ struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, s
 {
     struct engine *e = calloc(1, sizeof(*e));
 
-    if (!e || !(e->alerts = calloc(ENGINE_MAX_ALERTS, sizeof(*e->alerts)))) {
+    if (!e || !(e->alerts = calloc(16, sizeof(*e->alerts)))) {
         free(e);
         snprintf(err, errlen, "rules: out of memory");
         return NULL;
     }
+    e->cap = 16;
     e->cfg = cfg;
     e->jsonl = jsonl;
     if (ktab_init(&e->servers, 1024, sizeof(struct learned)) < 0) {
