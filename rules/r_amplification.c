@@ -33,8 +33,11 @@ struct tgt {
     uint8_t server[16];
 };
 
+#define FILTER_BITS 4096
+
 struct st {
     struct ktab t;
+    uint64_t filter[FILTER_BITS / 64]; /* set for tracked targets: most queries stop here */
     uint64_t min_bytes, large, large_answer;
     double min_factor;
 };
@@ -75,10 +78,21 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
     bool risky = !m->qr && m->has_qtype && m->has_opt && m->edns_udp_size >= s->large &&
                  (m->qtype == 255 || m->qtype == 48 || m->qtype == 16 || m->qtype == 46);
 
-    if (!m->qr && !risky && s->t.n == 0)
-        return; /* nothing tracked: the query has nowhere to count */
-    k = ktab_addr_key(meta->af, m->qr ? meta->dst : meta->src, NULL, 0);
-    t = ktab_get(&s->t, &k, risky || (m->qr && m->len >= s->large_answer));
+    const uint8_t *addr = m->qr ? meta->dst : meta->src;
+    uint32_t fb;
+    bool create = risky || (m->qr && m->len >= s->large_answer);
+
+    {
+        uint32_t a4;
+        memcpy(&a4, addr + (meta->af == 4 ? 0 : 12), 4);
+        fb = (uint32_t)(((uint64_t)a4 * 0x9e3779b97f4a7c15ull) >> 52) & (FILTER_BITS - 1);
+    }
+    if (!create && !(s->filter[fb / 64] & (1ull << (fb % 64))))
+        return; /* not a tracked target: nothing to add to */
+    k = ktab_addr_key(meta->af, addr, NULL, 0);
+    t = ktab_get(&s->t, &k, create);
+    if (t)
+        s->filter[fb / 64] |= 1ull << (fb % 64);
     if (!t) {
         if (s->t.refused) {
             rule_count(rc, "targets_refused", s->t.refused);
@@ -143,6 +157,7 @@ static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
         rule_emit(rc, &a);
     }
     ktab_clear(&s->t);
+    memset(s->filter, 0, sizeof(s->filter));
 }
 
 const struct rule_ops rule_amplification = {

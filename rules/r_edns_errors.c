@@ -112,8 +112,9 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
             f->ts = 0;
         }
     }
-    failed = t->outcome == FLOW_UNANSWERED ||
-             (m->rcode == 1 || m->rcode == 4 || m->rcode == 2 || m->rcode == 16);
+    /* Failures after which a client drops OPT (RFC 6891 7): FORMERR, NOTIMP, BADVERS, or
+     * no answer at all. SERVFAIL says nothing about EDNS. */
+    failed = t->outcome == FLOW_UNANSWERED || (m->rcode == 1 || m->rcode == 4 || m->rcode == 16);
     if (t->query_edns && failed && t->qhash) {
         struct ktab_key fk = fail_key(t);
         struct fail *f = ktab_get(&s->fails, &fk, true);

@@ -155,11 +155,8 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
         /* SOA polling: count per peer and zone. */
         struct ktab_key k = ktab_addr_key(t->af, t->client, &t->qhash, 7);
         struct poll *p = ktab_get(&s->polls, &k, true);
-        if (p) {
-            p->count++;
-            if (!p->zone[0])
-                dns_name_to_str(m->qname, m->qname_len, p->zone, sizeof(p->zone));
-        }
+        if (p && ++p->count >= s->min_polls && !p->zone[0])
+            dns_name_to_str(m->qname, m->qname_len, p->zone, sizeof(p->zone));
         return;
     }
     if (t->qtype != 251 && t->qtype != 252)
