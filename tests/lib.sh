@@ -60,3 +60,30 @@ sys_capture_stop() {
     kill -INT "$SYS_CAP_PID" 2>/dev/null
     wait "$SYS_CAP_PID" 2>/dev/null
 }
+
+# sys_nsd_start PORT: NSD on 127.0.0.1#PORT serving $tmp/example.test.zone (written by the
+# caller), in the foreground of a background job, everything under $tmp.
+sys_nsd_start() {
+    cat >"$tmp/nsd.conf" <<CONF
+server:
+    ip-address: 127.0.0.1@$1
+    port: $1
+    username: ""
+    chroot: ""
+    zonesdir: "$tmp"
+    database: ""
+    pidfile: "$tmp/nsd.pid"
+    xfrdfile: "$tmp/xfrd.state"
+    zonelistfile: "$tmp/zone.list"
+    xfrdir: "$tmp"
+    logfile: "$tmp/nsd.log"
+    server-count: 1
+remote-control:
+    control-enable: no
+zone:
+    name: example.test
+    zonefile: example.test.zone
+CONF
+    nsd -d -c "$tmp/nsd.conf" 2>>"$tmp/nsd.log" &
+    SYS_PIDS+=($!)
+}

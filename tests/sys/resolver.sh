@@ -22,26 +22,6 @@ pr=$((30000 + RANDOM % 10000))
     echo "txt IN TXT \"v=spf1 -all\""
     for i in $(seq 1 200); do echo "h$i IN A 192.0.2.$((i % 250 + 1))"; echo "h$i IN AAAA 2001:db8::$i"; done
 } >"$tmp/example.test.zone"
-cat >"$tmp/nsd.conf" <<CONF
-server:
-    ip-address: 127.0.0.1@$pa
-    port: $pa
-    username: ""
-    chroot: ""
-    zonesdir: "$tmp"
-    database: ""
-    pidfile: "$tmp/nsd.pid"
-    xfrdfile: "$tmp/xfrd.state"
-    zonelistfile: "$tmp/zone.list"
-    xfrdir: "$tmp"
-    logfile: "$tmp/nsd.log"
-    server-count: 1
-remote-control:
-    control-enable: no
-zone:
-    name: example.test
-    zonefile: example.test.zone
-CONF
 cat >"$tmp/unbound.conf" <<CONF
 server:
     interface: 127.0.0.1@$pr
@@ -67,8 +47,7 @@ forward-zone:
     name: "."
     forward-addr: 127.0.0.1@$pa
 CONF
-nsd -d -c "$tmp/nsd.conf" 2>>"$tmp/nsd.log" &
-SYS_PIDS+=($!)
+sys_nsd_start "$pa"
 unbound -d -c "$tmp/unbound.conf" >>"$tmp/unbound.log" 2>&1 &
 SYS_PIDS+=($!)
 sys_capture_start "port $pa or port $pr"

@@ -21,29 +21,7 @@ mail    IN A   192.0.2.25
 mail    IN AAAA 2001:db8::25
 txt     IN TXT "v=spf1 -all"
 ZONE
-cat >"$tmp/nsd.conf" <<CONF
-server:
-    ip-address: 127.0.0.1@$port
-    port: $port
-    username: ""
-    chroot: ""
-    zonesdir: "$tmp"
-    database: ""
-    pidfile: "$tmp/nsd.pid"
-    xfrdfile: "$tmp/xfrd.state"
-    zonelistfile: "$tmp/zone.list"
-    xfrdir: "$tmp"
-    logfile: "$tmp/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: example.test
-    zonefile: example.test.zone
-CONF
-nsd -d -c "$tmp/nsd.conf" 2>>"$tmp/nsd.log" &
-SYS_PIDS+=($!)
+sys_nsd_start "$port"
 sys_capture_start "port $port"
 if ! sys_wait_ready "$port" example.test NOERROR; then
     fail "sys/nsd" "server or capture did not start: $(tail -3 "$tmp/nsd.log" "$tmp/tcpdump.log")"
