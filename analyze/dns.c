@@ -261,15 +261,10 @@ void dns_decode(const uint8_t *wire, size_t len, bool capture_truncated, struct 
         }
     }
 
-    /* Label starts of the validated question name (its suffixes are valid names too):
-     * an RR owner that is one pointer to one of them needs no walk (most owners are). */
+    /* Label starts of the validated question name (its suffixes are valid names too), found
+     * on the first RR owner that is a pointer: an owner pointing at one needs no walk. */
     uint16_t qlab_off[8];
-    unsigned nqlab = 0;
-    if (m->has_question && m->qname_in_wire) {
-        for (size_t q = 0; q < m->qname_len && m->qname[q] != 0 && nqlab < 8;
-             q += (size_t)m->qname[q] + 1)
-            qlab_off[nqlab++] = (uint16_t)(DNS_HDR_LEN + q);
-    }
+    int nqlab = -1;
 
     counts[0] = m->ancount;
     counts[1] = m->nscount;
@@ -288,7 +283,14 @@ void dns_decode(const uint8_t *wire, size_t len, bool capture_truncated, struct 
             }
             if (r.off + 1 < len && (wire[r.off] & PTR_MASK) == PTR_MASK) {
                 size_t target = ((size_t)(wire[r.off] & 0x3f) << 8) | wire[r.off + 1];
-                unsigned k = 0;
+                int k = 0;
+                if (nqlab < 0) {
+                    nqlab = 0;
+                    for (size_t q = 0; m->has_question && m->qname_in_wire && q < m->qname_len &&
+                                       m->qname[q] != 0 && nqlab < 8;
+                         q += (size_t)m->qname[q] + 1)
+                        qlab_off[nqlab++] = (uint16_t)(DNS_HDR_LEN + q);
+                }
                 while (k < nqlab && qlab_off[k] != target)
                     k++;
                 if (k < nqlab) {

@@ -608,6 +608,19 @@ int cap_reader_add(cap_reader *r, const char *path, char *err, size_t errlen)
 
 int cap_reader_next(cap_reader *r, struct cap_pkt *pkt)
 {
+    if (r->n == 1 && r->current) {
+        /* One input: no merging, straight to its next frame. */
+        struct source *s = r->heap[0];
+        if (source_advance(r, s) > 0) {
+            *pkt = s->next;
+            return 1;
+        }
+        r->current = NULL;
+        r->done_closed += s->zf.raw_size;
+        source_free(s);
+        r->n = 0;
+        return 0;
+    }
     if (r->current) {
         /* The frame handed out last came from the heap top; move that input on. */
         struct source *s = r->heap[0];
