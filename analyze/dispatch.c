@@ -135,38 +135,55 @@ void disp_msg(void *user, const struct cap_msg *cm)
     struct dns_msg *m = &d->msg;
     const struct cap_meta *meta = cm->meta;
 
-    uint64_t hn = 0, qhash = 0;
+    uint64_t hn = 0, qhash = 0, kh = 0, hc = 0, hs = 0, hr = 0;
+    size_t alen = meta->af == 4 ? 4 : 16, rstart = 0;
+    bool query, named = false;
 
     dns_decode(cm->data, cm->len, meta->truncated, m);
-    disp_time(d, meta->ts_ns);
-    dns_stats_add(&d->stats, m, meta);
-    win_add_msg(&d->cur, m, meta);
+    query = m->has_header && !m->qr;
+    /* Hashes first, and their table slots requested from memory: the counting below runs
+     * while those cache lines arrive. */
+    if (m->has_header)
+        kh = flow_prefetch(d->flow, m, meta);
     if (m->has_qtype) {
         /* One hash of the folded name serves the flow store, the top list and HLL. */
         hn = sketch_hash(m->qname, m->qname_len, true);
         qhash = flow_question_hash_from(hn, m);
     }
+    if (query) {
+        hc = sketch_hash(meta->src, alen, false) ^ meta->af;
+        hs = sketch_hash(meta->dst, alen, false) ^ meta->af;
+        topn_prefetch(&d->clients, hc);
+        topn_prefetch(&d->servers, hs);
+        if (m->has_question) {
+            topn_prefetch(&d->qnames, hn);
+            named = regdom_find(d->rd, m->qname, m->qname_len, &rstart);
+            if (named) {
+                hr = sketch_hash(m->qname + rstart, m->qname_len - rstart, true);
+                topn_prefetch(&d->regdoms, hr);
+            }
+        }
+    }
+    disp_time(d, meta->ts_ns);
+    dns_stats_add(&d->stats, m, meta);
+    win_add_msg(&d->cur, m, meta);
     if (m->has_header && m->qr) {
         d->resp_size[win_size_bucket(m->len)]++;
-    } else if (m->has_header) {
+    } else if (query) {
         /* Top lists and distinct counts follow the queries: who asks, whom, for what. */
-        size_t alen = meta->af == 4 ? 4 : 16;
-        uint64_t hc = sketch_hash(meta->src, alen, false) ^ meta->af;
         topn_add(&d->clients, meta->src, alen, hc);
-        topn_add(&d->servers, meta->dst, alen, sketch_hash(meta->dst, alen, false) ^ meta->af);
+        topn_add(&d->servers, meta->dst, alen, hs);
         hll_add(&d->hll_clients, hc);
         if (m->has_question) {
-            size_t start;
             topn_add_fold(&d->qnames, m->qname, m->qname_len, hn, true);
             hll_add(&d->hll_qnames, hn);
-            if (regdom_find(d->rd, m->qname, m->qname_len, &start)) {
-                uint64_t hr = sketch_hash(m->qname + start, m->qname_len - start, true);
-                topn_add_fold(&d->regdoms, m->qname + start, m->qname_len - start, hr, true);
+            if (named) {
+                topn_add_fold(&d->regdoms, m->qname + rstart, m->qname_len - rstart, hr, true);
                 hll_add(&d->hll_regdoms, hr);
             }
         }
     }
-    flow_message(d->flow, m, qhash, meta);
+    flow_message(d->flow, m, qhash, kh, meta);
     if (d->sink.on_message)
         d->sink.on_message(d->sink.user, m, meta);
 }

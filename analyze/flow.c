@@ -213,6 +213,11 @@ void flow_advance(flow_store *f, uint64_t now_ns)
 {
     while (f->count > 0) {
         const struct flow_entry *e = &f->pool[f->head];
+        if (f->count > 8) {
+            /* The ring says which entries expire next: load their index slots early. */
+            uint32_t p = f->head + 8 >= f->cap ? f->head + 8 - f->cap : f->head + 8;
+            __builtin_prefetch(&f->index[home_of(f->pool[p].key_hash, f->mask)]);
+        }
         if (e->state != ST_DEAD && e->query_ns + f->timeout_ns >= now_ns)
             break;
         pop_head(f, FLOW_UNANSWERED);
@@ -236,11 +241,9 @@ static struct flow_entry *lookup(flow_store *f, uint64_t kh, uint8_t af, uint8_t
     return NULL;
 }
 
-static void on_query(flow_store *f, const struct dns_msg *m, uint64_t qhash,
+static void on_query(flow_store *f, const struct dns_msg *m, uint64_t qhash, uint64_t kh,
                      const struct cap_meta *meta)
 {
-    uint64_t kh =
-        key_hash(meta->af, meta->proto, meta->src, meta->dst, meta->sport, meta->dport, m->id);
     struct flow_entry *e =
         lookup(f, kh, meta->af, meta->proto, meta->src, meta->dst, meta->sport, meta->dport, m->id);
     uint32_t pos;
@@ -286,12 +289,10 @@ static void on_query(flow_store *f, const struct dns_msg *m, uint64_t qhash,
     }
 }
 
-static void on_response(flow_store *f, const struct dns_msg *m, uint64_t qhash,
+static void on_response(flow_store *f, const struct dns_msg *m, uint64_t qhash, uint64_t kh,
                         const struct cap_meta *meta)
 {
-    /* The client is the response's destination. */
-    uint64_t kh =
-        key_hash(meta->af, meta->proto, meta->dst, meta->src, meta->dport, meta->sport, m->id);
+    /* The client is the response's destination (kh was computed that way). */
     struct flow_entry *e =
         lookup(f, kh, meta->af, meta->proto, meta->dst, meta->src, meta->dport, meta->sport, m->id);
     struct flow_txn t;
@@ -326,16 +327,27 @@ static void on_response(flow_store *f, const struct dns_msg *m, uint64_t qhash,
     emit(f, &t);
 }
 
-void flow_message(flow_store *f, const struct dns_msg *m, uint64_t qhash,
+uint64_t flow_prefetch(const flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    /* The client is the query's source and the response's destination. */
+    uint64_t kh = m->qr ? key_hash(meta->af, meta->proto, meta->dst, meta->src, meta->dport,
+                                   meta->sport, m->id)
+                        : key_hash(meta->af, meta->proto, meta->src, meta->dst, meta->sport,
+                                   meta->dport, m->id);
+    __builtin_prefetch(&f->index[home_of(kh, f->mask)]);
+    return kh;
+}
+
+void flow_message(flow_store *f, const struct dns_msg *m, uint64_t qhash, uint64_t kh,
                   const struct cap_meta *meta)
 {
     if (!m->has_header)
         return;
     flow_advance(f, meta->ts_ns);
     if (m->qr)
-        on_response(f, m, qhash, meta);
+        on_response(f, m, qhash, kh, meta);
     else
-        on_query(f, m, qhash, meta);
+        on_query(f, m, qhash, kh, meta);
 }
 
 void flow_flush(flow_store *f)

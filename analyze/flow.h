@@ -56,9 +56,15 @@ flow_store *flow_new(const struct flow_config *cfg, flow_txn_fn fn, void *user);
 
 void flow_free(flow_store *f);
 
+/* Computes the message's flow key hash and starts loading its index slot into the cache,
+ * so that work done before flow_message() hides the memory latency. Returns the hash to
+ * pass to flow_message(). */
+uint64_t flow_prefetch(const flow_store *f, const struct dns_msg *m, const struct cap_meta *meta);
+
 /* Feeds a decoded message (header required). Queries are remembered, responses matched.
- * qhash is flow_question_hash(m) (callers that hash the name anyway pass it in). */
-void flow_message(flow_store *f, const struct dns_msg *m, uint64_t qhash,
+ * qhash is flow_question_hash(m) (callers that hash the name anyway pass it in); kh is
+ * flow_prefetch()'s result for this message. */
+void flow_message(flow_store *f, const struct dns_msg *m, uint64_t qhash, uint64_t kh,
                   const struct cap_meta *meta);
 
 /* Moves packet time to now: queries older than the time-out end as unanswered. */

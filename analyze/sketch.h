@@ -71,6 +71,12 @@ void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h);
 /* The same, with ASCII case folded: keys are stored in lower case and compared without
  * case (h must be a case-insensitive hash, e.g. sketch_hash(..., true)). */
 void topn_add_fold(struct topn *t, const uint8_t *key, size_t len, uint64_t h, bool fold);
+/* Starts loading the index slot for hash h into the cache (a topn_add for h follows). */
+static inline void topn_prefetch(const struct topn *t, uint64_t h)
+{
+    __builtin_prefetch(&t->index[(uint32_t)(h >> 32) & t->mask]);
+}
+
 /* Stores up to max items, largest count first, in out; returns how many. */
 size_t topn_top(const struct topn *t, const struct topn_item **out, size_t max);
 

@@ -77,35 +77,35 @@ static void test_flow_outcomes(void **state)
     /* answered, 7 ms; the case of the name does not matter (RFC 4343) */
     msg(&m, false, 1, 'x');
     mt = way(true, 1000, 10 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     msg(&m, true, 1, 'X');
     mt = way(false, 1000, 17 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     assert_int_equal(s.n[FLOW_ANSWERED], 1);
     assert_int_equal(s.last_latency, 7 * MS);
     /* duplicate */
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     assert_int_equal(s.n[FLOW_DUPLICATE], 1);
     /* unsolicited: other port */
     mt = way(false, 1001, 18 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     assert_int_equal(s.n[FLOW_UNSOLICITED], 1);
     /* mismatch, then the real answer */
     msg(&m, false, 2, 'a');
     mt = way(true, 1002, 20 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     msg(&m, true, 2, 'b');
     mt = way(false, 1002, 21 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     assert_int_equal(s.n[FLOW_MISMATCH], 1);
     msg(&m, true, 2, 'a');
     mt = way(false, 1002, 22 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     assert_int_equal(s.n[FLOW_ANSWERED], 2);
     /* a query that is never answered ends when packet time passes its time-out */
     msg(&m, false, 3, 'z');
     mt = way(true, 1003, 30 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     flow_advance(f, 1029 * MS);
     assert_int_equal(s.n[FLOW_UNANSWERED], 0);
     flow_advance(f, 1031 * MS);
@@ -113,7 +113,7 @@ static void test_flow_outcomes(void **state)
     /* the same key after the time-out is a new transaction, not a duplicate */
     msg(&m, true, 1, 'x');
     mt = way(false, 1000, 1040 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     assert_int_equal(s.n[FLOW_UNSOLICITED], 2);
     flow_get_counts(f, &c);
     assert_int_equal(c.pending, 0);
@@ -132,18 +132,18 @@ static void test_flow_eviction_and_flush(void **state)
     for (uint16_t i = 0; i < 10; i++) {
         msg(&m, false, i, 'q');
         mt = way(true, (uint16_t)(2000 + i), (uint64_t)i * MS);
-        flow_message(f, &m, flow_question_hash(&m), &mt);
+        flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     }
     assert_int_equal(s.n[FLOW_EVICTED], 6);
     /* the newest four are still there: answer the last one */
     msg(&m, true, 9, 'q');
     mt = way(false, 2009, 11 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     assert_int_equal(s.n[FLOW_ANSWERED], 1);
     /* the first (evicted) is gone: its answer is unsolicited */
     msg(&m, true, 0, 'q');
     mt = way(false, 2000, 12 * MS);
-    flow_message(f, &m, flow_question_hash(&m), &mt);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
     assert_int_equal(s.n[FLOW_UNSOLICITED], 1);
     flow_flush(f);
     assert_int_equal(s.n[FLOW_UNANSWERED], 3);
@@ -163,11 +163,11 @@ static void test_flow_index_churn(void **state)
     for (uint32_t i = 0; i < 20000; i++) {
         msg(&m, false, (uint16_t)i, 'c');
         mt = way(true, (uint16_t)(i % 5000), (uint64_t)i * 100000);
-        flow_message(f, &m, flow_question_hash(&m), &mt);
+        flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
         if (i % 3 != 0) {
             msg(&m, true, (uint16_t)i, 'c');
             mt = way(false, (uint16_t)(i % 5000), (uint64_t)i * 100000 + 50000);
-            flow_message(f, &m, flow_question_hash(&m), &mt);
+            flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
         }
     }
     flow_flush(f);
