@@ -6,7 +6,7 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wvla -Wpointer-arith
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS)
-LIBS     = -lpcap -lldns -lpsl -linih -lz -llzma -llz4 -lzstd -lm
+LIBS     = -lpcap -lldns -lpsl -linih -lsqlite3 -lz -llzma -llz4 -lzstd -lm -lpthread
 
 CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c) \
            $(wildcard rules/*.c)

@@ -4,6 +4,7 @@
 #include "analyze/dispatch.h"
 #include "analyze/dns.h"
 #include "analyze/stats.h"
+#include "analyze/store.h"
 #include "analyze/summary.h"
 #include "capture/cap.h"
 #include "capture/evidence.h"
@@ -14,6 +15,7 @@
 #include "common/err.h"
 #include "common/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pcap/pcap.h>
@@ -55,6 +57,8 @@ static void usage_main(FILE *f)
           "  analyze FILE...   analyze pcap/pcapng captures (plain, .gz, .xz, .lz4, .zst, or -)\n"
           "  rules             list the detection rules, their references and thresholds\n"
           "  config --defaults print every setting with its default (a valid config file)\n"
+          "  report            the ISO's security-event report from the store (text, HTML, JSON)\n"
+          "  db COMMAND        maintain the store: info, prune --retain AGE, vacuum\n"
           "  help [COMMAND]    show help for a command\n"
           "\n"
           "Options:\n"
@@ -89,6 +93,11 @@ static void usage_analyze(FILE *f)
         "      --evidence-dir DIR  write the packets behind each alert to DIR/<rule>-<key>-N.pcap\n"
         "      --evidence-packets N  frames kept before, and written after, an alert opens\n"
         "                       (default 1000)\n"
+        "      --db PATH        keep windows, alerts, passive DNS, zones and transfers in the\n"
+        "                       SQLite database PATH (created or upgraded; the same input\n"
+        "                       analysed again replaces its earlier run)\n"
+        "      --retain AGE     with --db: delete data older than AGE (e.g. 90d, 12h, 2w)\n"
+        "                       before the newest window in the database\n"
         "  -w, --windows        add per-window figures (the windows array) to the JSON\n"
         "      --window SEC     window length in seconds (default 60)\n"
         "      --timeout SEC    packet time a query waits for its response (default 5)\n"
@@ -116,14 +125,118 @@ static void usage_analyze(FILE *f)
         f);
 }
 
-static void engine_json_cb(const void *arg, struct json *j)
+/* What the summary adds after the analysis figures: alerts and the store's account. */
+struct extras {
+    const struct engine *eng;
+    const db_store *db;
+    const char *db_path, *run_key;
+    uint64_t retained;
+};
+
+static void extras_json(const void *arg, struct json *j)
 {
-    engine_json(arg, j);
+    const struct extras *x = arg;
+    if (x->eng)
+        engine_json(x->eng, j);
+    if (x->db) {
+        const struct db_stats *st = db_get_stats(x->db);
+        static const char *const drop_names[] = {
+#define DB_X_NAME(id, name) name,
+            DB_DROP_KINDS(DB_X_NAME)
+#undef DB_X_NAME
+        };
+        json_obj_begin(j, "store");
+        json_str(j, "path", x->db_path);
+        json_str(j, "run_key", x->run_key);
+        json_u64(j, "batches", st->batches);
+        json_u64(j, "rows", st->rows);
+        json_u64(j, "windows", st->windows);
+        json_u64(j, "rrsets_new", st->pdns_new);
+        json_u64(j, "rrsets_seen_again", st->pdns_seen);
+        json_u64(j, "transfers_ok", st->xfr_ok);
+        json_u64(j, "transfers_failed", st->xfr_failed);
+        json_u64(j, "sql_errors", st->sql_errors);
+        json_u64(j, "retention_deleted", x->retained);
+        json_obj_begin(j, "dropped");
+        for (int i = 0; i < DB_DROP_N; i++)
+            json_u64(j, drop_names[i], st->dropped[i]);
+        json_u64(j, "server_rows_overflow", st->server_overflow);
+        json_u64(j, "rrset_table_flushes", st->pdns_flushes);
+        json_u64(j, "transfers_untracked", st->xfr_overflow);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
 }
 
-static void engine_text_cb(const void *arg, FILE *f)
+static void extras_text(const void *arg, FILE *f)
 {
-    engine_text(arg, f);
+    const struct extras *x = arg;
+    if (x->eng)
+        engine_text(x->eng, f);
+    if (x->db) {
+        const struct db_stats *st = db_get_stats(x->db);
+        uint64_t dropped = 0;
+        for (int i = 0; i < DB_DROP_N; i++)
+            dropped += st->dropped[i];
+        fprintf(f,
+                "\nstore: %s (run %.12s): %llu rows in %llu batches, %llu windows, %llu new "
+                "RRsets, %llu transfers\n",
+                x->db_path, x->run_key, (unsigned long long)st->rows,
+                (unsigned long long)st->batches, (unsigned long long)st->windows,
+                (unsigned long long)st->pdns_new,
+                (unsigned long long)(st->xfr_ok + st->xfr_failed));
+        if (dropped)
+            fprintf(f, "store: DETAIL DROPPED: %llu records (the writer fell behind)\n",
+                    (unsigned long long)dropped);
+        if (x->retained)
+            fprintf(f, "store: retention removed %llu old rows\n", (unsigned long long)x->retained);
+    }
+}
+
+static void alert_to_db(void *user, const struct engine_alert *a)
+{
+    struct db_alert d = {
+        .id = a->id,
+        .rule = a->rule,
+        .reference = a->reference,
+        .severity = a->severity,
+        .state = a->state,
+        .key = a->key,
+        .summary = a->summary,
+        .client = a->client,
+        .server = a->server,
+        .victim = a->victim,
+        .zone = a->zone,
+        .qname = a->qname,
+        .evidence = a->evidence,
+        .evidence_file = a->evidence_file,
+        .first_ns = a->first_ns,
+        .last_ns = a->last_ns,
+        .count = a->count,
+        .threshold = a->threshold,
+        .observed = a->observed,
+    };
+    db_alert(user, &d);
+}
+
+/* Hands the run's top lists to the store. */
+static void store_tops(db_store *db, const struct dispatch *d)
+{
+    static const char *const kinds[] = {"clients", "servers", "qnames", "registered_domains"};
+    const struct topn *t[] = {&d->clients, &d->servers, &d->qnames, &d->regdoms};
+    for (int k = 0; k < 4; k++) {
+        const struct topn_item *items[50];
+        size_t n = topn_top(t[k], items, 50);
+        for (size_t i = 0; i < n; i++) {
+            char name[1024];
+            if (k >= 2)
+                dns_name_to_str(items[i]->key, items[i]->keylen, name, sizeof(name));
+            else
+                inet_ntop(items[i]->keylen == 4 ? AF_INET : AF_INET6, items[i]->key, name,
+                          sizeof(name));
+            db_top(db, kinds[k], (unsigned)i + 1, name, items[i]->count);
+        }
+    }
 }
 
 static const char *evidence_hook(void *user, const char *rule, const char *key,
@@ -169,6 +282,102 @@ static int cmd_config(int argc, char **argv)
         return EXIT_OK;
     }
     fputs("Usage: dnsvigil config --defaults | dnsvigil config --check FILE\n", stderr);
+    return EXIT_USAGE;
+}
+
+static void usage_db(FILE *f)
+{
+    fputs("Usage: dnsvigil db [--db PATH] COMMAND\n"
+          "\n"
+          "Maintains the SQLite store (default dnsvigil.db).\n"
+          "\n"
+          "Commands:\n"
+          "  info             schema version, runs and row counts\n"
+          "  prune --retain AGE  delete data older than AGE (90d, 12h, 2w) before the newest\n"
+          "                   window: windows, closed alerts, passive DNS, zones, transfers,\n"
+          "                   log events, and runs left empty\n"
+          "  vacuum           compact the file and checkpoint the write-ahead log\n"
+          "\n"
+          "Exit status: 0 done, 2 bad command line, 3 the database could not be used.\n",
+          f);
+}
+
+static int db_info(const char *path)
+{
+    char err[512];
+    db_store *db = db_open(path, err, sizeof(err));
+    if (!db) {
+        fprintf(stderr, "dnsvigil db: %s\n", err);
+        return EXIT_INTERNAL;
+    }
+    db_close(db);
+    return db_print_info(path, stdout) < 0 ? EXIT_INTERNAL : EXIT_OK;
+}
+
+static int cmd_db(int argc, char **argv)
+{
+    const char *path = "dnsvigil.db", *cmd = NULL;
+    uint64_t retain = 0;
+    char err[512];
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage_db(stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+            path = argv[++i];
+        } else if (!strcmp(argv[i], "--retain") && i + 1 < argc) {
+            if (!db_parse_duration(argv[++i], &retain)) {
+                fprintf(stderr, "dnsvigil db: --retain wants a duration like 90d, 12h, 2w\n");
+                return EXIT_USAGE;
+            }
+        } else if (!cmd && argv[i][0] != '-') {
+            cmd = argv[i];
+        } else {
+            usage_db(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!cmd) {
+        usage_db(stderr);
+        return EXIT_USAGE;
+    }
+    if (access(path, F_OK) != 0) {
+        fprintf(stderr, "dnsvigil db: %s: %s\n", path, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    if (!strcmp(cmd, "vacuum")) {
+        if (db_vacuum(path, err, sizeof(err)) < 0) {
+            fprintf(stderr, "dnsvigil db: %s\n", err);
+            return EXIT_INTERNAL;
+        }
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "info"))
+        return db_info(path);
+    if (!strcmp(cmd, "prune")) {
+        uint64_t deleted = 0;
+        db_store *db;
+        if (!retain) {
+            fputs("dnsvigil db prune: --retain AGE is required\n", stderr);
+            return EXIT_USAGE;
+        }
+        db = db_open(path, err, sizeof(err));
+        if (!db) {
+            fprintf(stderr, "dnsvigil db: %s\n", err);
+            return EXIT_INTERNAL;
+        }
+        if (db_retain(db, retain, &deleted) < 0) {
+            db_close(db);
+            fprintf(stderr, "dnsvigil db: pruning %s failed\n", path);
+            return EXIT_INTERNAL;
+        }
+        db_close(db);
+        printf("%s: %llu rows deleted\n", path, (unsigned long long)deleted);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "dnsvigil db: unknown command '%s'\n", cmd);
+    usage_db(stderr);
     return EXIT_USAGE;
 }
 
@@ -241,6 +450,8 @@ static int cmd_analyze(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"top", required_argument, NULL, 'n'},
         {"max-pending", required_argument, NULL, 'M'},
+        {"db", required_argument, NULL, 'D'},
+        {"retain", required_argument, NULL, 'r'},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -256,6 +467,11 @@ static int cmd_analyze(int argc, char **argv)
     const char *evidence_dir = NULL;
     uint32_t evidence_packets = 1000;
     evidence *evid = NULL;
+    const char *db_path = NULL;
+    db_store *db = NULL;
+    uint64_t retain_ns = 0;
+    char run_key[33] = "";
+    struct extras extras = {0};
     uint32_t top_n = 10, secs;
     int progress = -1, opt, status = EXIT_OK;
     struct dispatch *disp = NULL;
@@ -353,6 +569,15 @@ static int cmd_analyze(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
+        case 'D':
+            db_path = optarg;
+            break;
+        case 'r':
+            if (!db_parse_duration(optarg, &retain_ns)) {
+                fprintf(stderr, "dnsvigil analyze: --retain wants a duration like 90d, 12h, 2w\n");
+                return EXIT_USAGE;
+            }
+            break;
         case 'v':
             log_set_level(LOG_DEBUG);
             break;
@@ -393,6 +618,10 @@ static int cmd_analyze(int argc, char **argv)
         fprintf(stderr, "dnsvigil analyze: %s\n", err);
         return EXIT_USAGE;
     }
+    if (retain_ns && !db_path) {
+        fputs("dnsvigil analyze: --retain needs --db\n", stderr);
+        return EXIT_USAGE;
+    }
     if (progress < 0)
         progress = isatty(STDERR_FILENO);
     raise_fd_limit();
@@ -421,7 +650,7 @@ static int cmd_analyze(int argc, char **argv)
             goto out;
         }
         engine_sink(eng, &sink);
-        disp_set_sink(disp, &sink);
+        disp_add_sink(disp, &sink);
         if (evidence_dir) {
             evid = evid_new(evidence_dir, evidence_packets, evidence_packets, err, sizeof(err));
             if (!evid) {
@@ -431,6 +660,39 @@ static int cmd_analyze(int argc, char **argv)
             }
             engine_set_open_hook(eng, evidence_hook, evid);
         }
+    }
+    if (db_path) {
+        struct disp_sink sink;
+        struct db_run_info ri = {0};
+        char host[256] = "", inputs[4096] = "";
+        size_t o = 0;
+
+        db = db_open(db_path, err, sizeof(err));
+        if (!db) {
+            log_msg(LOG_ERROR, "analyze: %s", err);
+            status = EXIT_INTERNAL;
+            goto out;
+        }
+        gethostname(host, sizeof(host) - 1);
+        for (int i = optind; i < argc && o < sizeof(inputs); i++)
+            o += (size_t)snprintf(inputs + o, sizeof(inputs) - o, "%s%s", i > optind ? " " : "",
+                                  argv[i]);
+        db_input_key((const char *const *)&argv[optind], (unsigned)(argc - optind), run_key);
+        ri.run_key = run_key;
+        ri.sensor = host;
+        ri.source = "packets";
+        ri.inputs = inputs;
+        ri.version = DV_VERSION;
+        ri.window_ns = disp->cfg.window_ns;
+        if (db_begin_run(db, &ri, err, sizeof(err)) < 0) {
+            log_msg(LOG_ERROR, "analyze: %s", err);
+            status = EXIT_INTERNAL;
+            goto out;
+        }
+        db_sink(db, &sink);
+        disp_add_sink(disp, &sink);
+        if (eng)
+            engine_set_alert_hook(eng, alert_to_db, db);
     }
     for (int i = optind; i < argc; i++) {
         if (cap_reader_add(rd, argv[i], err, sizeof(err)) < 0) {
@@ -474,6 +736,40 @@ static int cmd_analyze(int argc, char **argv)
     }
     if (cap_reader_errors(rd))
         status = EXIT_INPUT;
+    if (db) {
+        uint64_t loss[LOSS_N];
+        struct flow_counts fc;
+        char lj[2048];
+        size_t o = 0;
+        struct db_run_end re = {
+            .status = interrupted         ? "interrupted"
+                      : status == EXIT_OK ? "complete"
+                                          : "input-errors",
+            .first_ns = disp->stats.first_ns,
+            .last_ns = disp->stats.last_ns,
+            .packets = cap_decoder_stats(dec)->c[CAP_PACKETS],
+            .messages = disp->stats.messages,
+            .loss_json = lj,
+        };
+        flow_get_counts(disp->flow, &fc);
+        loss_snapshot(cap_decoder_stats(dec), disp->stats.malformed_total, fc.outcome[FLOW_EVICTED],
+                      loss);
+        o += (size_t)snprintf(lj, sizeof(lj), "{");
+        for (int i = 0; i < LOSS_N && o < sizeof(lj); i++)
+            o += (size_t)snprintf(lj + o, sizeof(lj) - o, "%s\"%s\":%llu", i ? "," : "",
+                                  loss_name((enum loss_counter)i), (unsigned long long)loss[i]);
+        if (o < sizeof(lj))
+            snprintf(lj + o, sizeof(lj) - o, "}");
+        store_tops(db, disp);
+        if (db_end_run(db, &re) < 0) {
+            log_msg(LOG_ERROR, "analyze: the store %s reported errors", db_path);
+            status = EXIT_INTERNAL;
+        }
+        if (retain_ns && db_retain(db, retain_ns, &extras.retained) < 0) {
+            log_msg(LOG_ERROR, "analyze: retention on %s failed", db_path);
+            status = EXIT_INTERNAL;
+        }
+    }
 
     if (output && !(out = fopen(output, "w"))) {
         log_msg(LOG_ERROR, "analyze: cannot write %s: %s", output, strerror(errno));
@@ -495,10 +791,14 @@ static int cmd_analyze(int argc, char **argv)
             .filter = filter,
             .top_n = top_n,
             .windows = windows,
-            .extra_json = eng ? engine_json_cb : NULL,
-            .extra_text = eng ? engine_text_cb : NULL,
-            .extra_arg = eng,
+            .extra_json = extras_json,
+            .extra_text = extras_text,
+            .extra_arg = &extras,
         };
+        extras.eng = eng;
+        extras.db = db;
+        extras.db_path = db_path;
+        extras.run_key = run_key;
         if (json)
             summary_json(out, &in);
         else
@@ -516,6 +816,7 @@ nomem:
     log_msg(LOG_ERROR, "analyze: out of memory");
     status = EXIT_INTERNAL;
 out:
+    db_close(db);
     engine_free(eng);
     evid_free(evid);
     if (jsonl)
@@ -556,6 +857,8 @@ int main(int argc, char **argv)
         return cmd_rules();
     if (!strcmp(cmd, "config"))
         return cmd_config(argc - 1, argv + 1);
+    if (!strcmp(cmd, "db"))
+        return cmd_db(argc - 1, argv + 1);
     fprintf(stderr, "dnsvigil: unknown command '%s'\nTry 'dnsvigil --help'.\n", cmd);
     return EXIT_USAGE;
 }

@@ -4,6 +4,8 @@
  * period shows as zeros, not as a gap). */
 #include "dispatch.h"
 
+#include "../common/err.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,13 +22,15 @@ static void on_txn(void *user, const struct flow_txn *t)
     struct dispatch *d = user;
 
     d->cur.outcome[t->outcome]++;
+    d->cur.edns_errors += win_edns_error(t);
     if (t->outcome == FLOW_ANSWERED) {
         uint64_t us = t->latency_ns / 1000;
         hist_add(&d->lat_total, us);
         hist_add(&d->lat_win, us);
     }
-    if (d->sink.on_txn)
-        d->sink.on_txn(d->sink.user, t);
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_txn)
+            d->sinks[i].on_txn(d->sinks[i].user, t);
 }
 
 struct dispatch *disp_new(const struct disp_config *cfg, const struct cap_stats *cap)
@@ -68,9 +72,12 @@ void disp_free(struct dispatch *d)
     free(d);
 }
 
-void disp_set_sink(struct dispatch *d, const struct disp_sink *sink)
+int disp_add_sink(struct dispatch *d, const struct disp_sink *sink)
 {
-    d->sink = *sink;
+    if (d->nsinks == DISP_MAX_SINKS)
+        return ERR_FULL;
+    d->sinks[d->nsinks++] = *sink;
+    return 0;
 }
 
 static void loss_now(const struct dispatch *d, uint64_t out[LOSS_N])
@@ -102,8 +109,9 @@ static void win_close(struct dispatch *d)
     loss_now(d, loss);
     for (int i = 0; i < LOSS_N; i++)
         d->cur.loss[i] = loss[i] - d->loss_start[i];
-    if (d->sink.on_window)
-        d->sink.on_window(d->sink.user, &d->cur);
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_window)
+            d->sinks[i].on_window(d->sinks[i].user, &d->cur);
     if (d->nwins == d->cfg.max_windows) {
         d->wins_head = (d->wins_head + 1) % d->cfg.max_windows;
         d->nwins--;
@@ -184,15 +192,17 @@ void disp_msg(void *user, const struct cap_msg *cm)
         }
     }
     flow_message(d->flow, m, qhash, kh, meta);
-    if (d->sink.on_message)
-        d->sink.on_message(d->sink.user, m, meta);
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_message)
+            d->sinks[i].on_message(d->sinks[i].user, m, meta);
 }
 
 void disp_event(void *user, const struct cap_event *ev)
 {
     struct dispatch *d = user;
-    if (d->sink.on_event)
-        d->sink.on_event(d->sink.user, ev);
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_event)
+            d->sinks[i].on_event(d->sinks[i].user, ev);
 }
 
 void disp_finish(struct dispatch *d)

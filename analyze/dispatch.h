@@ -23,7 +23,9 @@ struct disp_config {
 
 void disp_config_defaults(struct disp_config *cfg);
 
-/* Callbacks for consumers of the analysis (rules). Any may be NULL. */
+/* Callbacks for consumers of the analysis (rules, the store). Any may be NULL. */
+#define DISP_MAX_SINKS 4
+
 struct disp_sink {
     void (*on_message)(void *user, const struct dns_msg *m, const struct cap_meta *meta);
     void (*on_txn)(void *user, const struct flow_txn *txn);
@@ -35,7 +37,8 @@ struct disp_sink {
 struct dispatch {
     struct disp_config cfg;
     const struct cap_stats *cap;
-    struct disp_sink sink;
+    struct disp_sink sinks[DISP_MAX_SINKS];
+    unsigned nsinks;
     struct dns_msg msg; /* decode scratch */
     struct dns_stats stats;
     flow_store *flow;
@@ -56,7 +59,9 @@ struct dispatch {
  * Returns NULL when out of memory or without a public suffix list. */
 struct dispatch *disp_new(const struct disp_config *cfg, const struct cap_stats *cap);
 void disp_free(struct dispatch *d);
-void disp_set_sink(struct dispatch *d, const struct disp_sink *sink);
+/* Adds a consumer; they are called in the order added. Returns ERR_FULL beyond
+ * DISP_MAX_SINKS. */
+int disp_add_sink(struct dispatch *d, const struct disp_sink *sink);
 
 /* capture/ callbacks (user = the dispatcher). */
 void disp_msg(void *user, const struct cap_msg *cm);

@@ -264,6 +264,7 @@ static void json_window(struct json *j, const struct win_stats *w)
     json_u64(j, "edns", w->edns);
     json_u64(j, "do", w->edns_do);
     json_u64(j, "tc", w->tc);
+    json_u64(j, "edns_errors", w->edns_errors);
     json_obj_begin(j, "rcode");
     for (unsigned i = 0; i < WIN_RCODES; i++) {
         if (!w->rcode[i])

@@ -80,6 +80,7 @@ struct win_stats {
     uint64_t rcode[WIN_RCODES];
     uint64_t qtype[WIN_QTYPES];
     uint64_t outcome[FLOW_OUTCOME_N];
+    uint64_t edns_errors; /* see win_edns_error() */
     uint64_t malformed;
     uint64_t resp_size[WIN_SIZE_BUCKETS];
     uint64_t latency_samples;
@@ -91,6 +92,16 @@ struct win_stats {
 unsigned win_qtype_index(uint16_t qtype);
 const char *win_qtype_name(unsigned i);
 unsigned win_size_bucket(size_t len);
+
+/* True when a transaction shows an EDNS error (BSI APP.3.6.A7): an answer to a query
+ * with OPT that is BADVERS, FORMERR or NOTIMP, or that carries no OPT (RFC 6891 7). */
+static inline bool win_edns_error(const struct flow_txn *t)
+{
+    const struct dns_msg *r = t->response;
+    if (!t->query_edns || !r || t->outcome != FLOW_ANSWERED)
+        return false;
+    return r->rcode == 16 || r->rcode == 1 || r->rcode == 4 || !r->has_opt;
+}
 
 /* Adds a decoded message to a window. */
 void win_add_msg(struct win_stats *w, const struct dns_msg *m, const struct cap_meta *meta);

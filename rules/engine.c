@@ -53,6 +53,8 @@ struct engine {
     FILE *jsonl;
     engine_open_fn open_fn;
     void *open_user;
+    engine_alert_fn alert_fn;
+    void *alert_user;
     struct ktab servers; /* learned: answers with AA (authoritative) or RA (resolver) */
 };
 
@@ -186,6 +188,31 @@ static void line(struct engine *e, struct alert *a, const char *state)
     struct json j;
 
     a->last_line_ns = a->last_ns;
+    if (e->alert_fn) {
+        const struct rule_ops *ops = rule_registry[a->rule];
+        struct engine_alert v = {
+            .id = (unsigned)(a - e->alerts),
+            .rule = ops->name,
+            .reference = ops->reference,
+            .severity = sev_names[a->severity],
+            .state = state,
+            .key = a->key,
+            .summary = a->summary,
+            .client = a->client,
+            .server = a->server,
+            .victim = a->victim,
+            .zone = a->zone,
+            .qname = a->qname,
+            .evidence = a->evidence[0] ? a->evidence : "{}",
+            .evidence_file = a->evidence_file,
+            .first_ns = a->first_ns,
+            .last_ns = a->last_ns,
+            .count = a->count,
+            .threshold = a->threshold,
+            .observed = a->observed,
+        };
+        e->alert_fn(e->alert_user, &v);
+    }
     if (!e->jsonl)
         return;
     json_init(&j, e->jsonl, true);
@@ -380,6 +407,12 @@ void engine_set_open_hook(struct engine *e, engine_open_fn fn, void *user)
 {
     e->open_fn = fn;
     e->open_user = user;
+}
+
+void engine_set_alert_hook(struct engine *e, engine_alert_fn fn, void *user)
+{
+    e->alert_fn = fn;
+    e->alert_user = user;
 }
 
 void engine_finish(struct engine *e)

@@ -21,7 +21,7 @@ struct engine;
  * object per line for each open/update/close. Returns NULL on failure (message in err). */
 struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, size_t errlen);
 
-/* Fills sink with the engine's callbacks (to pass to disp_set_sink). */
+/* Fills sink with the engine's callbacks (to pass to disp_add_sink). */
 void engine_sink(struct engine *e, struct disp_sink *sink);
 
 /* Called when an alert opens, with the rule name, the alert key and its addresses (victim,
@@ -30,6 +30,21 @@ void engine_sink(struct engine *e, struct disp_sink *sink);
 typedef const char *(*engine_open_fn)(void *user, const char *rule, const char *key,
                                       const char *const addrs[3]);
 void engine_set_open_hook(struct engine *e, engine_open_fn fn, void *user);
+
+/* An alert as it opens, updates or closes (strings valid during the call only). */
+struct engine_alert {
+    unsigned id; /* 0, 1, ... in order of opening; stable within a run */
+    const char *rule, *reference, *severity, *state, *key, *summary;
+    const char *client, *server, *victim, *zone, *qname; /* "" when absent */
+    const char *evidence;                                /* JSON object text */
+    const char *evidence_file;                           /* "" when none */
+    uint64_t first_ns, last_ns, count;
+    double threshold, observed;
+};
+typedef void (*engine_alert_fn)(void *user, const struct engine_alert *a);
+
+/* Called for every open/update/closed line (the store records alerts through it). */
+void engine_set_alert_hook(struct engine *e, engine_alert_fn fn, void *user);
 
 /* End of input: flushes the JSON lines stream. Alerts still open stay open. */
 void engine_finish(struct engine *e);

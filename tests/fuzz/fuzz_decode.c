@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     engine_sink(eng, &sink);
-    disp_set_sink(b.disp, &sink);
+    disp_add_sink(b.disp, &sink);
     while (off + 2 <= size) {
         size_t len = ((size_t)data[off] << 8) | data[off + 1];
         off += 2;

@@ -1,0 +1,1568 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite store: ring -> writer thread -> batched transactions.
+ *
+ * The ring is single-producer (the analysis) single-consumer (the writer), variable-length
+ * records padded to 8 bytes; a record never wraps (a PAD record fills the end). Detail
+ * records may fill the ring only up to DETAIL_SHARE of its size, so window totals and alerts
+ * still fit when the writer is behind. The writer commits when a window closes, every
+ * BATCH_ROWS rows, and at least every COMMIT_MS of wall time while it has rows pending.
+ *
+ * Per-server window rows, passive DNS, zones and zone transfers are built on the writer
+ * thread from copies of transactions and answers, so their cost stays off the capture
+ * path. Passive DNS is write-combined in a bounded table: a new RRset is upserted at once,
+ * repeats only bump a count that is written when the window closes. */
+#include "store.h"
+
+#include "sketch.h"
+#include "../common/err.h"
+#include "../common/log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ldns/ldns.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING_SIZE (32u << 20)
+#define DETAIL_SHARE(size) ((size) / 4 * 3)
+#define BATCH_ROWS 20000
+#define COMMIT_MS 1000
+#define SRV_SLOTS 1024 /* servers per window (power of two) */
+#define SRV_ROWS 32    /* server rows written per window; the rest go to "other" */
+#define PDNS_SLOTS (1u << 18)
+#define XFR_SLOTS 64
+
+enum rec_kind { REC_PAD = 0, REC_WINDOW, REC_TXN, REC_MSG, REC_EVENT, REC_ALERT, REC_TOP };
+
+struct rec_hdr {
+    uint32_t len; /* whole record, header included, multiple of 8 */
+    uint32_t kind;
+};
+
+struct rec_txn {
+    uint64_t ts_ns;
+    uint32_t latency_us;
+    uint16_t rcode, qtype;
+    uint8_t af, outcome, has_resp, edns_error, tc, pad[3];
+    uint8_t server[16];
+};
+
+struct rec_msg {
+    uint64_t ts_ns;
+    uint32_t len;
+    uint8_t af, pad[3];
+    uint8_t src[16], dst[16];
+    uint16_t sport, dport;
+    /* wire bytes follow */
+};
+
+struct rec_event {
+    uint64_t ts_ns;
+    uint32_t kind;
+    uint8_t af, pad[3];
+    uint8_t src[16], dst[16];
+    uint16_t sport, dport;
+};
+
+/* Alerts and top entries: fixed numbers and then NUL-terminated strings. */
+#define ALERT_STRS 13
+struct rec_alert {
+    uint32_t id;
+    uint64_t first_ns, last_ns, count;
+    double threshold, observed;
+};
+
+struct rec_top {
+    uint32_t rank;
+    uint64_t count;
+};
+
+struct ring {
+    uint8_t *buf;
+    size_t size, mask;
+    _Atomic size_t head, tail;
+};
+
+struct srv_agg {
+    uint8_t used, af;
+    uint8_t addr[16];
+    uint64_t q, r, rc[7], edns_err, unans, unsol, dup, tc, lat_sum_us, lat_n;
+};
+
+struct pdns_ent {
+    uint64_t key; /* 0 = free */
+    uint64_t pending, last_ns;
+};
+
+struct xfr_ent {
+    bool used;
+    uint8_t af;
+    uint8_t client[16], server[16];
+    uint16_t cport, qtype;
+    char zone[256];
+    uint64_t start_ns, last_ns;
+    uint32_t soa_count, first_serial, last_serial, msgs, rrs;
+};
+
+enum stmt_id {
+    ST_WINDOW,
+    ST_ALERT,
+    ST_RRSET_NEW,
+    ST_RRSET_UPD,
+    ST_ZONE,
+    ST_ZONE_OK,
+    ST_XFR,
+    ST_TOP,
+    ST_N
+};
+
+static const char *const stmt_sql[ST_N] = {
+    [ST_WINDOW] = "INSERT OR REPLACE INTO window_stats(run_id,start_ns,end_ns,server,queries,"
+                  "responses,rc_noerror,rc_formerr,rc_servfail,rc_nxdomain,rc_notimp,rc_refused,"
+                  "rc_other,edns,edns_do,tc,edns_errors,unanswered,unsolicited,duplicate,p50_us,"
+                  "p95_us,p99_us,malformed,loss,lat_mean_us,loss_json) VALUES(?1,?2,?3,?4,?5,?6,?7,"
+                  "?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
+    [ST_ALERT] = "INSERT OR REPLACE INTO alert(run_id,alert_no,rule,reference,severity,state,key,"
+                 "summary,client,server,victim,zone,qname,evidence,evidence_file,first_ns,last_ns,"
+                 "count,threshold,observed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+                 "?15,?16,?17,?18,?19,?20)",
+    [ST_RRSET_NEW] = "INSERT INTO rrset(run_id,key,name,type,rdata,server,first_ns,last_ns,count) "
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?7,1) ON CONFLICT(run_id,key) DO UPDATE SET "
+                     "count=count+1,last_ns=max(last_ns,excluded.last_ns)",
+    [ST_RRSET_UPD] = "UPDATE rrset SET count=count+?3,last_ns=max(last_ns,?4) WHERE run_id=?1 AND "
+                     "key=?2",
+    [ST_ZONE] = "INSERT INTO zone(run_id,zone,server,serial,refresh,retry,expire,minimum,first_ns,"
+                "last_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9) ON CONFLICT(run_id,zone,server) DO "
+                "UPDATE SET serial=excluded.serial,refresh=excluded.refresh,retry=excluded.retry,"
+                "expire=excluded.expire,minimum=excluded.minimum,last_ns=max(last_ns,excluded."
+                "last_ns)",
+    [ST_ZONE_OK] = "UPDATE zone SET last_xfr_ok_ns=max(coalesce(last_xfr_ok_ns,0),?4) WHERE "
+                   "run_id=?1 AND zone=?2 AND server=?3",
+    [ST_XFR] = "INSERT INTO xfr(run_id,zone,client,server,qtype,start_ns,end_ns,outcome,reason,"
+               "serial,messages,rrs) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+    [ST_TOP] = "INSERT OR REPLACE INTO top(run_id,kind,rank,name,count) VALUES(?1,?2,?3,?4,?5)",
+};
+
+struct db_store {
+    sqlite3 *db;
+    char path[1024];
+    sqlite3_stmt *st[ST_N];
+    int64_t run_id;
+    struct ring ring;
+    pthread_t thread;
+    bool running;
+    atomic_bool stop;
+    struct db_stats stats;
+    atomic_ullong drops[DB_DROP_N]; /* written by the producer, read at the end */
+
+    /* Writer state (writer thread only while running). */
+    bool in_tx;
+    uint64_t tx_rows;
+    struct timespec tx_start;
+    struct srv_agg *srv;
+    struct srv_agg srv_other;
+    struct pdns_ent *pdns;
+    uint32_t pdns_used;
+    struct xfr_ent xfr[XFR_SLOTS];
+    struct dns_msg msg;
+};
+
+/* ---- schema ---- */
+
+/* migrations[i] takes a database from version i to version i + 1. */
+static const char *const migrations[DB_SCHEMA_VERSION] = {
+    /* 0 -> 1: runs, window totals, alerts. */
+    "CREATE TABLE run(id INTEGER PRIMARY KEY, run_key TEXT NOT NULL UNIQUE, sensor TEXT NOT "
+    "NULL, source TEXT NOT NULL, inputs TEXT, started TEXT NOT NULL, finished TEXT, status TEXT "
+    "NOT NULL DEFAULT 'running', window_s INTEGER, first_ns INTEGER, last_ns INTEGER, packets "
+    "INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE window_stats(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE, "
+    "start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, server TEXT NOT NULL, queries INTEGER, "
+    "responses INTEGER, rc_noerror INTEGER, rc_formerr INTEGER, rc_servfail INTEGER, rc_nxdomain "
+    "INTEGER, rc_notimp INTEGER, rc_refused INTEGER, rc_other INTEGER, edns INTEGER, edns_do "
+    "INTEGER, tc INTEGER, edns_errors INTEGER, unanswered INTEGER, unsolicited INTEGER, duplicate "
+    "INTEGER, p50_us INTEGER, p95_us INTEGER, p99_us INTEGER, malformed INTEGER, loss INTEGER, "
+    "PRIMARY KEY(run_id, start_ns, server)) WITHOUT ROWID;"
+    "CREATE INDEX window_time ON window_stats(start_ns, server);"
+    "CREATE TABLE alert(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE, alert_no "
+    "INTEGER NOT NULL, rule TEXT NOT NULL, reference TEXT, severity TEXT NOT NULL, state TEXT NOT "
+    "NULL, key TEXT, summary TEXT, client TEXT, server TEXT, victim TEXT, zone TEXT, qname TEXT, "
+    "evidence TEXT, evidence_file TEXT, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, count "
+    "INTEGER, threshold REAL, observed REAL, PRIMARY KEY(run_id, alert_no));"
+    "CREATE INDEX alert_time ON alert(last_ns);",
+    /* 1 -> 2: passive DNS, zones, transfers, log events, top lists; run health. */
+    "ALTER TABLE run ADD COLUMN version TEXT;"
+    "ALTER TABLE run ADD COLUMN loss_json TEXT;"
+    "ALTER TABLE run ADD COLUMN detail_dropped INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE window_stats ADD COLUMN lat_mean_us INTEGER;"
+    "ALTER TABLE window_stats ADD COLUMN loss_json TEXT;"
+    "CREATE TABLE rrset(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE, key "
+    "INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, rdata TEXT NOT NULL, server TEXT "
+    "NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, count INTEGER NOT NULL, "
+    "PRIMARY KEY(run_id, key));"
+    "CREATE INDEX rrset_name ON rrset(name, type);"
+    "CREATE INDEX rrset_time ON rrset(last_ns);"
+    "CREATE TABLE zone(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE, zone TEXT "
+    "NOT NULL, server TEXT NOT NULL, serial INTEGER, refresh INTEGER, retry INTEGER, expire "
+    "INTEGER, minimum INTEGER, first_ns INTEGER, last_ns INTEGER, last_xfr_ok_ns INTEGER, "
+    "PRIMARY KEY(run_id, zone, server));"
+    "CREATE TABLE xfr(id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON "
+    "DELETE CASCADE, zone TEXT, client TEXT, server TEXT, qtype TEXT, start_ns INTEGER, end_ns "
+    "INTEGER, outcome TEXT NOT NULL, reason TEXT, serial INTEGER, messages INTEGER, rrs INTEGER);"
+    "CREATE INDEX xfr_time ON xfr(end_ns);"
+    "CREATE TABLE log_event(id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON "
+    "DELETE CASCADE, ts_ns INTEGER NOT NULL, source TEXT NOT NULL, server TEXT, kind TEXT NOT "
+    "NULL, zone TEXT, peer TEXT, detail TEXT);"
+    "CREATE INDEX log_event_time ON log_event(ts_ns, kind);"
+    "CREATE TABLE top(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE, kind TEXT NOT "
+    "NULL, rank INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(run_id, "
+    "kind, rank));",
+};
+
+/* err = "a: b" */
+static void set_err(char *err, size_t errlen, const char *a, const char *b)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s: %s", a, b);
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        set_err(err, errlen, "database", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return ERR_DB;
+    }
+    return 0;
+}
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Brings the schema to version target, one migration per transaction. */
+static int migrate(sqlite3 *db, const char *path, int target, char *err, size_t errlen)
+{
+    int v = user_version(db);
+    if (v < 0) {
+        set_err(err, errlen, path, "not a dnsvigil database (or not readable)");
+        return ERR_DB;
+    }
+    if (v > DB_SCHEMA_VERSION) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "schema version %d is newer than this dnsvigil knows (%d); use a newer dnsvigil",
+                 v, DB_SCHEMA_VERSION);
+        set_err(err, errlen, path, msg);
+        return ERR_DB;
+    }
+    for (; v < target; v++) {
+        char sql[64];
+        if (v > 0)
+            log_msg(LOG_INFO, "store: upgrading %s from schema %d to %d", path, v, v + 1);
+        snprintf(sql, sizeof(sql), "PRAGMA user_version=%d;COMMIT;", v + 1);
+        if (exec(db, "BEGIN IMMEDIATE;", err, errlen) < 0)
+            return ERR_DB;
+        if (exec(db, migrations[v], err, errlen) < 0 || exec(db, sql, err, errlen) < 0) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return ERR_DB;
+        }
+    }
+    return 0;
+}
+
+static sqlite3 *open_db(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        set_err(err, errlen, path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    /* WAL: readers (reports) do not block the writer; synchronous=NORMAL keeps every
+     * committed transaction across a process crash (the WAL is in the OS page cache). */
+    if (exec(db, "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;", err,
+             errlen) < 0) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", err ? err : "");
+        set_err(err, errlen, path, msg);
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+int db_create_version(const char *path, int version, char *err, size_t errlen)
+{
+    sqlite3 *db = open_db(path, err, errlen);
+    int rc;
+    if (!db)
+        return ERR_DB;
+    rc = migrate(db, path, version, err, errlen);
+    sqlite3_close(db);
+    return rc;
+}
+
+db_store *db_open(const char *path, char *err, size_t errlen)
+{
+    db_store *s = calloc(1, sizeof(*s));
+    if (!s) {
+        set_err(err, errlen, path, "out of memory");
+        return NULL;
+    }
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    s->db = open_db(path, err, errlen);
+    if (!s->db || migrate(s->db, path, DB_SCHEMA_VERSION, err, errlen) < 0)
+        goto fail;
+    for (int i = 0; i < ST_N; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                               NULL) != SQLITE_OK) {
+            set_err(err, errlen, path, sqlite3_errmsg(s->db));
+            goto fail;
+        }
+    }
+    return s;
+fail:
+    db_close(s);
+    return NULL;
+}
+
+/* ---- ring (producer side) ---- */
+
+static void *ring_reserve(struct ring *r, size_t len, size_t limit, size_t *newhead)
+{
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    size_t off = head & r->mask;
+    size_t pad = off + len > r->size ? r->size - off : 0;
+
+    if (head - tail + pad + len > limit)
+        return NULL;
+    if (pad) {
+        struct rec_hdr *p = (struct rec_hdr *)(r->buf + off);
+        p->len = (uint32_t)pad;
+        p->kind = REC_PAD;
+        off = 0;
+    }
+    *newhead = head + pad + len;
+    return r->buf + off;
+}
+
+static void ring_commit(struct ring *r, size_t newhead)
+{
+    atomic_store_explicit(&r->head, newhead, memory_order_release);
+}
+
+/* Reserves a record of payload bytes; NULL (and a drop counted) when there is no room. */
+static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, size_t payload,
+                       bool detail, size_t *newhead)
+{
+    size_t len = (sizeof(struct rec_hdr) + payload + 7) & ~(size_t)7;
+    struct rec_hdr *h;
+
+    if (!s->running ||
+        !(h = ring_reserve(&s->ring, len, detail ? DETAIL_SHARE(s->ring.size) : s->ring.size,
+                           newhead))) {
+        if (s->running)
+            atomic_fetch_add_explicit(&s->drops[dk], 1, memory_order_relaxed);
+        return NULL;
+    }
+    h->len = (uint32_t)len;
+    h->kind = kind;
+    return h + 1;
+}
+
+/* ---- producer API (analysis thread) ---- */
+
+static void on_window(void *user, const struct win_stats *w)
+{
+    db_store *s = user;
+    size_t nh;
+    void *p = rec_begin(s, REC_WINDOW, DB_DROP_WINDOW, sizeof(*w), false, &nh);
+    if (!p)
+        return;
+    memcpy(p, w, sizeof(*w));
+    ring_commit(&s->ring, nh);
+}
+
+static void on_txn(void *user, const struct flow_txn *t)
+{
+    db_store *s = user;
+    size_t nh;
+    struct rec_txn *r = rec_begin(s, REC_TXN, DB_DROP_TXN, sizeof(*r), true, &nh);
+    if (!r)
+        return;
+    r->ts_ns = t->response_ns ? t->response_ns : t->query_ns;
+    r->latency_us =
+        (uint32_t)(t->latency_ns / 1000 > UINT32_MAX ? UINT32_MAX : t->latency_ns / 1000);
+    r->rcode = t->response ? t->response->rcode : 0;
+    r->qtype = t->qtype;
+    r->af = t->af;
+    r->outcome = (uint8_t)t->outcome;
+    r->has_resp = t->response != NULL;
+    r->edns_error = win_edns_error(t);
+    r->tc = t->response && t->response->tc;
+    memcpy(r->server, t->server, 16);
+    ring_commit(&s->ring, nh);
+}
+
+static bool is_xfr(uint16_t qtype)
+{
+    return qtype == 252 || qtype == 251;
+}
+
+static void on_message(void *user, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    db_store *s = user;
+    size_t nh;
+    struct rec_msg *r;
+
+    /* Answers feed passive DNS and zones; transfer responses (any RCODE) the xfr table. */
+    if (!m->qr || !m->rrs_ok || !m->has_qtype)
+        return;
+    if (!(is_xfr(m->qtype) || (m->rcode == 0 && m->ancount > 0)))
+        return;
+    r = rec_begin(s, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len, true, &nh);
+    if (!r)
+        return;
+    r->ts_ns = meta->ts_ns;
+    r->len = (uint32_t)m->len;
+    r->af = meta->af;
+    memcpy(r->src, meta->src, 16);
+    memcpy(r->dst, meta->dst, 16);
+    r->sport = meta->sport;
+    r->dport = meta->dport;
+    memcpy(r + 1, m->wire, m->len);
+    ring_commit(&s->ring, nh);
+}
+
+static void on_event(void *user, const struct cap_event *ev)
+{
+    db_store *s = user;
+    size_t nh;
+    struct rec_event *r;
+
+    if (ev->kind != CAP_EV_TCP_ABORTED && ev->kind != CAP_EV_TCP_END)
+        return;
+    r = rec_begin(s, REC_EVENT, DB_DROP_EVENT, sizeof(*r), false, &nh);
+    if (!r)
+        return;
+    r->ts_ns = ev->meta->ts_ns;
+    r->kind = ev->kind;
+    r->af = ev->meta->af;
+    memcpy(r->src, ev->meta->src, 16);
+    memcpy(r->dst, ev->meta->dst, 16);
+    r->sport = ev->meta->sport;
+    r->dport = ev->meta->dport;
+    ring_commit(&s->ring, nh);
+}
+
+void db_sink(db_store *s, struct disp_sink *sink)
+{
+    sink->on_window = on_window;
+    sink->on_txn = on_txn;
+    sink->on_message = on_message;
+    sink->on_event = on_event;
+    sink->user = s;
+}
+
+static size_t strs_len(const char *const *v, unsigned n)
+{
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++)
+        len += strlen(v[i] ? v[i] : "") + 1;
+    return len;
+}
+
+static void strs_put(char *p, const char *const *v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        size_t l = strlen(v[i] ? v[i] : "") + 1;
+        memcpy(p, v[i] ? v[i] : "", l);
+        p += l;
+    }
+}
+
+void db_alert(db_store *s, const struct db_alert *a)
+{
+    const char *v[ALERT_STRS] = {a->rule,    a->reference, a->severity,     a->state,  a->key,
+                                 a->summary, a->client,    a->server,       a->victim, a->zone,
+                                 a->qname,   a->evidence,  a->evidence_file};
+    size_t nh, sl = strs_len(v, ALERT_STRS);
+    struct rec_alert *r = rec_begin(s, REC_ALERT, DB_DROP_ALERT, sizeof(*r) + sl, false, &nh);
+    if (!r)
+        return;
+    r->id = a->id;
+    r->first_ns = a->first_ns;
+    r->last_ns = a->last_ns;
+    r->count = a->count;
+    r->threshold = a->threshold;
+    r->observed = a->observed;
+    strs_put((char *)(r + 1), v, ALERT_STRS);
+    ring_commit(&s->ring, nh);
+}
+
+void db_top(db_store *s, const char *kind, unsigned rank, const char *name, uint64_t count)
+{
+    const char *v[2] = {kind, name};
+    size_t nh, sl = strs_len(v, 2);
+    struct rec_top *r = rec_begin(s, REC_TOP, DB_DROP_TOP, sizeof(*r) + sl, false, &nh);
+    if (!r)
+        return;
+    r->rank = rank;
+    r->count = count;
+    strs_put((char *)(r + 1), v, 2);
+    ring_commit(&s->ring, nh);
+}
+
+/* ---- writer ---- */
+
+static void sql_fail(db_store *s, const char *what)
+{
+    if (s->stats.sql_errors++ == 0)
+        log_msg(LOG_ERROR, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static void step(db_store *s, enum stmt_id id)
+{
+    sqlite3_stmt *st = s->st[id];
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        sql_fail(s, stmt_sql[id]);
+    else
+        s->stats.rows++, s->tx_rows++;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static void tx_begin(db_store *s)
+{
+    if (s->in_tx)
+        return;
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        sql_fail(s, "BEGIN");
+    s->in_tx = true;
+    s->tx_rows = 0;
+    clock_gettime(CLOCK_MONOTONIC, &s->tx_start);
+}
+
+static void tx_commit(db_store *s)
+{
+    if (!s->in_tx)
+        return;
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sql_fail(s, "COMMIT");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    } else {
+        s->stats.batches++;
+        log_msg(LOG_DEBUG, "store: batch %llu committed (%llu rows, %llu windows)",
+                (unsigned long long)s->stats.batches, (unsigned long long)s->stats.rows,
+                (unsigned long long)s->stats.windows);
+    }
+    s->in_tx = false;
+}
+
+static const char *addr_text(uint8_t af, const uint8_t *a, char *buf)
+{
+    return inet_ntop(af == 6 ? AF_INET6 : AF_INET, a, buf, 46) ? buf : "?";
+}
+
+static struct srv_agg *srv_slot(db_store *s, uint8_t af, const uint8_t *addr)
+{
+    size_t alen = af == 6 ? 16 : 4;
+    uint64_t h = sketch_mix64(sketch_hash(addr, alen, false) ^ af);
+    for (uint32_t i = 0; i < 16; i++) {
+        struct srv_agg *a = &s->srv[(h + i) & (SRV_SLOTS - 1)];
+        if (!a->used) {
+            a->used = 1;
+            a->af = af;
+            memcpy(a->addr, addr, alen);
+            return a;
+        }
+        if (a->af == af && !memcmp(a->addr, addr, alen))
+            return a;
+    }
+    s->stats.server_overflow++;
+    return &s->srv_other;
+}
+
+static void w_txn(db_store *s, const struct rec_txn *t)
+{
+    struct srv_agg *a = srv_slot(s, t->af, t->server);
+    switch (t->outcome) {
+    case FLOW_ANSWERED:
+        a->q++;
+        a->r++;
+        a->lat_sum_us += t->latency_us;
+        a->lat_n++;
+        break;
+    case FLOW_UNANSWERED:
+    case FLOW_EVICTED:
+        a->q++;
+        a->unans++;
+        break;
+    case FLOW_UNSOLICITED:
+        a->r++;
+        a->unsol++;
+        break;
+    case FLOW_DUPLICATE:
+        a->r++;
+        a->dup++;
+        break;
+    default:
+        a->r++;
+        break;
+    }
+    if (t->has_resp) {
+        /* NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED other */
+        unsigned rc = t->rcode <= 5 ? t->rcode : 6;
+        a->rc[rc]++;
+        a->tc += t->tc;
+    }
+    a->edns_err += t->edns_error;
+}
+
+static int srv_cmp(const void *x, const void *y)
+{
+    const struct srv_agg *a = x, *b = y;
+    uint64_t ta = a->q + a->r, tb = b->q + b->r;
+    return ta < tb ? 1 : ta > tb ? -1 : memcmp(a->addr, b->addr, 16);
+}
+
+static void bind_window(db_store *s, uint64_t start, uint64_t end, const char *server)
+{
+    sqlite3_stmt *st = s->st[ST_WINDOW];
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_int64(st, 2, (int64_t)start);
+    sqlite3_bind_int64(st, 3, (int64_t)end);
+    sqlite3_bind_text(st, 4, server, -1, SQLITE_TRANSIENT);
+}
+
+static void write_srv_row(db_store *s, const struct win_stats *w, const struct srv_agg *a,
+                          const char *name)
+{
+    sqlite3_stmt *st = s->st[ST_WINDOW];
+    bind_window(s, w->start_ns, w->end_ns, name);
+    sqlite3_bind_int64(st, 5, (int64_t)a->q);
+    sqlite3_bind_int64(st, 6, (int64_t)a->r);
+    for (int i = 0; i < 7; i++)
+        sqlite3_bind_int64(st, 7 + i, (int64_t)a->rc[i]);
+    sqlite3_bind_int64(st, 16, (int64_t)a->tc);
+    sqlite3_bind_int64(st, 17, (int64_t)a->edns_err);
+    sqlite3_bind_int64(st, 18, (int64_t)a->unans);
+    sqlite3_bind_int64(st, 19, (int64_t)a->unsol);
+    sqlite3_bind_int64(st, 20, (int64_t)a->dup);
+    if (a->lat_n)
+        sqlite3_bind_int64(st, 26, (int64_t)(a->lat_sum_us / a->lat_n));
+    step(s, ST_WINDOW);
+}
+
+static void loss_json(const uint64_t *loss, char *buf, size_t n)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, n - o, "{");
+    for (int i = 0; i < LOSS_N && o < n; i++)
+        if (loss[i])
+            o += (size_t)snprintf(buf + o, n - o, "%s\"%s\":%llu", o > 1 ? "," : "",
+                                  loss_name((enum loss_counter)i), (unsigned long long)loss[i]);
+    if (o < n)
+        snprintf(buf + o, n - o, "}");
+}
+
+static void pdns_flush(db_store *s, bool clear);
+
+static void w_window(db_store *s, const struct win_stats *w)
+{
+    sqlite3_stmt *st = s->st[ST_WINDOW];
+    uint64_t rc_other = 0, loss = 0;
+    struct srv_agg *rows;
+    uint32_t n = 0;
+    char buf[2048];
+
+    tx_begin(s);
+    for (unsigned i = 6; i < WIN_RCODES; i++)
+        rc_other += w->rcode[i];
+    for (int i = 0; i < LOSS_N; i++)
+        loss += w->loss[i];
+    bind_window(s, w->start_ns, w->end_ns, "*");
+    sqlite3_bind_int64(st, 5, (int64_t)w->queries);
+    sqlite3_bind_int64(st, 6, (int64_t)w->responses);
+    for (int i = 0; i < 6; i++)
+        sqlite3_bind_int64(st, 7 + i, (int64_t)w->rcode[i]);
+    sqlite3_bind_int64(st, 13, (int64_t)rc_other);
+    sqlite3_bind_int64(st, 14, (int64_t)w->edns);
+    sqlite3_bind_int64(st, 15, (int64_t)w->edns_do);
+    sqlite3_bind_int64(st, 16, (int64_t)w->tc);
+    sqlite3_bind_int64(st, 17, (int64_t)w->edns_errors);
+    sqlite3_bind_int64(st, 18, (int64_t)(w->outcome[FLOW_UNANSWERED] + w->outcome[FLOW_EVICTED]));
+    sqlite3_bind_int64(st, 19, (int64_t)w->outcome[FLOW_UNSOLICITED]);
+    sqlite3_bind_int64(st, 20, (int64_t)w->outcome[FLOW_DUPLICATE]);
+    if (w->latency_samples) {
+        sqlite3_bind_int64(st, 21, (int64_t)w->p50_us);
+        sqlite3_bind_int64(st, 22, (int64_t)w->p95_us);
+        sqlite3_bind_int64(st, 23, (int64_t)w->p99_us);
+    }
+    sqlite3_bind_int64(st, 24, (int64_t)w->malformed);
+    sqlite3_bind_int64(st, 25, (int64_t)loss);
+    loss_json(w->loss, buf, sizeof(buf));
+    sqlite3_bind_text(st, 27, buf, -1, SQLITE_TRANSIENT);
+    step(s, ST_WINDOW);
+    s->stats.windows++;
+
+    /* Per-server rows: the busiest SRV_ROWS servers, the rest summed under "other". */
+    rows = s->srv;
+    for (uint32_t i = 0; i < SRV_SLOTS; i++)
+        if (rows[i].used)
+            rows[n++] = rows[i];
+    qsort(rows, n, sizeof(*rows), srv_cmp);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i < SRV_ROWS) {
+            write_srv_row(s, w, &rows[i], addr_text(rows[i].af, rows[i].addr, buf));
+            continue;
+        }
+        struct srv_agg *o = &s->srv_other;
+        o->q += rows[i].q, o->r += rows[i].r, o->edns_err += rows[i].edns_err;
+        o->unans += rows[i].unans, o->unsol += rows[i].unsol, o->dup += rows[i].dup;
+        o->tc += rows[i].tc, o->lat_sum_us += rows[i].lat_sum_us, o->lat_n += rows[i].lat_n;
+        for (int k = 0; k < 7; k++)
+            o->rc[k] += rows[i].rc[k];
+    }
+    if (s->srv_other.q + s->srv_other.r)
+        write_srv_row(s, w, &s->srv_other, "other");
+    memset(s->srv, 0, SRV_SLOTS * sizeof(*s->srv));
+    memset(&s->srv_other, 0, sizeof(s->srv_other));
+    pdns_flush(s, false);
+    tx_commit(s);
+}
+
+/* Canonical hash of an RR: owner (lower case), type, and rdata with the names of the
+ * common name-carrying types expanded, so compression does not change the key. */
+static uint64_t rr_key(const struct dns_msg *m, const struct dns_rr *rr, const uint8_t *srv,
+                       size_t srvlen, uint8_t *owner, size_t *olen)
+{
+    uint8_t buf[DNS_MAX_NAME];
+    size_t next, len, pre = 0, post = 0;
+    uint64_t h;
+    int names = 0;
+
+    if (dns_name_walk(m->wire, m->len, rr->name_off, &next, owner, olen) != DNS_MAL_NONE)
+        return 0;
+    for (size_t i = 0; i < *olen; i++)
+        owner[i] = (uint8_t)tolower(owner[i]);
+    h = sketch_mix64(sketch_hash(owner, *olen, false) ^ ((uint64_t)rr->type << 48));
+    h = sketch_mix64(h ^ sketch_hash(srv, srvlen, false));
+    switch (rr->type) {
+    case 2:  /* NS */
+    case 5:  /* CNAME */
+    case 12: /* PTR */
+    case 39: /* DNAME */
+        names = 1;
+        break;
+    case 15: /* MX */
+        pre = 2, names = 1;
+        break;
+    case 33: /* SRV */
+        pre = 6, names = 1;
+        break;
+    case 6: /* SOA */
+        names = 2, post = 20;
+        break;
+    default:
+        return sketch_mix64(h ^ sketch_hash(rr->rdata, rr->rdlen, false)) | 1;
+    }
+    if (pre > rr->rdlen)
+        return 0;
+    h = sketch_mix64(h ^ sketch_hash(rr->rdata, pre, false));
+    next = rr->rdata_off + pre;
+    for (int i = 0; i < names; i++) {
+        size_t at = next;
+        if (dns_name_walk(m->wire, rr->rdata_off + rr->rdlen, at, &next, buf, &len) != DNS_MAL_NONE)
+            return 0;
+        for (size_t k = 0; k < len; k++)
+            buf[k] = (uint8_t)tolower(buf[k]);
+        h = sketch_mix64(h ^ sketch_hash(buf, len, false));
+    }
+    if (next + post > rr->rdata_off + rr->rdlen)
+        return 0;
+    return sketch_mix64(h ^ sketch_hash(m->wire + next, post, false)) | 1;
+}
+
+static void pdns_flush(db_store *s, bool clear)
+{
+    sqlite3_stmt *st = s->st[ST_RRSET_UPD];
+    for (uint32_t i = 0; i < PDNS_SLOTS; i++) {
+        struct pdns_ent *e = &s->pdns[i];
+        if (e->key && e->pending) {
+            sqlite3_bind_int64(st, 1, s->run_id);
+            sqlite3_bind_int64(st, 2, (int64_t)e->key);
+            sqlite3_bind_int64(st, 3, (int64_t)e->pending);
+            sqlite3_bind_int64(st, 4, (int64_t)e->last_ns);
+            step(s, ST_RRSET_UPD);
+            e->pending = 0;
+        }
+    }
+    if (clear) {
+        memset(s->pdns, 0, PDNS_SLOTS * sizeof(*s->pdns));
+        s->pdns_used = 0;
+        s->stats.pdns_flushes++;
+    }
+}
+
+/* Formats the RR at off with ldns (writer thread only: allocations are fine here). */
+static bool rr_text(const struct dns_msg *m, uint32_t off, char *name, size_t nn, char *type,
+                    size_t tn, char *rdata, size_t rn)
+{
+    ldns_rr *rr = NULL;
+    size_t pos = off, o = 0;
+    char *t;
+
+    if (ldns_wire2rr(&rr, m->wire, m->len, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+        return false;
+    t = ldns_rdf2str(ldns_rr_owner(rr));
+    snprintf(name, nn, "%s", t ? t : "?");
+    free(t);
+    for (char *p = name; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    t = ldns_rr_type2str(ldns_rr_get_type(rr));
+    snprintf(type, tn, "%s", t ? t : "?");
+    free(t);
+    rdata[0] = 0;
+    for (size_t i = 0; i < ldns_rr_rd_count(rr) && o < rn; i++) {
+        t = ldns_rdf2str(ldns_rr_rdf(rr, i));
+        o += (size_t)snprintf(rdata + o, rn - o, "%s%s", i ? " " : "", t ? t : "");
+        free(t);
+    }
+    ldns_rr_free(rr);
+    return true;
+}
+
+static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr)
+{
+    uint8_t owner[DNS_MAX_NAME];
+    size_t olen, srvlen = r->af == 6 ? 16 : 4;
+    uint64_t key = rr_key(&s->msg, rr, r->src, srvlen, owner, &olen), h;
+    struct pdns_ent *e = NULL;
+    char name[1024], type[32], rdata[2048], srv[48];
+    sqlite3_stmt *st = s->st[ST_RRSET_NEW];
+
+    if (!key)
+        return;
+    h = key;
+    for (uint32_t i = 0; i < 64; i++) {
+        struct pdns_ent *c = &s->pdns[(h + i) & (PDNS_SLOTS - 1)];
+        if (c->key == key) {
+            c->pending++;
+            c->last_ns = r->ts_ns > c->last_ns ? r->ts_ns : c->last_ns;
+            s->stats.pdns_seen++;
+            return;
+        }
+        if (!c->key) {
+            e = c;
+            break;
+        }
+    }
+    if (!e || s->pdns_used >= PDNS_SLOTS / 4 * 3) {
+        pdns_flush(s, true);
+        e = &s->pdns[h & (PDNS_SLOTS - 1)];
+    }
+    e->key = key;
+    e->pending = 0;
+    e->last_ns = r->ts_ns;
+    s->pdns_used++;
+    if (!rr_text(&s->msg, rr->name_off, name, sizeof(name), type, sizeof(type), rdata,
+                 sizeof(rdata)))
+        return;
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_int64(st, 2, (int64_t)key);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, type, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, rdata, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, addr_text(r->af, r->src, srv), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, (int64_t)r->ts_ns);
+    step(s, ST_RRSET_NEW);
+    s->stats.pdns_new++;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* SOA rdata: returns the serial and fills t[0..4] (serial refresh retry expire minimum). */
+static bool soa_fields(const struct dns_msg *m, const struct dns_rr *rr, uint32_t t[5])
+{
+    size_t next = rr->rdata_off, len;
+    uint8_t buf[DNS_MAX_NAME];
+    size_t end = rr->rdata_off + rr->rdlen;
+    for (int i = 0; i < 2; i++)
+        if (dns_name_walk(m->wire, end, next, &next, buf, &len) != DNS_MAL_NONE)
+            return false;
+    if (next + 20 > end)
+        return false;
+    for (int i = 0; i < 5; i++)
+        t[i] = be32(m->wire + next + 4 * (size_t)i);
+    return true;
+}
+
+static void w_zone(db_store *s, const struct rec_msg *r, const struct dns_rr *rr,
+                   const uint32_t t[5])
+{
+    uint8_t owner[DNS_MAX_NAME];
+    size_t olen, next;
+    char zone[1024], srv[48];
+    sqlite3_stmt *st = s->st[ST_ZONE];
+
+    if (dns_name_walk(s->msg.wire, s->msg.len, rr->name_off, &next, owner, &olen) != DNS_MAL_NONE)
+        return;
+    dns_name_to_str(owner, olen, zone, sizeof(zone));
+    for (char *p = zone; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_text(st, 2, zone, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, addr_text(r->af, r->src, srv), -1, SQLITE_TRANSIENT);
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_int64(st, 4 + i, t[i]);
+    sqlite3_bind_int64(st, 9, (int64_t)r->ts_ns);
+    step(s, ST_ZONE);
+}
+
+static void xfr_write(db_store *s, struct xfr_ent *x, const char *outcome, const char *reason,
+                      uint64_t end_ns)
+{
+    sqlite3_stmt *st = s->st[ST_XFR];
+    char cl[48], sv[48];
+
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_text(st, 2, x->zone, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, addr_text(x->af, x->client, cl), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, addr_text(x->af, x->server, sv), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, x->qtype == 252 ? "AXFR" : "IXFR", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)x->start_ns);
+    sqlite3_bind_int64(st, 7, (int64_t)end_ns);
+    sqlite3_bind_text(st, 8, outcome, -1, SQLITE_STATIC);
+    if (reason)
+        sqlite3_bind_text(st, 9, reason, -1, SQLITE_TRANSIENT);
+    if (x->soa_count)
+        sqlite3_bind_int64(st, 10, x->first_serial);
+    sqlite3_bind_int64(st, 11, x->msgs);
+    sqlite3_bind_int64(st, 12, x->rrs);
+    step(s, ST_XFR);
+    if (!strcmp(outcome, "ok")) {
+        st = s->st[ST_ZONE_OK];
+        s->stats.xfr_ok++;
+        sqlite3_bind_int64(st, 1, s->run_id);
+        sqlite3_bind_text(st, 2, x->zone, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, sv, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, (int64_t)end_ns);
+        step(s, ST_ZONE_OK);
+    } else {
+        s->stats.xfr_failed++;
+    }
+    x->used = false;
+}
+
+static struct xfr_ent *xfr_find(db_store *s, uint8_t af, const uint8_t *client,
+                                const uint8_t *server, uint16_t cport, bool create)
+{
+    size_t alen = af == 6 ? 16 : 4;
+    struct xfr_ent *fr = NULL;
+    for (int i = 0; i < XFR_SLOTS; i++) {
+        struct xfr_ent *x = &s->xfr[i];
+        if (!x->used) {
+            fr = fr ? fr : x;
+            continue;
+        }
+        if (x->af == af && x->cport == cport && !memcmp(x->client, client, alen) &&
+            !memcmp(x->server, server, alen))
+            return x;
+    }
+    if (!create)
+        return NULL;
+    if (!fr)
+        s->stats.xfr_overflow++;
+    return fr;
+}
+
+/* A transfer response: the first one opens the transfer; an error RCODE fails it; the
+ * closing SOA (AXFR: the second SOA; IXFR: the SOA of the new serial again, or a single SOA
+ * when the client is up to date) ends it. */
+static void w_xfr(db_store *s, const struct rec_msg *r)
+{
+    const struct dns_msg *m = &s->msg;
+    struct xfr_ent *x = xfr_find(s, r->af, r->dst, r->src, r->dport, true);
+    struct dns_rr_iter it;
+    struct dns_rr rr;
+    uint32_t t[5];
+    bool done = false;
+
+    if (!x)
+        return;
+    if (!x->used) {
+        memset(x, 0, sizeof(*x));
+        x->used = true;
+        x->af = r->af;
+        memcpy(x->client, r->dst, 16);
+        memcpy(x->server, r->src, 16);
+        x->cport = r->dport;
+        x->qtype = m->qtype;
+        x->start_ns = r->ts_ns;
+        dns_name_to_str(m->qname, m->qname_len, x->zone, sizeof(x->zone));
+        for (char *p = x->zone; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    x->msgs++;
+    x->last_ns = r->ts_ns;
+    if (m->rcode != 0) {
+        const char *n = dns_rcode_name(m->rcode);
+        char reason[48];
+        snprintf(reason, sizeof(reason), "%s", n ? n : "error");
+        xfr_write(s, x, "failed", reason, r->ts_ns);
+        return;
+    }
+    dns_rr_iter_init(&it, m);
+    while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
+        x->rrs++;
+        if (rr.type != 6 || !soa_fields(m, &rr, t))
+            continue;
+        if (x->soa_count++ == 0) {
+            x->first_serial = t[0];
+            w_zone(s, r, &rr, t);
+        } else if (x->qtype == 252 || t[0] == x->first_serial) {
+            done = true;
+        }
+        x->last_serial = t[0];
+    }
+    /* IXFR answered with the current SOA alone: nothing to transfer. */
+    if (x->qtype == 251 && x->msgs == 1 && x->soa_count == 1 && x->rrs == 1)
+        done = true;
+    if (done)
+        xfr_write(s, x, "ok", NULL, r->ts_ns);
+}
+
+static void w_msg(db_store *s, const struct rec_msg *r)
+{
+    struct dns_rr_iter it;
+    struct dns_rr rr;
+
+    dns_decode((const uint8_t *)(r + 1), r->len, false, &s->msg);
+    if (!s->msg.rrs_ok || !s->msg.has_qtype)
+        return;
+    tx_begin(s);
+    if (is_xfr(s->msg.qtype)) {
+        w_xfr(s, r);
+        return;
+    }
+    dns_rr_iter_init(&it, &s->msg);
+    while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
+        uint32_t t[5];
+        if (rr.type == 41)
+            continue;
+        w_pdns(s, r, &rr);
+        if (rr.type == 6 && soa_fields(&s->msg, &rr, t))
+            w_zone(s, r, &rr, t);
+    }
+}
+
+static void w_event(db_store *s, const struct rec_event *e)
+{
+    /* The event's direction may be either way round: look for both. */
+    struct xfr_ent *x = xfr_find(s, e->af, e->dst, e->src, e->dport, false);
+    if (!x)
+        x = xfr_find(s, e->af, e->src, e->dst, e->sport, false);
+    if (!x)
+        return;
+    tx_begin(s);
+    xfr_write(s, x, "failed",
+              e->kind == CAP_EV_TCP_ABORTED ? "connection aborted inside a message"
+                                            : "connection closed before the final SOA",
+              e->ts_ns);
+}
+
+static const char *next_str(const char **p)
+{
+    const char *s = *p;
+    *p += strlen(s) + 1;
+    return s;
+}
+
+static void w_alert(db_store *s, const struct rec_alert *a)
+{
+    sqlite3_stmt *st = s->st[ST_ALERT];
+    const char *p = (const char *)(a + 1);
+
+    tx_begin(s);
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_int64(st, 2, a->id);
+    for (int i = 0; i < ALERT_STRS; i++) {
+        const char *v = next_str(&p);
+        if (*v || i < 6)
+            sqlite3_bind_text(st, 3 + i, v, -1, SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_int64(st, 16, (int64_t)a->first_ns);
+    sqlite3_bind_int64(st, 17, (int64_t)a->last_ns);
+    sqlite3_bind_int64(st, 18, (int64_t)a->count);
+    sqlite3_bind_double(st, 19, a->threshold);
+    sqlite3_bind_double(st, 20, a->observed);
+    step(s, ST_ALERT);
+    /* Alerts are what the ISO reads first: commit them without waiting for the window. */
+    tx_commit(s);
+}
+
+static void w_top(db_store *s, const struct rec_top *t)
+{
+    sqlite3_stmt *st = s->st[ST_TOP];
+    const char *p = (const char *)(t + 1);
+    const char *kind = next_str(&p), *name = next_str(&p);
+
+    tx_begin(s);
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, t->rank);
+    sqlite3_bind_text(st, 4, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, (int64_t)t->count);
+    step(s, ST_TOP);
+}
+
+static void handle(db_store *s, const struct rec_hdr *h)
+{
+    const void *p = h + 1;
+    switch (h->kind) {
+    case REC_WINDOW: {
+        struct win_stats w;
+        memcpy(&w, p, sizeof(w));
+        w_window(s, &w);
+        break;
+    }
+    case REC_TXN:
+        w_txn(s, p);
+        break;
+    case REC_MSG:
+        w_msg(s, p);
+        break;
+    case REC_EVENT:
+        w_event(s, p);
+        break;
+    case REC_ALERT:
+        w_alert(s, p);
+        break;
+    case REC_TOP:
+        w_top(s, p);
+        break;
+    default:
+        break;
+    }
+}
+
+static void *writer(void *arg)
+{
+    db_store *s = arg;
+    struct ring *r = &s->ring;
+
+    for (;;) {
+        size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (tail == head) {
+            if (atomic_load_explicit(&s->stop, memory_order_acquire) &&
+                tail == atomic_load_explicit(&r->head, memory_order_acquire))
+                break;
+            if (s->in_tx && elapsed_ms(&s->tx_start) >= COMMIT_MS)
+                tx_commit(s);
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        while (tail != head) {
+            const struct rec_hdr *h = (const struct rec_hdr *)(r->buf + (tail & r->mask));
+            size_t len = h->len;
+            handle(s, h);
+            tail += len;
+            atomic_store_explicit(&r->tail, tail, memory_order_release);
+            if (s->in_tx && (s->tx_rows >= BATCH_ROWS || elapsed_ms(&s->tx_start) >= COMMIT_MS))
+                tx_commit(s);
+        }
+    }
+    return NULL;
+}
+
+static void now_rfc3339(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    char now[32];
+    int rc = ERR_DB;
+
+    now_rfc3339(now, sizeof(now));
+    if (exec(s->db, "BEGIN IMMEDIATE", err, errlen) < 0)
+        return ERR_DB;
+    /* The same inputs again: the earlier run and all its rows go (ON DELETE CASCADE). */
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM run WHERE run_key=?1", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, ri->run_key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto out;
+    if (sqlite3_changes(s->db) > 0)
+        log_msg(LOG_INFO, "store: replacing the earlier analysis of the same input");
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO run(run_key,sensor,source,inputs,started,window_s,version) "
+                           "VALUES(?1,?2,?3,?4,?5,?6,?7)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, ri->run_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ri->sensor ? ri->sensor : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, ri->source ? ri->source : "packets", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ri->inputs ? ri->inputs : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)(ri->window_ns / 1000000000ull));
+    sqlite3_bind_text(st, 7, ri->version ? ri->version : "", -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto out;
+    s->run_id = sqlite3_last_insert_rowid(s->db);
+    if (exec(s->db, "COMMIT", err, errlen) < 0)
+        goto out_nomsg;
+    sqlite3_finalize(st);
+    st = NULL;
+
+    s->ring.size = RING_SIZE;
+    s->ring.mask = RING_SIZE - 1;
+    s->ring.buf = malloc(RING_SIZE);
+    s->srv = calloc(SRV_SLOTS, sizeof(*s->srv));
+    s->pdns = calloc(PDNS_SLOTS, sizeof(*s->pdns));
+    if (!s->ring.buf || !s->srv || !s->pdns) {
+        set_err(err, errlen, s->path, "out of memory");
+        return ERR_NOMEM;
+    }
+    atomic_store(&s->stop, false);
+    if (pthread_create(&s->thread, NULL, writer, s) != 0) {
+        set_err(err, errlen, s->path, "cannot start the writer thread");
+        return ERR_NOMEM;
+    }
+    s->running = true;
+    return 0;
+out:
+    set_err(err, errlen, s->path, sqlite3_errmsg(s->db));
+out_nomsg:
+    sqlite3_finalize(st);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int db_end_run(db_store *s, const struct db_run_end *re)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t dropped = 0;
+    char now[32];
+    int rc = 0;
+
+    if (!s->running)
+        return ERR_INVAL;
+    atomic_store_explicit(&s->stop, true, memory_order_release);
+    pthread_join(s->thread, NULL);
+    s->running = false;
+    for (int i = 0; i < DB_DROP_N; i++) {
+        s->stats.dropped[i] = atomic_load(&s->drops[i]);
+        dropped += s->stats.dropped[i];
+    }
+    /* What the writer still holds: transfers never finished, pending passive-DNS counts. */
+    tx_begin(s);
+    for (int i = 0; i < XFR_SLOTS; i++)
+        if (s->xfr[i].used)
+            xfr_write(s, &s->xfr[i], "failed", "incomplete at the end of the input",
+                      s->xfr[i].last_ns);
+    pdns_flush(s, false);
+    now_rfc3339(now, sizeof(now));
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE run SET finished=?2,status=?3,first_ns=?4,last_ns=?5,packets=?6,"
+                           "messages=?7,loss_json=?8,detail_dropped=?9 WHERE id=?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sql_fail(s, "UPDATE run");
+        rc = ERR_DB;
+    } else {
+        sqlite3_bind_int64(st, 1, s->run_id);
+        sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, re->status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (int64_t)re->first_ns);
+        sqlite3_bind_int64(st, 5, (int64_t)re->last_ns);
+        sqlite3_bind_int64(st, 6, (int64_t)re->packets);
+        sqlite3_bind_int64(st, 7, (int64_t)re->messages);
+        sqlite3_bind_text(st, 8, re->loss_json ? re->loss_json : "{}", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 9, (int64_t)dropped);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            sql_fail(s, "UPDATE run");
+            rc = ERR_DB;
+        }
+        sqlite3_finalize(st);
+    }
+    tx_commit(s);
+    if (s->stats.sql_errors)
+        rc = ERR_DB;
+    if (dropped)
+        log_msg(LOG_WARN, "store: the writer fell behind; %llu detail records were not stored",
+                (unsigned long long)dropped);
+    return rc;
+}
+
+const struct db_stats *db_get_stats(const db_store *s)
+{
+    return &s->stats;
+}
+
+int db_retain(db_store *s, uint64_t max_age_ns, uint64_t *deleted)
+{
+    static const char *const del[] = {
+        "DELETE FROM window_stats WHERE end_ns < ?1",
+        "DELETE FROM alert WHERE state='closed' AND last_ns < ?1",
+        "DELETE FROM rrset WHERE last_ns < ?1",
+        "DELETE FROM zone WHERE last_ns < ?1",
+        "DELETE FROM xfr WHERE end_ns < ?1",
+        "DELETE FROM log_event WHERE ts_ns < ?1",
+        "DELETE FROM run WHERE status != 'running' AND last_ns < ?1 AND NOT EXISTS (SELECT 1 FROM "
+        "window_stats w WHERE w.run_id=run.id) AND NOT EXISTS (SELECT 1 FROM alert a WHERE "
+        "a.run_id=run.id)",
+    };
+    sqlite3_stmt *st = NULL;
+    int64_t newest = 0;
+    int rc = 0;
+
+    *deleted = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT max(end_ns) FROM window_stats", -1, &st, NULL) !=
+        SQLITE_OK)
+        return ERR_DB;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        newest = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (newest <= 0 || (uint64_t)newest <= max_age_ns)
+        return 0;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return ERR_DB;
+    for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
+        if (sqlite3_prepare_v2(s->db, del[i], -1, &st, NULL) != SQLITE_OK) {
+            rc = ERR_DB;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, newest - (int64_t)max_age_ns);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = ERR_DB;
+        *deleted += (uint64_t)sqlite3_changes(s->db);
+        sqlite3_finalize(st);
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0) {
+        log_msg(LOG_ERROR, "store: retention: %s", sqlite3_errmsg(s->db));
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : ERR_DB;
+}
+
+void db_close(db_store *s)
+{
+    if (!s)
+        return;
+    if (s->running) {
+        atomic_store(&s->stop, true);
+        pthread_join(s->thread, NULL);
+        tx_commit(s);
+    }
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s->ring.buf);
+    free(s->srv);
+    free(s->pdns);
+    free(s);
+}
+
+int db_vacuum(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db;
+    struct stat sb;
+    int rc = 0;
+
+    if (stat(path, &sb) != 0) {
+        set_err(err, errlen, path, strerror(errno));
+        return ERR_IO;
+    }
+    db = open_db(path, err, errlen);
+    if (!db)
+        return ERR_DB;
+    if (migrate(db, path, DB_SCHEMA_VERSION, err, errlen) < 0 ||
+        exec(db, "VACUUM;PRAGMA wal_checkpoint(TRUNCATE);", err, errlen) < 0)
+        rc = ERR_DB;
+    sqlite3_close(db);
+    return rc;
+}
+
+static void ns_text(int64_t ns, char *buf, size_t n)
+{
+    time_t t = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int db_print_info(const char *path, FILE *f)
+{
+    static const char *const tables[] = {"run",  "window_stats", "alert",     "rrset",
+                                         "zone", "xfr",          "log_event", "top"};
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char sql[128];
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "dnsvigil: %s: %s\n", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return ERR_DB;
+    }
+    fprintf(f, "%s: schema version %d\n\nruns:\n", path, user_version(db));
+    if (sqlite3_prepare_v2(db,
+                           "SELECT r.id,r.source,r.status,r.first_ns,r.last_ns,r.packets,r.inputs,"
+                           "(SELECT count(*) FROM window_stats w WHERE w.run_id=r.id AND "
+                           "w.server='*') FROM run r ORDER BY r.id",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            char a[32], b[32];
+            ns_text(sqlite3_column_int64(st, 3), a, sizeof(a));
+            ns_text(sqlite3_column_int64(st, 4), b, sizeof(b));
+            fprintf(f, "  %3lld %-8s %-12s %s .. %s  %lld packets, %lld windows  %s\n",
+                    (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+                    sqlite3_column_text(st, 2), a, b, (long long)sqlite3_column_int64(st, 5),
+                    (long long)sqlite3_column_int64(st, 7), sqlite3_column_text(st, 6));
+        }
+        sqlite3_finalize(st);
+    }
+    fputs("\nrows:\n", f);
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+            continue;
+        if (sqlite3_step(st) == SQLITE_ROW)
+            fprintf(f, "  %-13s %lld\n", tables[i], (long long)sqlite3_column_int64(st, 0));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static uint64_t hash_file(const char *path)
+{
+    uint8_t *buf = malloc(65536);
+    struct stat sb;
+    uint64_t h;
+    ssize_t n;
+    int fd;
+
+    if (!buf)
+        return 0;
+    fd = open(path, O_RDONLY);
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        if (fd >= 0)
+            close(fd);
+        free(buf);
+        return sketch_mix64(sketch_hash((const uint8_t *)path, strlen(path), false));
+    }
+    h = sketch_mix64((uint64_t)sb.st_size ^ 0x9e3779b97f4a7c15ull);
+    n = pread(fd, buf, 65536, 0);
+    if (n > 0)
+        h = sketch_mix64(h ^ sketch_hash(buf, (size_t)n, false));
+    if (sb.st_size > 65536) {
+        n = pread(fd, buf, 65536, sb.st_size - 65536);
+        if (n > 0)
+            h = sketch_mix64(h ^ sketch_hash(buf, (size_t)n, false));
+    }
+    close(fd);
+    free(buf);
+    return h;
+}
+
+int db_input_key(const char *const *paths, unsigned n, char *key)
+{
+    uint64_t a = 0x243f6a8885a308d3ull, b = 0x13198a2e03707344ull;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t h;
+        if (!strcmp(paths[i], "-")) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            h = sketch_mix64((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+                (uint64_t)getpid();
+        } else {
+            h = hash_file(paths[i]);
+        }
+        /* Order does not matter: the same files in any order are the same run. */
+        a += sketch_mix64(h);
+        b ^= sketch_mix64(h ^ 0x5bd1e995u);
+    }
+    snprintf(key, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+    return 0;
+}
+
+bool db_parse_duration(const char *s, uint64_t *ns)
+{
+    char *end;
+    unsigned long long v;
+    uint64_t unit;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s || v == 0)
+        return false;
+    switch (*end) {
+    case 's':
+        unit = 1;
+        break;
+    case 'm':
+        unit = 60;
+        break;
+    case 'h':
+        unit = 3600;
+        break;
+    case 'd':
+        unit = 86400;
+        break;
+    case 'w':
+        unit = 7 * 86400;
+        break;
+    default:
+        return false;
+    }
+    if (end[1] || v > UINT64_MAX / 1000000000ull / unit)
+        return false;
+    *ns = v * unit * 1000000000ull;
+    return true;
+}
