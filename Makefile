@@ -9,8 +9,8 @@ ALLCFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS)
 LIBS     = -lpcap -lldns -lpsl -linih -lsqlite3 -lz -llzma -llz4 -lzstd -lm -lpthread
 
 CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c) \
-           $(wildcard rules/*.c)
-HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h rules/*.h rules/*.def)
+           $(wildcard rules/*.c) $(wildcard report/*.c)
+HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h rules/*.h rules/*.def report/*.h)
 
 BUILD   ?= build
 SAN_BUILD = build-san
@@ -102,7 +102,7 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr --suppress=missingIncludeSystem -D_DEFAULT_SOURCE \
-	  common capture analyze rules tests/unit tests/gen tests/fuzz main.c
+	  common capture analyze rules report tests/unit tests/gen tests/fuzz main.c
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) dnsvigil

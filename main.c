@@ -9,6 +9,7 @@
 #include "capture/cap.h"
 #include "capture/evidence.h"
 #include "capture/source.h"
+#include "report/report.h"
 #include "rules/config.h"
 #include "rules/engine.h"
 #include "rules/registry.h"
@@ -381,6 +382,169 @@ static int cmd_db(int argc, char **argv)
     return EXIT_USAGE;
 }
 
+static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static void usage_report(FILE *f)
+{
+    fputs("Usage: dnsvigil report [OPTIONS]\n"
+          "\n"
+          "Writes the Information Security Officer's security-event report (BSI IT-Grundschutz\n"
+          "APP.3.6 A7 and A15) from the store: number of queries, errors by kind, EDNS errors,\n"
+          "expiring zones, failed zone transfers, the error/query ratio over time and its\n"
+          "changes, every alert with its evidence, top clients/servers/names and capture\n"
+          "health, each compared with the previous period of the same length and marked\n"
+          "with its source (packets, dnstap, logs). An item no source covered says so.\n"
+          "\n"
+          "Options:\n"
+          "      --db PATH        the store (default dnsvigil.db)\n"
+          "      --since AGE      the period is the last AGE (24h, 7d, 90m) before now\n"
+          "      --from T         period start, RFC 3339 (2026-11-23T00:00:00Z)\n"
+          "      --to T           period end (exclusive); default now\n"
+          "                       Without --since/--from: the 24 hours up to the newest data\n"
+          "                       in the store (works for captures from the past).\n"
+          "      --format F       text (80 columns, default), html (one self-contained file\n"
+          "                       with charts, printable) or json (docs/report.md)\n"
+          "  -o, --output FILE    write to FILE instead of standard output\n"
+          "      --top N          entries per top list (default 10, at most 50)\n"
+          "      --now T          take T as the current time (for --since, --to and the\n"
+          "                       'generated' stamp; reproducible reports)\n"
+          "  -h, --help           show this help\n"
+          "\n"
+          "Exit status: 0 written, 2 bad command line, 3 the store could not be read or the\n"
+          "output not written.\n"
+          "\n"
+          "Examples:\n"
+          "  dnsvigil report --db /var/lib/dnsvigil/dnsvigil.db --since 24h --format html \\\n"
+          "      -o /var/www/dns-report.html\n"
+          "  dnsvigil report --from 2026-11-22T00:00:00Z --to 2026-11-23T00:00:00Z --format json\n",
+          f);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'D'},     {"since", required_argument, NULL, 's'},
+        {"from", required_argument, NULL, 'F'},   {"to", required_argument, NULL, 'T'},
+        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+        {"top", required_argument, NULL, 'n'},    {"now", required_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    struct rep_opts ro = {.db_path = "dnsvigil.db", .format = REP_TEXT, .top_n = 10};
+    const char *output = NULL;
+    uint64_t since = 0, from = 0, to = 0, now = 0;
+    FILE *out = stdout;
+    char err[512];
+    int opt, rc;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'D':
+            ro.db_path = optarg;
+            break;
+        case 's':
+            if (!db_parse_duration(optarg, &since)) {
+                fprintf(stderr, "dnsvigil report: --since wants a duration like 24h, 7d\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'F':
+        case 'T':
+        case 'N':
+            if (!rep_parse_time(optarg, opt == 'F' ? &from : opt == 'T' ? &to : &now)) {
+                fprintf(stderr,
+                        "dnsvigil report: '%s' is not an RFC 3339 time "
+                        "(like 2026-11-23T00:00:00Z)\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            if (!strcmp(optarg, "text"))
+                ro.format = REP_TEXT;
+            else if (!strcmp(optarg, "html"))
+                ro.format = REP_HTML;
+            else if (!strcmp(optarg, "json"))
+                ro.format = REP_JSON;
+            else {
+                fprintf(stderr, "dnsvigil report: --format wants text, html or json\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'n':
+            if (!parse_u32(optarg, 1, 50, &ro.top_n)) {
+                fprintf(stderr, "dnsvigil report: --top wants 1..50\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            usage_report(stdout);
+            return EXIT_OK;
+        default:
+            fputs("Try 'dnsvigil report --help'.\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "dnsvigil report: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (since && from) {
+        fputs("dnsvigil report: give either --since or --from, not both\n", stderr);
+        return EXIT_USAGE;
+    }
+    ro.generated_ns = now ? now : now_ns();
+    if (since || from || to) {
+        ro.to_ns = to ? to : ro.generated_ns;
+        ro.from_ns = from ? from : since ? (ro.to_ns > since ? ro.to_ns - since : 0) : 0;
+        if (!from && !since)
+            ro.from_ns = ro.to_ns > 86400000000000ull ? ro.to_ns - 86400000000000ull : 0;
+        if (ro.from_ns >= ro.to_ns) {
+            fputs("dnsvigil report: the period is empty (--from must be before --to)\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (access(ro.db_path, R_OK) != 0) {
+        fprintf(stderr, "dnsvigil report: %s: %s\n", ro.db_path, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    if (output && !(out = fopen(output, "w"))) {
+        fprintf(stderr, "dnsvigil report: cannot write %s: %s\n", output, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    rc = rep_write(&ro, out, err, sizeof(err));
+    if (rc < 0)
+        fprintf(stderr, "dnsvigil report: %s\n", err[0] ? err : "failed");
+    if (fflush(out) != 0 || ferror(out)) {
+        fprintf(stderr, "dnsvigil report: writing the report failed: %s\n", strerror(errno));
+        rc = ERR_IO;
+    }
+    if (out != stdout)
+        fclose(out);
+    return rc < 0 ? EXIT_INTERNAL : EXIT_OK;
+}
+
 static double wall_now(void)
 {
     struct timespec ts;
@@ -405,19 +569,6 @@ static void show_progress(const cap_reader *rd, uint64_t packets, double start, 
                 (unsigned long long)packets, el > 0 ? (double)packets / el : 0.0);
     if (final)
         fputc('\n', stderr);
-}
-
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char *end;
-    unsigned long v;
-
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
 }
 
 static void raise_fd_limit(void)
@@ -847,6 +998,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "help")) {
         if (argc > 2 && !strcmp(argv[2], "analyze"))
             usage_analyze(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "report"))
+            usage_report(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "db"))
+            usage_db(stdout);
         else
             usage_main(stdout);
         return EXIT_OK;
@@ -859,6 +1014,8 @@ int main(int argc, char **argv)
         return cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "db"))
         return cmd_db(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "dnsvigil: unknown command '%s'\nTry 'dnsvigil --help'.\n", cmd);
     return EXIT_USAGE;
 }

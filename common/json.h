@@ -31,6 +31,9 @@ void json_str(struct json *j, const char *key, const char *s);
 void json_bool(struct json *j, const char *key, bool v);
 void json_null(struct json *j, const char *key);
 
+/* Writes text as the value as it is (the caller guarantees it is valid JSON). */
+void json_raw(struct json *j, const char *key, const char *text);
+
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
 

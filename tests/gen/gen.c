@@ -1387,9 +1387,10 @@ static void fixtures(const char *dir)
 struct mix {
     struct out o;
     uint64_t packets, target;
-    uint32_t names;  /* distinct base names */
-    uint64_t gap_ns; /* mean time between exchanges */
-    bool unique;     /* random-subdomain flood: every query name unique */
+    uint32_t names;             /* distinct base names */
+    uint64_t gap_ns;            /* mean time between exchanges */
+    bool unique;                /* random-subdomain flood: every query name unique */
+    uint32_t servfail_permille; /* extra SERVFAIL answers (an error storm) */
 };
 
 static uint16_t pick_qtype(void)
@@ -1430,6 +1431,8 @@ static void mix_exchange(struct mix *x, uint32_t serial)
     uint16_t qtype = pick_qtype();
     uint32_t rc = rnd(1000);
     uint8_t rcode = rc < 780 ? 0 : rc < 970 ? 3 : rc < 990 ? 5 : rc < 995 ? 2 : 0;
+    if (x->servfail_permille && rnd(1000) < x->servfail_permille)
+        rcode = 2;
     uint16_t id = (uint16_t)rng();
     const char *zone = zones[rnd(8)];
     bool tc = false;
@@ -1548,6 +1551,34 @@ static void mix_file(const char *path, uint64_t packets, uint32_t names, bool un
             serial);
 }
 
+/* A day of resolver traffic (2026-11-23, UTC) for the report: busier from 08:00 to 18:00,
+ * and an error storm (40% SERVFAIL) from 14:00 to 14:45. About 320k packets. */
+static void day_file(const char *path)
+{
+    struct mix x;
+    uint32_t serial = 0;
+    const uint64_t t0 = 1795392000ull * 1000000000ull, hour = 3600ull * 1000000000ull;
+
+    init_addrs();
+    memset(&x, 0, sizeof(x));
+    x.o.w = pcapw_open_pcap(path, 1, false, false, 262144);
+    if (!x.o.w)
+        die(path);
+    x.o.link = L_ETH;
+    x.o.t = t0;
+    x.names = 3000;
+    while (x.o.t < t0 + 24 * hour) {
+        uint64_t h = (x.o.t - t0) / hour, gap = h >= 8 && h < 18 ? 400000000ull : 1600000000ull;
+        x.servfail_permille =
+            x.o.t >= t0 + 14 * hour && x.o.t < t0 + 14 * hour + 45 * 60000000000ull ? 400 : 0;
+        mix_exchange(&x, serial++);
+        x.o.t += rnd((uint32_t)(2 * gap / 1000)) * 1000ull;
+    }
+    close_out(&x.o);
+    fprintf(stderr, "gen: %s: %llu packets, %u exchanges\n", path, (unsigned long long)x.packets,
+            serial);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "fixtures")) {
@@ -1562,11 +1593,15 @@ int main(int argc, char **argv)
         mix_file(argv[2], strtoull(argv[3], NULL, 10), 2000000, false, 100000ull);
         return 0;
     }
+    if (argc == 3 && !strcmp(argv[1], "day")) {
+        day_file(argv[2]);
+        return 0;
+    }
     if (argc == 4 && !strcmp(argv[1], "subdomain")) {
         mix_file(argv[2], strtoull(argv[3], NULL, 10) * 2, 1, true, 100000ull);
         return 0;
     }
-    fprintf(stderr, "usage: gen fixtures DIR | gen sample FILE | gen bench FILE PACKETS |"
-                    " gen subdomain FILE NAMES\n");
+    fprintf(stderr, "usage: gen fixtures DIR | gen sample FILE | gen day FILE |"
+                    " gen bench FILE PACKETS | gen subdomain FILE NAMES\n");
     return 2;
 }

@@ -1,0 +1,1553 @@
+/* SPDX-License-Identifier: MIT */
+/* Report: query the store once into struct rep, then print it as text, HTML or JSON.
+ *
+ * Definitions (also in docs/report.md):
+ * - errors: responses whose RCODE is not NOERROR, by kind (NXDOMAIN is shown apart);
+ * - error/query ratio: errors / queries, per bucket and for the period;
+ * - a change of the ratio: a run of buckets (>= MIN_BUCKET_QUERIES queries each) whose ratio
+ *   is at least twice the baseline and 5 points above it (a rise), or at most half of it and
+ *   5 points below (a fall); the baseline is the previous period's ratio when that period has
+ *   data, else this period's;
+ * - an expiring zone: a zone whose SOA was seen and whose last successful transfer plus the
+ *   SOA expire is past (expired), or whose refresh is overdue (expiring), or that only had
+ *   failed transfers (at risk).
+ * Figures with no source in the period are "not observed: no source", never 0. */
+#include "report.h"
+
+#include "../analyze/store.h"
+#include "../common/err.h"
+#include "../common/json.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_BUCKETS 200
+#define MAX_ITEMS 500 /* alerts, transfers, zones listed */
+#define MIN_BUCKET_QUERIES 100
+#define NO_SOURCE "not observed: no source"
+
+enum { RC_FORMERR, RC_SERVFAIL, RC_NXDOMAIN, RC_NOTIMP, RC_REFUSED, RC_OTHER, RC_N };
+static const char *const rc_names[RC_N] = {"formerr", "servfail", "nxdomain",
+                                           "notimp",  "refused",  "other"};
+static const char *const rc_labels[RC_N] = {"FORMERR", "SERVFAIL", "NXDOMAIN",
+                                            "NOTIMP",  "REFUSED",  "other"};
+
+struct totals {
+    bool have; /* any window in the period */
+    uint64_t windows, queries, responses, noerror, rc[RC_N], errors, edns_errors, edns, tc;
+    uint64_t unanswered, unsolicited, duplicate, malformed, loss;
+};
+
+struct bucket {
+    uint64_t queries, errors, edns_errors, responses;
+};
+
+struct change {
+    uint64_t from_ns, to_ns, queries, errors;
+    double baseline, peak;
+    bool rise;
+};
+
+struct xfr_item {
+    char zone[256], client[48], server[48], qtype[8], reason[128];
+    uint64_t start_ns, end_ns;
+};
+
+struct zone_item {
+    char zone[256], server[48], status[16];
+    int64_t serial, refresh, expire;
+    uint64_t last_ok_ns; /* 0: none seen */
+    uint64_t failures;
+    int64_t remaining_s; /* valid when last_ok_ns */
+};
+
+struct alert_item {
+    char rule[32], reference[64], severity[16], state[16];
+    char summary[256], client[48], server[48], victim[48], zone[256], qname[256];
+    char evidence[1024], evidence_file[512];
+    uint64_t first_ns, last_ns, count;
+    double threshold, observed;
+};
+
+struct top_item {
+    char name[256];
+    uint64_t count;
+};
+
+#define TOP_KINDS 4
+static const char *const top_kinds[TOP_KINDS] = {"clients", "servers", "qnames",
+                                                 "registered_domains"};
+static const char *const top_labels[TOP_KINDS] = {"Clients", "Servers", "Query names",
+                                                  "Registered domains"};
+
+struct source {
+    uint64_t runs, first_ns, last_ns;
+};
+
+struct rep {
+    const struct rep_opts *o;
+    uint64_t from, to, prev_from, prev_to, generated;
+    struct source src_packets, src_dnstap, src_logs;
+    double coverage; /* share of the period covered by windows */
+    struct totals cur, prev;
+    uint64_t bucket_ns;
+    unsigned nb;
+    struct bucket b[MAX_BUCKETS];
+    double ratio, prev_ratio, baseline;
+    bool have_ratio, have_prev_ratio;
+    struct change changes[MAX_BUCKETS];
+    unsigned nchanges;
+    struct xfr_item *xfr;
+    unsigned nxfr;
+    uint64_t xfr_ok, xfr_failed_total;
+    struct zone_item *zones;
+    unsigned nzones;
+    bool zones_seen;
+    struct alert_item *alerts;
+    unsigned nalerts;
+    uint64_t alerts_total;
+    struct top_item top[TOP_KINDS][50];
+    unsigned ntop[TOP_KINDS];
+    char loss_names[32][40];
+    uint64_t loss_vals[32];
+    unsigned nloss;
+    uint64_t detail_dropped;
+};
+
+/* ---- time ---- */
+
+static void fmt_time(uint64_t ns, char *buf, size_t n)
+{
+    time_t t = (time_t)(ns / 1000000000ull);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+bool rep_parse_time(const char *s, uint64_t *ns)
+{
+    struct tm tm = {0};
+    int y, mo, d, h, mi, sec, n = 0, off = 0;
+    const char *p;
+    double frac = 0;
+    time_t t;
+
+    if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        n == 0)
+        return false;
+    p = s + n;
+    if (*p == '.') {
+        char *end;
+        frac = strtod(p, &end);
+        p = end;
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+            return false;
+        off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+        return false;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    t = timegm(&tm) - off;
+    if (t < 0)
+        return false;
+    *ns = (uint64_t)t * 1000000000ull + (uint64_t)(frac * 1e9);
+    return true;
+}
+
+/* ---- queries ---- */
+
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    return st;
+}
+
+static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int col)
+{
+    int64_t v = sqlite3_column_int64(st, col);
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+#define WIN_SUMS                                                                                   \
+    "count(*),sum(queries),sum(responses),sum(rc_noerror),sum(rc_formerr),sum(rc_servfail),"     \
+    "sum(rc_nxdomain),sum(rc_notimp),sum(rc_refused),sum(rc_other),sum(edns_errors),sum(edns),"  \
+    "sum(tc),sum(unanswered),sum(unsolicited),sum(duplicate),sum(malformed),sum(loss)"
+
+static void read_sums(sqlite3_stmt *st, int c, struct totals *t)
+{
+    t->windows = col_u64(st, c);
+    t->have = t->windows > 0;
+    t->queries = col_u64(st, c + 1);
+    t->responses = col_u64(st, c + 2);
+    t->noerror = col_u64(st, c + 3);
+    t->errors = 0;
+    for (int i = 0; i < RC_N; i++) {
+        t->rc[i] = col_u64(st, c + 4 + i);
+        t->errors += t->rc[i];
+    }
+    t->edns_errors = col_u64(st, c + 10);
+    t->edns = col_u64(st, c + 11);
+    t->tc = col_u64(st, c + 12);
+    t->unanswered = col_u64(st, c + 13);
+    t->unsolicited = col_u64(st, c + 14);
+    t->duplicate = col_u64(st, c + 15);
+    t->malformed = col_u64(st, c + 16);
+    t->loss = col_u64(st, c + 17);
+}
+
+static int q_totals(sqlite3 *db, uint64_t from, uint64_t to, struct totals *t)
+{
+    sqlite3_stmt *st = prep(db, "SELECT " WIN_SUMS " FROM window_stats WHERE server='*' AND "
+                                "start_ns >= ?1 AND start_ns < ?2");
+    if (!st)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, (int64_t)from);
+    sqlite3_bind_int64(st, 2, (int64_t)to);
+    memset(t, 0, sizeof(*t));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        read_sums(st, 0, t);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static void q_source(sqlite3 *db, struct rep *r, const char *name, struct source *s)
+{
+    sqlite3_stmt *st = prep(db, "SELECT count(*),min(first_ns),max(coalesce(last_ns,"
+                                "9000000000000000000)) FROM run WHERE source=?1 AND "
+                                "coalesce(first_ns,0) < ?3 AND coalesce(last_ns,"
+                                "9000000000000000000) >= ?2");
+    memset(s, 0, sizeof(*s));
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)r->from);
+    sqlite3_bind_int64(st, 3, (int64_t)r->to);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        s->runs = col_u64(st, 0);
+        s->first_ns = col_u64(st, 1);
+        s->last_ns = col_u64(st, 2);
+    }
+    sqlite3_finalize(st);
+}
+
+static void q_series(sqlite3 *db, struct rep *r)
+{
+    static const uint64_t steps[] = {60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 604800};
+    uint64_t len = r->to - r->from, win_s = 60;
+    sqlite3_stmt *st = prep(db, "SELECT min(window_s) FROM run");
+
+    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+        win_s = col_u64(st, 0);
+    sqlite3_finalize(st);
+    r->bucket_ns = steps[sizeof(steps) / sizeof(steps[0]) - 1] * 1000000000ull;
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        uint64_t b = steps[i] * 1000000000ull;
+        if (steps[i] >= win_s && len / b < 96) {
+            r->bucket_ns = b;
+            break;
+        }
+    }
+    r->nb = (unsigned)((len + r->bucket_ns - 1) / r->bucket_ns);
+    if (r->nb > MAX_BUCKETS)
+        r->nb = MAX_BUCKETS;
+    st = prep(db, "SELECT (start_ns-?1)/?3,sum(queries),sum(rc_formerr+rc_servfail+rc_nxdomain+"
+                  "rc_notimp+rc_refused+rc_other),sum(edns_errors),sum(responses) FROM "
+                  "window_stats WHERE server='*' AND start_ns >= ?1 AND start_ns < ?2 GROUP BY 1");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)r->from);
+    sqlite3_bind_int64(st, 2, (int64_t)r->to);
+    sqlite3_bind_int64(st, 3, (int64_t)r->bucket_ns);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint64_t i = col_u64(st, 0);
+        if (i >= r->nb)
+            continue;
+        r->b[i].queries = col_u64(st, 1);
+        r->b[i].errors = col_u64(st, 2);
+        r->b[i].edns_errors = col_u64(st, 3);
+        r->b[i].responses = col_u64(st, 4);
+    }
+    sqlite3_finalize(st);
+}
+
+static void find_changes(struct rep *r)
+{
+    r->have_ratio = r->cur.queries > 0;
+    r->ratio = r->have_ratio ? (double)r->cur.errors / (double)r->cur.queries : 0;
+    r->have_prev_ratio = r->prev.queries > 0;
+    r->prev_ratio = r->have_prev_ratio ? (double)r->prev.errors / (double)r->prev.queries : 0;
+    r->baseline = r->have_prev_ratio ? r->prev_ratio : r->ratio;
+    for (unsigned i = 0; i < r->nb; i++) {
+        const struct bucket *b = &r->b[i];
+        double v;
+        bool rise, fall;
+        if (b->queries < MIN_BUCKET_QUERIES)
+            continue;
+        v = (double)b->errors / (double)b->queries;
+        rise = v >= 2 * r->baseline && v >= r->baseline + 0.05;
+        fall = v <= r->baseline / 2 && v <= r->baseline - 0.05;
+        if (!rise && !fall)
+            continue;
+        struct change *c = r->nchanges ? &r->changes[r->nchanges - 1] : NULL;
+        uint64_t bf = r->from + i * r->bucket_ns;
+        if (c && c->rise == rise && c->to_ns == bf) {
+            c->to_ns = bf + r->bucket_ns;
+            c->queries += b->queries;
+            c->errors += b->errors;
+            if (rise ? v > c->peak : v < c->peak)
+                c->peak = v;
+            continue;
+        }
+        c = &r->changes[r->nchanges++];
+        c->from_ns = bf;
+        c->to_ns = bf + r->bucket_ns;
+        c->queries = b->queries;
+        c->errors = b->errors;
+        c->baseline = r->baseline;
+        c->peak = v;
+        c->rise = rise;
+    }
+}
+
+static void q_xfr(sqlite3 *db, struct rep *r)
+{
+    sqlite3_stmt *st = prep(db, "SELECT zone,client,server,qtype,start_ns,end_ns,reason FROM xfr "
+                                "WHERE outcome='failed' AND end_ns >= ?1 AND end_ns < ?2 ORDER BY "
+                                "end_ns,id");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)r->from);
+    sqlite3_bind_int64(st, 2, (int64_t)r->to);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        r->xfr_failed_total++;
+        if (r->nxfr == MAX_ITEMS)
+            continue;
+        struct xfr_item *x = &r->xfr[r->nxfr++];
+        copy_col(x->zone, sizeof(x->zone), st, 0);
+        copy_col(x->client, sizeof(x->client), st, 1);
+        copy_col(x->server, sizeof(x->server), st, 2);
+        copy_col(x->qtype, sizeof(x->qtype), st, 3);
+        x->start_ns = col_u64(st, 4);
+        x->end_ns = col_u64(st, 5);
+        copy_col(x->reason, sizeof(x->reason), st, 6);
+    }
+    sqlite3_finalize(st);
+    st = prep(db, "SELECT count(*) FROM xfr WHERE outcome='ok' AND end_ns >= ?1 AND end_ns < ?2");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)r->from);
+    sqlite3_bind_int64(st, 2, (int64_t)r->to);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        r->xfr_ok = col_u64(st, 0);
+    sqlite3_finalize(st);
+}
+
+static void q_zones(sqlite3 *db, struct rep *r)
+{
+    sqlite3_stmt *st = prep(
+        db, "SELECT z.zone,z.server,z.serial,z.refresh,z.expire,max(z.last_ns),(SELECT "
+            "max(last_xfr_ok_ns) FROM zone y WHERE y.zone=z.zone AND y.server=z.server AND "
+            "y.last_xfr_ok_ns < ?2),(SELECT count(*) FROM xfr x WHERE x.zone=z.zone AND "
+            "x.server=z.server AND x.outcome='failed' AND x.end_ns >= ?1 AND x.end_ns < ?2) FROM "
+            "zone z WHERE z.first_ns < ?2 GROUP BY z.zone,z.server ORDER BY z.zone,z.server");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)r->from);
+    sqlite3_bind_int64(st, 2, (int64_t)r->to);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct zone_item z = {0};
+        r->zones_seen = true;
+        copy_col(z.zone, sizeof(z.zone), st, 0);
+        copy_col(z.server, sizeof(z.server), st, 1);
+        z.serial = sqlite3_column_int64(st, 2);
+        z.refresh = sqlite3_column_int64(st, 3);
+        z.expire = sqlite3_column_int64(st, 4);
+        z.last_ok_ns = col_u64(st, 6);
+        z.failures = col_u64(st, 7);
+        if (z.last_ok_ns) {
+            int64_t since = (int64_t)(r->to - z.last_ok_ns) / 1000000000;
+            z.remaining_s = z.expire - since;
+            if (z.remaining_s <= 0)
+                snprintf(z.status, sizeof(z.status), "expired");
+            else if (since > z.refresh)
+                snprintf(z.status, sizeof(z.status), "expiring");
+            else
+                continue; /* refreshed in time */
+        } else if (z.failures) {
+            snprintf(z.status, sizeof(z.status), "at risk");
+        } else {
+            continue; /* SOA seen in answers, no transfer to judge by */
+        }
+        if (r->nzones < MAX_ITEMS)
+            r->zones[r->nzones++] = z;
+    }
+    sqlite3_finalize(st);
+}
+
+static void q_alerts(sqlite3 *db, struct rep *r)
+{
+    sqlite3_stmt *st = prep(db, "SELECT rule,reference,severity,state,summary,client,server,"
+                                "victim,zone,qname,evidence,evidence_file,first_ns,last_ns,count,"
+                                "threshold,observed FROM alert WHERE last_ns >= ?1 AND first_ns < "
+                                "?2 ORDER BY first_ns,run_id,alert_no");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)r->from);
+    sqlite3_bind_int64(st, 2, (int64_t)r->to);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        r->alerts_total++;
+        if (r->nalerts == MAX_ITEMS)
+            continue;
+        struct alert_item *a = &r->alerts[r->nalerts++];
+        copy_col(a->rule, sizeof(a->rule), st, 0);
+        copy_col(a->reference, sizeof(a->reference), st, 1);
+        copy_col(a->severity, sizeof(a->severity), st, 2);
+        copy_col(a->state, sizeof(a->state), st, 3);
+        copy_col(a->summary, sizeof(a->summary), st, 4);
+        copy_col(a->client, sizeof(a->client), st, 5);
+        copy_col(a->server, sizeof(a->server), st, 6);
+        copy_col(a->victim, sizeof(a->victim), st, 7);
+        copy_col(a->zone, sizeof(a->zone), st, 8);
+        copy_col(a->qname, sizeof(a->qname), st, 9);
+        copy_col(a->evidence, sizeof(a->evidence), st, 10);
+        copy_col(a->evidence_file, sizeof(a->evidence_file), st, 11);
+        a->first_ns = col_u64(st, 12);
+        a->last_ns = col_u64(st, 13);
+        a->count = col_u64(st, 14);
+        a->threshold = sqlite3_column_double(st, 15);
+        a->observed = sqlite3_column_double(st, 16);
+        if (!a->evidence[0] || a->evidence[0] != '{')
+            snprintf(a->evidence, sizeof(a->evidence), "{}");
+    }
+    sqlite3_finalize(st);
+}
+
+static void q_top(sqlite3 *db, struct rep *r)
+{
+    sqlite3_stmt *st = prep(db, "SELECT t.name,sum(t.count) FROM top t JOIN run u ON "
+                                "u.id=t.run_id WHERE t.kind=?1 AND coalesce(u.first_ns,0) < ?3 "
+                                "AND coalesce(u.last_ns,9000000000000000000) >= ?2 GROUP BY "
+                                "t.name ORDER BY 2 DESC,1 LIMIT ?4");
+    if (!st)
+        return;
+    for (int k = 0; k < TOP_KINDS; k++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, top_kinds[k], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)r->from);
+        sqlite3_bind_int64(st, 3, (int64_t)r->to);
+        sqlite3_bind_int64(st, 4, r->o->top_n > 50 ? 50 : r->o->top_n);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            struct top_item *t = &r->top[k][r->ntop[k]++];
+            copy_col(t->name, sizeof(t->name), st, 0);
+            t->count = col_u64(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+static void q_health(sqlite3 *db, struct rep *r)
+{
+    sqlite3_stmt *st = prep(db, "SELECT j.key,sum(j.value) FROM window_stats w, "
+                                "json_each(w.loss_json) j WHERE w.server='*' AND w.start_ns >= ?1 "
+                                "AND w.start_ns < ?2 GROUP BY j.key ORDER BY j.key");
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)r->from);
+        sqlite3_bind_int64(st, 2, (int64_t)r->to);
+        while (sqlite3_step(st) == SQLITE_ROW && r->nloss < 32) {
+            copy_col(r->loss_names[r->nloss], sizeof(r->loss_names[0]), st, 0);
+            r->loss_vals[r->nloss++] = col_u64(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    st = prep(db, "SELECT sum(detail_dropped) FROM run WHERE coalesce(first_ns,0) < ?2 AND "
+                  "coalesce(last_ns,9000000000000000000) >= ?1");
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)r->from);
+        sqlite3_bind_int64(st, 2, (int64_t)r->to);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            r->detail_dropped = col_u64(st, 0);
+        sqlite3_finalize(st);
+    }
+    st = prep(db, "SELECT count(DISTINCT w.start_ns),max(u.window_s) FROM window_stats w JOIN run "
+                  "u ON u.id=w.run_id WHERE w.server='*' AND w.start_ns >= ?1 AND w.start_ns < ?2");
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)r->from);
+        sqlite3_bind_int64(st, 2, (int64_t)r->to);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            double covered = (double)col_u64(st, 0) * (double)col_u64(st, 1) * 1e9;
+            r->coverage = covered / (double)(r->to - r->from);
+            if (r->coverage > 1)
+                r->coverage = 1;
+        }
+        sqlite3_finalize(st);
+    }
+}
+
+static int collect(sqlite3 *db, struct rep *r, char *err, size_t errlen)
+{
+    const struct rep_opts *o = r->o;
+
+    if (o->from_ns || o->to_ns) {
+        r->from = o->from_ns;
+        r->to = o->to_ns;
+    } else {
+        /* Default: the 24 hours up to the newest window in the database. */
+        sqlite3_stmt *st = prep(db, "SELECT max(end_ns) FROM window_stats");
+        uint64_t newest = 0;
+        if (st && sqlite3_step(st) == SQLITE_ROW)
+            newest = col_u64(st, 0);
+        sqlite3_finalize(st);
+        if (!newest) {
+            snprintf(err, errlen, "%s: the store holds no data yet (run 'dnsvigil analyze --db')",
+                     o->db_path);
+            return ERR_INVAL;
+        }
+        r->to = (newest + 3599999999999ull) / 3600000000000ull * 3600000000000ull;
+        r->from = r->to > 86400000000000ull ? r->to - 86400000000000ull : 0;
+    }
+    r->prev_to = r->from;
+    r->prev_from = r->from > (r->to - r->from) ? r->from - (r->to - r->from) : 0;
+    if (q_totals(db, r->from, r->to, &r->cur) < 0 ||
+        q_totals(db, r->prev_from, r->prev_to, &r->prev) < 0) {
+        snprintf(err, errlen, "%s: %s", o->db_path, sqlite3_errmsg(db));
+        return ERR_DB;
+    }
+    q_source(db, r, "packets", &r->src_packets);
+    q_source(db, r, "dnstap", &r->src_dnstap);
+    q_source(db, r, "logs", &r->src_logs);
+    q_series(db, r);
+    find_changes(r);
+    q_xfr(db, r);
+    q_zones(db, r);
+    q_alerts(db, r);
+    q_top(db, r);
+    q_health(db, r);
+    return 0;
+}
+
+/* The source behind the traffic figures: packets (and dnstap) feed the windows. */
+static const char *traffic_source(const struct rep *r)
+{
+    if (r->src_packets.runs && r->src_dnstap.runs)
+        return "packets, dnstap";
+    if (r->src_packets.runs)
+        return "packets";
+    if (r->src_dnstap.runs)
+        return "dnstap";
+    return NULL;
+}
+
+/* Transfers and zones: packets see transfers on the wire; logs (when present) too. */
+static const char *xfr_source(const struct rep *r)
+{
+    if (r->src_packets.runs && r->src_logs.runs)
+        return "packets, logs";
+    if (r->src_packets.runs)
+        return "packets";
+    if (r->src_logs.runs)
+        return "logs";
+    return NULL;
+}
+
+/* ---- JSON ---- */
+
+static void j_time(struct json *j, const char *key, uint64_t ns)
+{
+    char t[40];
+    if (!ns) {
+        json_null(j, key);
+        return;
+    }
+    fmt_time(ns, t, sizeof(t));
+    json_str(j, key, t);
+}
+
+static void j_count(struct json *j, const char *key, bool have, uint64_t v, bool have_prev,
+                    uint64_t prev, const char *src)
+{
+    json_obj_begin(j, key);
+    if (have && src)
+        json_u64(j, "value", v);
+    else
+        json_null(j, "value");
+    if (have_prev && src)
+        json_u64(j, "previous", prev);
+    else
+        json_null(j, "previous");
+    json_str(j, "source", src ? src : NO_SOURCE);
+    json_obj_end(j);
+}
+
+static void write_json(const struct rep *r, FILE *f)
+{
+    const char *ts = traffic_source(r), *xs = xfr_source(r);
+    struct json j;
+
+    json_init(&j, f, false);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "report", "dnsvigil security-event report (BSI IT-Grundschutz APP.3.6)");
+    json_u64(&j, "schema", 1);
+    j_time(&j, "generated", r->generated);
+    json_str(&j, "database", r->o->db_path);
+    json_obj_begin(&j, "period");
+    j_time(&j, "from", r->from);
+    j_time(&j, "to", r->to);
+    j_time(&j, "previous_from", r->prev_from);
+    j_time(&j, "previous_to", r->prev_to);
+    json_u64(&j, "bucket_seconds", r->bucket_ns / 1000000000ull);
+    json_double(&j, "coverage", r->coverage, 4);
+    json_obj_end(&j);
+
+    json_obj_begin(&j, "sources");
+    {
+        const struct source *s[3] = {&r->src_packets, &r->src_dnstap, &r->src_logs};
+        const char *names[3] = {"packets", "dnstap", "logs"};
+        for (int i = 0; i < 3; i++) {
+            if (!s[i]->runs) {
+                json_str(&j, names[i], NO_SOURCE);
+                continue;
+            }
+            json_obj_begin(&j, names[i]);
+            json_u64(&j, "runs", s[i]->runs);
+            j_time(&j, "first", s[i]->first_ns);
+            j_time(&j, "last", s[i]->last_ns < 9000000000000000000ull ? s[i]->last_ns : 0);
+            json_obj_end(&j);
+        }
+    }
+    json_obj_end(&j);
+
+    json_obj_begin(&j, "app36");
+    j_count(&j, "queries", r->cur.have, r->cur.queries, r->prev.have, r->prev.queries, ts);
+    json_obj_begin(&j, "errors");
+    for (int i = 0; i < RC_N; i++)
+        if (ts && r->cur.have)
+            json_u64(&j, rc_names[i], r->cur.rc[i]);
+        else
+            json_null(&j, rc_names[i]);
+    if (ts && r->cur.have)
+        json_u64(&j, "total", r->cur.errors);
+    else
+        json_null(&j, "total");
+    if (ts && r->prev.have)
+        json_u64(&j, "previous_total", r->prev.errors);
+    else
+        json_null(&j, "previous_total");
+    json_u64(&j, "unanswered", r->cur.unanswered);
+    json_str(&j, "source", ts ? ts : NO_SOURCE);
+    json_obj_end(&j);
+    j_count(&j, "edns_errors", r->cur.have, r->cur.edns_errors, r->prev.have, r->prev.edns_errors,
+            ts);
+
+    json_arr_begin(&j, "expiring_zones");
+    for (unsigned i = 0; i < r->nzones; i++) {
+        const struct zone_item *z = &r->zones[i];
+        json_obj_begin(&j, NULL);
+        json_str(&j, "zone", z->zone);
+        json_str(&j, "server", z->server);
+        json_str(&j, "status", z->status);
+        json_i64(&j, "serial", z->serial);
+        json_i64(&j, "expire_seconds", z->expire);
+        j_time(&j, "last_successful_transfer", z->last_ok_ns);
+        if (z->last_ok_ns) {
+            j_time(&j, "expires", z->last_ok_ns + (uint64_t)z->expire * 1000000000ull);
+            json_i64(&j, "remaining_seconds", z->remaining_s);
+        } else {
+            json_null(&j, "expires");
+            json_null(&j, "remaining_seconds");
+        }
+        json_u64(&j, "failed_transfers", z->failures);
+        json_str(&j, "source", xs ? xs : NO_SOURCE);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_str(&j, "expiring_zones_source", xs ? xs : NO_SOURCE);
+
+    json_arr_begin(&j, "failed_transfers");
+    for (unsigned i = 0; i < r->nxfr; i++) {
+        const struct xfr_item *x = &r->xfr[i];
+        json_obj_begin(&j, NULL);
+        json_str(&j, "zone", x->zone);
+        json_str(&j, "client", x->client);
+        json_str(&j, "server", x->server);
+        json_str(&j, "type", x->qtype);
+        j_time(&j, "start", x->start_ns);
+        j_time(&j, "end", x->end_ns);
+        json_str(&j, "reason", x->reason);
+        json_str(&j, "source", "packets");
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_str(&j, "failed_transfers_source", xs ? xs : NO_SOURCE);
+    json_u64(&j, "successful_transfers", r->xfr_ok);
+
+    json_obj_begin(&j, "error_ratio");
+    if (ts && r->have_ratio)
+        json_double(&j, "value", r->ratio, 6);
+    else
+        json_null(&j, "value");
+    if (ts && r->have_prev_ratio)
+        json_double(&j, "previous", r->prev_ratio, 6);
+    else
+        json_null(&j, "previous");
+    json_double(&j, "baseline", r->baseline, 6);
+    json_arr_begin(&j, "series");
+    for (unsigned i = 0; i < r->nb; i++) {
+        const struct bucket *b = &r->b[i];
+        json_obj_begin(&j, NULL);
+        j_time(&j, "from", r->from + i * r->bucket_ns);
+        json_u64(&j, "queries", b->queries);
+        json_u64(&j, "errors", b->errors);
+        json_u64(&j, "edns_errors", b->edns_errors);
+        if (b->queries)
+            json_double(&j, "ratio", (double)b->errors / (double)b->queries, 6);
+        else
+            json_null(&j, "ratio");
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_str(&j, "source", ts ? ts : NO_SOURCE);
+    json_obj_end(&j);
+
+    json_arr_begin(&j, "error_ratio_changes");
+    for (unsigned i = 0; i < r->nchanges; i++) {
+        const struct change *c = &r->changes[i];
+        json_obj_begin(&j, NULL);
+        j_time(&j, "from", c->from_ns);
+        j_time(&j, "to", c->to_ns);
+        json_str(&j, "direction", c->rise ? "rise" : "fall");
+        json_double(&j, "baseline", c->baseline, 6);
+        json_double(&j, "peak", c->peak, 6);
+        json_u64(&j, "queries", c->queries);
+        json_u64(&j, "errors", c->errors);
+        json_str(&j, "source", ts ? ts : NO_SOURCE);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+
+    json_arr_begin(&j, "alerts");
+    for (unsigned i = 0; i < r->nalerts; i++) {
+        const struct alert_item *a = &r->alerts[i];
+        json_obj_begin(&j, NULL);
+        json_str(&j, "rule", a->rule);
+        json_str(&j, "severity", a->severity);
+        json_str(&j, "state", a->state);
+        j_time(&j, "first_seen", a->first_ns);
+        j_time(&j, "last_seen", a->last_ns);
+        json_str(&j, "summary", a->summary);
+        json_str(&j, "reference", a->reference);
+        if (a->client[0])
+            json_str(&j, "client", a->client);
+        if (a->server[0])
+            json_str(&j, "server", a->server);
+        if (a->victim[0])
+            json_str(&j, "victim", a->victim);
+        if (a->zone[0])
+            json_str(&j, "zone", a->zone);
+        if (a->qname[0])
+            json_str(&j, "qname", a->qname);
+        json_u64(&j, "count", a->count);
+        json_double(&j, "threshold", a->threshold, 3);
+        json_double(&j, "observed", a->observed, 3);
+        json_raw(&j, "evidence", a->evidence);
+        if (a->evidence_file[0])
+            json_str(&j, "evidence_file", a->evidence_file);
+        json_str(&j, "source", "packets");
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_u64(&j, "alerts_total", r->alerts_total);
+
+    json_obj_begin(&j, "top");
+    for (int k = 0; k < TOP_KINDS; k++) {
+        json_arr_begin(&j, top_kinds[k]);
+        for (unsigned i = 0; i < r->ntop[k]; i++) {
+            json_obj_begin(&j, NULL);
+            json_str(&j, "name", r->top[k][i].name);
+            json_u64(&j, "count", r->top[k][i].count);
+            json_obj_end(&j);
+        }
+        json_arr_end(&j);
+    }
+    json_str(&j, "source", ts ? ts : NO_SOURCE);
+    json_obj_end(&j);
+
+    json_obj_begin(&j, "health");
+    json_u64(&j, "windows", r->cur.windows);
+    json_double(&j, "coverage", r->coverage, 4);
+    json_u64(&j, "malformed", r->cur.malformed);
+    json_u64(&j, "unanswered", r->cur.unanswered);
+    json_u64(&j, "unsolicited", r->cur.unsolicited);
+    json_u64(&j, "loss_total", r->cur.loss);
+    json_obj_begin(&j, "loss");
+    for (unsigned i = 0; i < r->nloss; i++)
+        json_u64(&j, r->loss_names[i], r->loss_vals[i]);
+    json_obj_end(&j);
+    json_u64(&j, "store_detail_dropped", r->detail_dropped);
+    json_str(&j, "source", ts ? ts : NO_SOURCE);
+    json_obj_end(&j);
+    json_obj_end(&j);
+    json_finish(&j);
+}
+
+/* ---- text ---- */
+
+static void num(uint64_t v, char *buf, size_t n)
+{
+    char tmp[32];
+    size_t len, o = 0;
+    snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+    len = strlen(tmp);
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+}
+
+static void change_text(bool have, uint64_t cur, bool have_prev, uint64_t prev, char *buf,
+                        size_t n)
+{
+    if (!have || !have_prev || prev == 0)
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%+.0f%%", 100.0 * ((double)cur - (double)prev) / (double)prev);
+}
+
+static void text_item(FILE *f, const char *label, bool have, uint64_t v, bool have_prev,
+                      uint64_t prev, const char *src)
+{
+    char a[32], b[32], c[16];
+    if (!src || !have) {
+        fprintf(f, "  %-30s %s\n", label, src ? "none in this period" : NO_SOURCE);
+        return;
+    }
+    num(v, a, sizeof(a));
+    if (have_prev)
+        num(prev, b, sizeof(b));
+    else
+        snprintf(b, sizeof(b), "-");
+    change_text(have, v, have_prev, prev, c, sizeof(c));
+    fprintf(f, "  %-30s %12s %12s %7s  %s\n", label, a, b, c, src);
+}
+
+static void sparkline(const struct rep *r, FILE *f)
+{
+    static const char lv[] = " .:-=+*#";
+    double max = 0;
+    unsigned step = (r->nb + 63) / 64, cols = (r->nb + step - 1) / step;
+    if (!r->nb)
+        return;
+    for (unsigned i = 0; i < r->nb; i++)
+        if (r->b[i].queries)
+            max = fmax(max, (double)r->b[i].errors / (double)r->b[i].queries);
+    fputs("  ratio |", f);
+    for (unsigned c = 0; c < cols; c++) {
+        uint64_t q = 0, e = 0;
+        for (unsigned i = c * step; i < (c + 1) * step && i < r->nb; i++)
+            q += r->b[i].queries, e += r->b[i].errors;
+        if (!q)
+            fputc('_', f);
+        else
+            fputc(lv[max > 0 ? (int)lround(7.0 * ((double)e / (double)q) / max) : 0], f);
+    }
+    fprintf(f, "|\n          max %.1f%%, one mark = %llu min, '_' = no data\n", 100 * max,
+            (unsigned long long)(r->bucket_ns * step / 60000000000ull));
+}
+
+/* Prints s word-wrapped to width columns, every line indented by indent spaces. */
+static void wrap(FILE *f, const char *s, int indent, int width)
+{
+    int avail = width - indent;
+    while (*s) {
+        int len = (int)strlen(s), cut = len;
+        if (len > avail) {
+            cut = avail;
+            while (cut > 0 && s[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = avail;
+        }
+        fprintf(f, "%*s%.*s\n", indent, "", cut, s);
+        s += cut;
+        while (*s == ' ')
+            s++;
+    }
+}
+
+/* Alerts per rule: total and still open. */
+static void rule_counts(const struct rep *r, FILE *f, bool html)
+{
+    char rules[16][32];
+    unsigned n = 0, tot[16] = {0}, open[16] = {0};
+    for (unsigned i = 0; i < r->nalerts; i++) {
+        unsigned k;
+        for (k = 0; k < n && strcmp(rules[k], r->alerts[i].rule); k++)
+            ;
+        if (k == n) {
+            if (n == 16)
+                continue;
+            snprintf(rules[n++], sizeof(rules[0]), "%s", r->alerts[i].rule);
+        }
+        tot[k]++;
+        open[k] += !strcmp(r->alerts[i].state, "open");
+    }
+    for (unsigned k = 0; k < n; k++)
+        fprintf(f, html ? "<li>%s: %u (%u still open)</li>" : "  %-15s %5u alerts, %u still open\n",
+                rules[k], tot[k], open[k]);
+}
+
+static void write_text(const struct rep *r, FILE *f)
+{
+    const char *ts = traffic_source(r), *xs = xfr_source(r);
+    char a[40], b[40];
+
+    fputs("dnsvigil security-event report (BSI IT-Grundschutz APP.3.6 A7, A15)\n", f);
+    fmt_time(r->from, a, sizeof(a));
+    fmt_time(r->to, b, sizeof(b));
+    fprintf(f, "Period     %s .. %s\n", a, b);
+    fmt_time(r->prev_from, a, sizeof(a));
+    fmt_time(r->prev_to, b, sizeof(b));
+    fprintf(f, "Previous   %s .. %s\n", a, b);
+    fmt_time(r->generated, a, sizeof(a));
+    fprintf(f, "Generated  %s from %s\n", a, r->o->db_path);
+    fprintf(f, "Sources    packets: %s; dnstap: %s; logs: %s\n",
+            r->src_packets.runs ? "yes" : "none", r->src_dnstap.runs ? "yes" : "none",
+            r->src_logs.runs ? "yes" : "none");
+    fprintf(f, "Coverage   %.1f%% of the period has traffic data (%llu windows)\n",
+            100 * r->coverage, (unsigned long long)r->cur.windows);
+
+    fprintf(f, "\nAPP.3.6 items %32s %12s %7s  source\n", "this period", "previous", "change");
+    text_item(f, "1 DNS queries (A7)", r->cur.have, r->cur.queries, r->prev.have, r->prev.queries,
+              ts);
+    text_item(f, "2 Errors, all kinds (A7)", r->cur.have, r->cur.errors, r->prev.have,
+              r->prev.errors, ts);
+    if (ts && r->cur.have) {
+        for (int i = 0; i < RC_N; i++) {
+            char lab[40];
+            snprintf(lab, sizeof(lab), "    %s", rc_labels[i]);
+            text_item(f, lab, true, r->cur.rc[i], r->prev.have, r->prev.rc[i], ts);
+        }
+        text_item(f, "    (unanswered queries)", true, r->cur.unanswered, r->prev.have,
+                  r->prev.unanswered, ts);
+    }
+    text_item(f, "3 EDNS errors (A7)", r->cur.have, r->cur.edns_errors, r->prev.have,
+              r->prev.edns_errors, ts);
+    if (xs)
+        fprintf(f, "  %-30s %12u %12s %7s  %s\n", "4 Expiring zones (A7)", r->nzones, "", "", xs);
+    else
+        fprintf(f, "  %-30s %s\n", "4 Expiring zones (A7)", NO_SOURCE);
+    if (xs)
+        fprintf(f, "  %-30s %12llu %12s %7s  %s\n", "5 Failed zone transfers (A7)",
+                (unsigned long long)r->xfr_failed_total, "", "", xs);
+    else
+        fprintf(f, "  %-30s %s\n", "5 Failed zone transfers (A7)", NO_SOURCE);
+    if (ts && r->have_ratio) {
+        char p[16] = "-", c[16] = "-";
+        if (r->have_prev_ratio) {
+            snprintf(p, sizeof(p), "%.2f%%", 100 * r->prev_ratio);
+            snprintf(c, sizeof(c), "%+.2fpp", 100 * (r->ratio - r->prev_ratio));
+        }
+        snprintf(a, sizeof(a), "%.2f%%", 100 * r->ratio);
+        fprintf(f, "  %-30s %12s %12s %7s  %s\n", "6 Error/query ratio (A15)", a, p, c, ts);
+        fprintf(f, "  %-30s %12u %12s %7s  %s\n", "7 Ratio changes (A15)", r->nchanges, "", "",
+                ts);
+    } else {
+        fprintf(f, "  %-30s %s\n", "6 Error/query ratio (A15)", ts ? "no queries" : NO_SOURCE);
+        fprintf(f, "  %-30s %s\n", "7 Ratio changes (A15)", ts ? "no queries" : NO_SOURCE);
+    }
+    if (ts && r->cur.have) {
+        fputc('\n', f);
+        sparkline(r, f);
+    }
+    for (unsigned i = 0; i < r->nchanges; i++) {
+        const struct change *c = &r->changes[i];
+        fmt_time(c->from_ns, a, sizeof(a));
+        fmt_time(c->to_ns, b, sizeof(b));
+        fprintf(f, "  %s %s..%s: %.1f%% (baseline %.1f%%)\n", c->rise ? "RISE" : "FALL", a,
+                b + 11, 100 * c->peak, 100 * c->baseline);
+    }
+
+    fprintf(f, "\nExpiring zones (%u)\n", r->nzones);
+    for (unsigned i = 0; i < r->nzones; i++) {
+        const struct zone_item *z = &r->zones[i];
+        if (z->last_ok_ns) {
+            fmt_time(z->last_ok_ns, a, sizeof(a));
+            fprintf(f, "  %-9s %s at %s: last transfer %s, %s %lld s\n", z->status, z->zone,
+                    z->server, a, z->remaining_s > 0 ? "expires in" : "expired",
+                    (long long)(z->remaining_s > 0 ? z->remaining_s : -z->remaining_s));
+        } else {
+            fprintf(f, "  %-9s %s at %s: no successful transfer seen, %llu failed\n", z->status,
+                    z->zone, z->server, (unsigned long long)z->failures);
+        }
+    }
+    fprintf(f, "\nFailed zone transfers (%llu)\n", (unsigned long long)r->xfr_failed_total);
+    for (unsigned i = 0; i < r->nxfr; i++) {
+        const struct xfr_item *x = &r->xfr[i];
+        fmt_time(x->end_ns, a, sizeof(a));
+        char line[512];
+        fprintf(f, "  %s %s %.50s\n", a, x->qtype, x->zone);
+        snprintf(line, sizeof(line), "from %s to %s: %s", x->server, x->client, x->reason);
+        wrap(f, line, 6, 80);
+    }
+    fprintf(f, "\nAlerts (%llu)\n", (unsigned long long)r->alerts_total);
+    rule_counts(r, f, false);
+    if (r->nalerts)
+        fputc('\n', f);
+    for (unsigned i = 0; i < r->nalerts; i++) {
+        const struct alert_item *al = &r->alerts[i];
+        fmt_time(al->first_ns, a, sizeof(a));
+        fmt_time(al->last_ns, b, sizeof(b));
+        fprintf(f, "  %-8s %-14s %-6s %s..%s\n", al->severity, al->rule, al->state, a, b + 11);
+        wrap(f, al->summary, 11, 80);
+        fprintf(f, "           %s", al->reference);
+        if (al->evidence_file[0])
+            fprintf(f, "; evidence %s", al->evidence_file);
+        fputc('\n', f);
+    }
+    for (int k = 0; k < TOP_KINDS; k++) {
+        fprintf(f, "\nTop %s\n", top_labels[k]);
+        if (!r->ntop[k])
+            fprintf(f, "  %s\n", ts ? "none" : NO_SOURCE);
+        for (unsigned i = 0; i < r->ntop[k]; i++) {
+            num(r->top[k][i].count, a, sizeof(a));
+            fprintf(f, "  %12s  %.62s\n", a, r->top[k][i].name);
+        }
+    }
+    fputs("\nCapture health\n", f);
+    fprintf(f, "  windows %llu, malformed %llu, unsolicited %llu, lost or given up %llu\n",
+            (unsigned long long)r->cur.windows, (unsigned long long)r->cur.malformed,
+            (unsigned long long)r->cur.unsolicited, (unsigned long long)r->cur.loss);
+    for (unsigned i = 0; i < r->nloss; i++)
+        if (r->loss_vals[i])
+            fprintf(f, "  %-28s %llu\n", r->loss_names[i], (unsigned long long)r->loss_vals[i]);
+    if (r->detail_dropped)
+        fprintf(f, "  store detail dropped         %llu\n", (unsigned long long)r->detail_dropped);
+}
+
+/* ---- HTML ---- */
+
+static void h_esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
+        }
+    }
+}
+
+#define CH_W 760
+#define CH_H 220
+#define CH_L 60 /* left margin */
+#define CH_B 30 /* bottom margin */
+#define CH_T 10
+
+static double nice_max(double v)
+{
+    double p = 1;
+    if (v <= 0)
+        return 1;
+    while (p * 10 <= v)
+        p *= 10;
+    for (int m = 1; m <= 10; m++)
+        if (p * m >= v)
+            return p * m;
+    return p * 10;
+}
+
+/* Axes, grid and time ticks of a chart with y from 0 to ymax. */
+static void svg_axes(const struct rep *r, FILE *f, double ymax, bool percent)
+{
+    double ph = CH_H - CH_T - CH_B, pw = CH_W - CH_L - 10;
+    for (int i = 0; i <= 4; i++) {
+        double y = CH_T + ph - ph * i / 4;
+        fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ddd'/>", CH_L, y,
+                CH_W - 10, y);
+        if (percent)
+            fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='11'>%.1f%%</text>",
+                    CH_L - 4, y + 4, 100 * ymax * i / 4);
+        else
+            fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='11'>%.0f</text>",
+                    CH_L - 4, y + 4, ymax * i / 4);
+    }
+    for (int i = 0; i <= 4; i++) {
+        char t[40];
+        uint64_t ns = r->from + (r->to - r->from) / 4 * (uint64_t)i;
+        fmt_time(ns, t, sizeof(t));
+        t[16] = 0;
+        fprintf(f, "<text x='%.1f' y='%d' text-anchor='%s' font-size='11'>%s</text>",
+                CH_L + pw * i / 4, CH_H - 8, i == 0 ? "start" : i == 4 ? "end" : "middle", t + 5);
+    }
+}
+
+static void svg_bars(const struct rep *r, FILE *f, const char *title, const char *desc, int what)
+{
+    double ph = CH_H - CH_T - CH_B, pw = CH_W - CH_L - 10, max = 0, bw;
+    if (!r->nb)
+        return;
+    bw = pw / r->nb;
+    for (unsigned i = 0; i < r->nb; i++)
+        max = fmax(max, (double)(what == 0 ? r->b[i].queries : r->b[i].edns_errors));
+    max = nice_max(max);
+    fprintf(f, "<figure><figcaption>%s</figcaption><svg role='img' width='%d' height='%d' "
+               "viewBox='0 0 %d %d' xmlns='http://www.w3.org/2000/svg'><title>%s</title>",
+            title, CH_W, CH_H, CH_W, CH_H, desc);
+    svg_axes(r, f, max, false);
+    for (unsigned i = 0; i < r->nb; i++) {
+        const struct bucket *b = &r->b[i];
+        double x = CH_L + bw * i, w = bw > 2 ? bw - 1 : bw;
+        if (what == 0) {
+            double hq = ph * (double)b->queries / max, he = ph * (double)b->errors / max;
+            if (b->queries)
+                fprintf(f,
+                        "<rect class='q' x='%.1f' y='%.1f' width='%.1f' height='%.1f' "
+                        "fill='#6baed6'><title>%llu queries</title></rect>",
+                        x, CH_T + ph - hq, w, hq, (unsigned long long)b->queries);
+            if (b->errors)
+                fprintf(f,
+                        "<rect class='e' x='%.1f' y='%.1f' width='%.1f' height='%.1f' "
+                        "fill='#d62728'><title>%llu errors</title></rect>",
+                        x, CH_T + ph - he, w, he, (unsigned long long)b->errors);
+        } else if (b->edns_errors) {
+            double h = ph * (double)b->edns_errors / max;
+            fprintf(f,
+                    "<rect class='x' x='%.1f' y='%.1f' width='%.1f' height='%.1f' "
+                    "fill='#9467bd'><title>%llu EDNS errors</title></rect>",
+                    x, CH_T + ph - h, w, h, (unsigned long long)b->edns_errors);
+        }
+    }
+    if (what == 0) {
+        /* Alert markers: a line and a triangle where each alert opened. */
+        for (unsigned i = 0; i < r->nalerts; i++) {
+            const struct alert_item *a = &r->alerts[i];
+            double x;
+            if (a->first_ns < r->from || a->first_ns >= r->to)
+                continue;
+            x = CH_L + pw * (double)(a->first_ns - r->from) / (double)(r->to - r->from);
+            fprintf(f,
+                    "<g class='alert'><line x1='%.1f' y1='%d' x2='%.1f' y2='%.1f' "
+                    "stroke='#ff7f0e' stroke-dasharray='4 3'/><path d='M%.1f %d l-5 -8 h10 z' "
+                    "fill='#ff7f0e'/><title>",
+                    x, CH_T, x, CH_T + ph, x, CH_T + 8);
+            h_esc(f, a->rule);
+            fputs(": ", f);
+            h_esc(f, a->summary);
+            fputs("</title></g>", f);
+        }
+    }
+    fputs("</svg>", f);
+    if (what == 0)
+        fputs("<p class='legend'><span style='background:#6baed6'></span>queries "
+              "<span style='background:#d62728'></span>errors <span "
+              "style='background:#ff7f0e'></span>alert opened</p>",
+              f);
+    fputs("</figure>\n", f);
+}
+
+static void svg_ratio(const struct rep *r, FILE *f)
+{
+    double ph = CH_H - CH_T - CH_B, pw = CH_W - CH_L - 10, max = r->baseline, bw;
+    bool pen = false;
+    if (!r->nb)
+        return;
+    bw = pw / r->nb;
+    for (unsigned i = 0; i < r->nb; i++)
+        if (r->b[i].queries)
+            max = fmax(max, (double)r->b[i].errors / (double)r->b[i].queries);
+    max = max > 0 ? nice_max(max * 100) / 100 : 0.01;
+    fprintf(f,
+            "<figure><figcaption>Error/query ratio and its baseline (APP.3.6.A15)</figcaption>"
+            "<svg role='img' width='%d' height='%d' viewBox='0 0 %d %d' "
+            "xmlns='http://www.w3.org/2000/svg'><title>Error/query ratio</title>",
+            CH_W, CH_H, CH_W, CH_H);
+    svg_axes(r, f, max, true);
+    for (unsigned i = 0; i < r->nchanges; i++) {
+        const struct change *c = &r->changes[i];
+        double x0 = CH_L + pw * (double)(c->from_ns - r->from) / (double)(r->to - r->from);
+        double x1 = CH_L + pw * (double)(c->to_ns - r->from) / (double)(r->to - r->from);
+        fprintf(f, "<rect x='%.1f' y='%d' width='%.1f' height='%.1f' fill='#fdd0a2'/>", x0, CH_T,
+                x1 - x0, ph);
+    }
+    fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#555' stroke-dasharray='6 4'/>",
+            CH_L, CH_T + ph - ph * r->baseline / max, CH_W - 10, CH_T + ph - ph * r->baseline / max);
+    fputs("<path class='ratio' fill='none' stroke='#d62728' stroke-width='2' d='", f);
+    for (unsigned i = 0; i < r->nb; i++) {
+        double v;
+        if (!r->b[i].queries) {
+            pen = false;
+            continue;
+        }
+        v = (double)r->b[i].errors / (double)r->b[i].queries;
+        fprintf(f, "%c%.1f %.1f ", pen ? 'L' : 'M', CH_L + bw * (i + 0.5), CH_T + ph - ph * v / max);
+        pen = true;
+    }
+    fputs("'/></svg><p class='legend'><span style='background:#d62728'></span>ratio "
+          "<span style='background:#555'></span>baseline <span "
+          "style='background:#fdd0a2'></span>change</p></figure>\n",
+          f);
+}
+
+static void svg_rcodes(const struct rep *r, FILE *f)
+{
+    static const char *const colors[RC_N + 1] = {"#2ca02c", "#8c564b", "#d62728", "#1f77b4",
+                                                 "#e377c2", "#ff7f0e", "#7f7f7f"};
+    uint64_t total = r->cur.noerror + r->cur.errors;
+    double x = CH_L, pw = CH_W - CH_L - 10;
+    if (!total)
+        return;
+    fprintf(f,
+            "<figure><figcaption>Response codes</figcaption><svg role='img' width='%d' "
+            "height='70' viewBox='0 0 %d 70' xmlns='http://www.w3.org/2000/svg'><title>Response "
+            "code mix</title>",
+            CH_W, CH_W);
+    for (int i = -1; i < RC_N; i++) {
+        uint64_t v = i < 0 ? r->cur.noerror : r->cur.rc[i];
+        double w = pw * (double)v / (double)total;
+        if (!v)
+            continue;
+        fprintf(f,
+                "<rect class='rc' x='%.1f' y='10' width='%.1f' height='30' fill='%s'><title>%s "
+                "%llu (%.1f%%)</title></rect>",
+                x, w < 1 ? 1 : w, colors[i + 1], i < 0 ? "NOERROR" : rc_labels[i],
+                (unsigned long long)v, 100.0 * (double)v / (double)total);
+        x += w;
+    }
+    fputs("</svg><p class='legend'>", f);
+    for (int i = -1; i < RC_N; i++) {
+        uint64_t v = i < 0 ? r->cur.noerror : r->cur.rc[i];
+        if (v)
+            fprintf(f, "<span style='background:%s'></span>%s %.1f%% ", colors[i + 1],
+                    i < 0 ? "NOERROR" : rc_labels[i], 100.0 * (double)v / (double)total);
+    }
+    fputs("</p></figure>\n", f);
+}
+
+static void h_row(FILE *f, const char *item, const char *req, const char *val, const char *prev,
+                  const char *src, bool attention)
+{
+    fprintf(f, "<tr%s><td>%s</td><td>%s</td><td class='n'>%s</td><td class='n'>%s</td><td>",
+            attention ? " class='attn'" : "", item, req, val, prev);
+    h_esc(f, src);
+    fputs("</td></tr>\n", f);
+}
+
+static void h_count(FILE *f, const char *item, const char *req, bool have, uint64_t v,
+                    bool have_prev, uint64_t prev, const char *src, bool attention)
+{
+    char a[32] = "&mdash;", b[32] = "&mdash;";
+    if (src && have)
+        num(v, a, sizeof(a));
+    if (src && have_prev)
+        num(prev, b, sizeof(b));
+    h_row(f, item, req, a, b, src ? src : NO_SOURCE, attention && have && v > 0);
+}
+
+static void write_html(const struct rep *r, FILE *f)
+{
+    const char *ts = traffic_source(r), *xs = xfr_source(r);
+    char a[40], b[40], c[40], d[40];
+
+    fmt_time(r->from, a, sizeof(a));
+    fmt_time(r->to, b, sizeof(b));
+    fputs("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+          "<meta name='viewport' content='width=device-width'>",
+          f);
+    fprintf(f, "<title>DNS security-event report %s .. %s</title>\n", a, b);
+    fputs("<style>body{font-family:sans-serif;max-width:800px;margin:1em auto;color:#222}"
+          "h1{font-size:1.4em}h2{font-size:1.15em;border-bottom:1px solid #ccc;margin-top:1.6em}"
+          "table{border-collapse:collapse;width:100%;font-size:.92em}td,th{border-bottom:1px solid "
+          "#eee;padding:3px 6px;text-align:left;vertical-align:top}td.n{text-align:right;"
+          "font-variant-numeric:tabular-nums}tr.attn td{background:#fff3e0}td{overflow-wrap:anywhere}.sev-critical,"
+          ".sev-high{color:#b00;font-weight:bold}.sev-warning{color:#a60}.muted{color:#777}"
+          "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}"
+          ".legend span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 .8em;"
+          "vertical-align:middle}@media print{body{max-width:none}h2{page-break-after:avoid}"
+          "figure,table{page-break-inside:avoid}}</style></head><body>\n",
+          f);
+    fputs("<h1>DNS security-event report</h1>\n<p>BSI IT-Grundschutz APP.3.6 (A7 monitoring, "
+          "A15 evaluation of logs). ",
+          f);
+    fprintf(f, "Period <b>%s</b> to <b>%s</b>; ", a, b);
+    fmt_time(r->prev_from, c, sizeof(c));
+    fmt_time(r->prev_to, d, sizeof(d));
+    fprintf(f, "compared with %s to %s. ", c, d);
+    fmt_time(r->generated, c, sizeof(c));
+    fprintf(f, "Generated %s from <code>", c);
+    h_esc(f, r->o->db_path);
+    fprintf(f, "</code>.</p>\n<p>Sources: packets %s, dnstap %s, server logs %s. Traffic data "
+               "covers %.1f%% of the period.</p>\n",
+            r->src_packets.runs ? "<b>yes</b>" : "none", r->src_dnstap.runs ? "<b>yes</b>" : "none",
+            r->src_logs.runs ? "<b>yes</b>" : "none", 100 * r->coverage);
+
+    fputs("<h2>APP.3.6 items</h2>\n<table><tr><th>Item</th><th>Requirement</th><th>This "
+          "period</th><th>Previous</th><th>Source</th></tr>\n",
+          f);
+    h_count(f, "Number of DNS queries", "A7", r->cur.have, r->cur.queries, r->prev.have,
+            r->prev.queries, ts, false);
+    h_count(f, "Number of errors (all kinds)", "A7", r->cur.have, r->cur.errors, r->prev.have,
+            r->prev.errors, ts, false);
+    for (int i = 0; i < RC_N && ts && r->cur.have; i++) {
+        char lab[48];
+        snprintf(lab, sizeof(lab), "&nbsp;&nbsp;of which %s", rc_labels[i]);
+        h_count(f, lab, "A7", true, r->cur.rc[i], r->prev.have, r->prev.rc[i], ts, false);
+    }
+    h_count(f, "EDNS errors", "A7", r->cur.have, r->cur.edns_errors, r->prev.have,
+            r->prev.edns_errors, ts, true);
+    snprintf(c, sizeof(c), "%u", r->nzones);
+    h_row(f, "Expiring zones", "A7", xs ? c : "&mdash;", "&mdash;", xs ? xs : NO_SOURCE,
+          r->nzones > 0);
+    snprintf(c, sizeof(c), "%llu", (unsigned long long)r->xfr_failed_total);
+    h_row(f, "Failed zone transfers", "A7", xs ? c : "&mdash;", "&mdash;", xs ? xs : NO_SOURCE,
+          r->xfr_failed_total > 0);
+    snprintf(c, sizeof(c), "&mdash;");
+    snprintf(d, sizeof(d), "&mdash;");
+    if (ts && r->have_ratio)
+        snprintf(c, sizeof(c), "%.2f%%", 100 * r->ratio);
+    if (ts && r->have_prev_ratio)
+        snprintf(d, sizeof(d), "%.2f%%", 100 * r->prev_ratio);
+    h_row(f, "Error/query ratio", "A15", c, d, ts ? ts : NO_SOURCE, false);
+    snprintf(c, sizeof(c), "%u", r->nchanges);
+    h_row(f, "Changes of the error/query ratio", "A15", ts ? c : "&mdash;", "&mdash;",
+          ts ? ts : NO_SOURCE, r->nchanges > 0);
+    fputs("</table>\n", f);
+
+    fputs("<h2>Traffic and errors over time</h2>\n", f);
+    if (ts && r->cur.have) {
+        svg_bars(r, f, "Queries and errors (A7), with alerts", "Queries and errors over time", 0);
+        svg_ratio(r, f);
+        svg_rcodes(r, f);
+        svg_bars(r, f, "EDNS errors (A7)", "EDNS errors over time", 1);
+    } else {
+        fprintf(f, "<p class='muted'>%s</p>\n", ts ? "No traffic in this period." : NO_SOURCE);
+    }
+    if (r->nchanges) {
+        fputs("<table><tr><th>Change</th><th>From</th><th>To</th><th>Peak</th><th>Baseline</th>"
+              "</tr>\n",
+              f);
+        for (unsigned i = 0; i < r->nchanges; i++) {
+            const struct change *ch = &r->changes[i];
+            fmt_time(ch->from_ns, c, sizeof(c));
+            fmt_time(ch->to_ns, d, sizeof(d));
+            fprintf(f,
+                    "<tr class='attn'><td>%s</td><td>%s</td><td>%s</td><td class='n'>%.1f%%</td>"
+                    "<td class='n'>%.1f%%</td></tr>\n",
+                    ch->rise ? "rise" : "fall", c, d, 100 * ch->peak, 100 * ch->baseline);
+        }
+        fputs("</table>\n", f);
+    }
+
+    fputs("<h2>Expiring zones</h2>\n", f);
+    if (!r->nzones)
+        fprintf(f, "<p class='muted'>%s</p>\n", xs ? "None." : NO_SOURCE);
+    else {
+        fputs("<table><tr><th>Zone</th><th>Server</th><th>Status</th><th>Last successful "
+              "transfer</th><th>Expires</th></tr>\n",
+              f);
+        for (unsigned i = 0; i < r->nzones; i++) {
+            const struct zone_item *z = &r->zones[i];
+            fputs("<tr class='attn'><td>", f);
+            h_esc(f, z->zone);
+            fprintf(f, "</td><td>%s</td><td>%s</td>", z->server, z->status);
+            if (z->last_ok_ns) {
+                fmt_time(z->last_ok_ns, c, sizeof(c));
+                fmt_time(z->last_ok_ns + (uint64_t)z->expire * 1000000000ull, d, sizeof(d));
+                fprintf(f, "<td>%s</td><td>%s</td></tr>\n", c, d);
+            } else {
+                fprintf(f, "<td>none seen (%llu failed)</td><td>unknown</td></tr>\n",
+                        (unsigned long long)z->failures);
+            }
+        }
+        fputs("</table>\n", f);
+    }
+    fputs("<h2>Failed zone transfers</h2>\n", f);
+    if (!r->nxfr)
+        fprintf(f, "<p class='muted'>%s</p>\n", xs ? "None." : NO_SOURCE);
+    else {
+        fputs("<table><tr><th>Time</th><th>Zone</th><th>Server</th><th>Client</th><th>Reason</th>"
+              "</tr>\n",
+              f);
+        for (unsigned i = 0; i < r->nxfr; i++) {
+            const struct xfr_item *x = &r->xfr[i];
+            fmt_time(x->end_ns, c, sizeof(c));
+            fprintf(f, "<tr><td>%s</td><td>%s ", c, x->qtype);
+            h_esc(f, x->zone);
+            fprintf(f, "</td><td>%s</td><td>%s</td><td>", x->server, x->client);
+            h_esc(f, x->reason);
+            fputs("</td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+
+    fprintf(f, "<h2>Alerts (%llu)</h2>\n", (unsigned long long)r->alerts_total);
+    if (!r->nalerts)
+        fputs("<p class='muted'>No alerts in this period.</p>\n", f);
+    else {
+        fputs("<ul>", f);
+        rule_counts(r, f, true);
+        fputs("</ul>\n", f);
+        fputs("<table><tr><th>Severity</th><th>Rule</th><th>State</th><th>First / last "
+              "seen</th><th>What happened</th></tr>\n",
+              f);
+        for (unsigned i = 0; i < r->nalerts; i++) {
+            const struct alert_item *al = &r->alerts[i];
+            fmt_time(al->first_ns, c, sizeof(c));
+            fmt_time(al->last_ns, d, sizeof(d));
+            fprintf(f, "<tr><td class='sev-%s'>%s</td><td>%s</td><td>%s</td><td>%s<br>%s</td><td>",
+                    al->severity, al->severity, al->rule, al->state, c, d);
+            h_esc(f, al->summary);
+            fputs("<br><span class='muted'>", f);
+            h_esc(f, al->reference);
+            if (al->evidence_file[0]) {
+                fputs("; evidence: <code>", f);
+                h_esc(f, al->evidence_file);
+                fputs("</code>", f);
+            }
+            fputs("<br>", f);
+            h_esc(f, al->evidence);
+            fputs("</span></td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+
+    fputs("<h2>Top talkers</h2>\n<table><tr>", f);
+    for (int k = 0; k < TOP_KINDS; k++)
+        fprintf(f, "<th>%s</th>", top_labels[k]);
+    fputs("</tr>\n", f);
+    for (unsigned i = 0; i < 10; i++) {
+        bool any = false;
+        for (int k = 0; k < TOP_KINDS; k++)
+            any |= i < r->ntop[k];
+        if (!any)
+            break;
+        fputs("<tr>", f);
+        for (int k = 0; k < TOP_KINDS; k++) {
+            fputs("<td>", f);
+            if (i < r->ntop[k]) {
+                h_esc(f, r->top[k][i].name);
+                fprintf(f, " <span class='muted'>%llu</span>",
+                        (unsigned long long)r->top[k][i].count);
+            }
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n<h2>Capture health</h2>\n<table>", f);
+    fprintf(f, "<tr><td>Windows with data</td><td class='n'>%llu</td></tr>",
+            (unsigned long long)r->cur.windows);
+    fprintf(f, "<tr><td>Malformed messages</td><td class='n'>%llu</td></tr>",
+            (unsigned long long)r->cur.malformed);
+    fprintf(f, "<tr><td>Unanswered queries</td><td class='n'>%llu</td></tr>",
+            (unsigned long long)r->cur.unanswered);
+    fprintf(f, "<tr%s><td>Packets lost or given up (all causes)</td><td class='n'>%llu</td></tr>",
+            r->cur.loss ? " class='attn'" : "", (unsigned long long)r->cur.loss);
+    for (unsigned i = 0; i < r->nloss; i++)
+        if (r->loss_vals[i])
+            fprintf(f, "<tr><td>&nbsp;&nbsp;%s</td><td class='n'>%llu</td></tr>",
+                    r->loss_names[i], (unsigned long long)r->loss_vals[i]);
+    fprintf(f, "<tr><td>Store detail dropped</td><td class='n'>%llu</td></tr></table>\n",
+            (unsigned long long)r->detail_dropped);
+    fputs("<p class='muted'>Errors are responses whose RCODE is not NOERROR. The error/query "
+          "ratio is errors divided by queries. A change is a run of intervals with at least 100 "
+          "queries whose ratio is at least twice the baseline and 5 points above it, or half of "
+          "it and 5 points below. \"Not observed: no source\" means no input covered the item "
+          "in this period.</p>\n</body></html>\n",
+          f);
+}
+
+int rep_write(const struct rep_opts *o, FILE *out, char *err, size_t errlen)
+{
+    struct rep *r = calloc(1, sizeof(*r));
+    sqlite3 *db = NULL;
+    db_store *s;
+    int rc = 0;
+
+    if (!r)
+        return ERR_NOMEM;
+    r->o = o;
+    r->xfr = calloc(MAX_ITEMS, sizeof(*r->xfr));
+    r->zones = calloc(MAX_ITEMS, sizeof(*r->zones));
+    r->alerts = calloc(MAX_ITEMS, sizeof(*r->alerts));
+    if (!r->xfr || !r->zones || !r->alerts) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    if (o->generated_ns) {
+        r->generated = o->generated_ns;
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r->generated = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    }
+    /* Opening through the store upgrades an older schema first. */
+    s = db_open(o->db_path, err, errlen);
+    if (!s) {
+        rc = ERR_DB;
+        goto out;
+    }
+    db_close(s);
+    if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", o->db_path, sqlite3_errmsg(db));
+        rc = ERR_DB;
+        goto out;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    /* One read transaction: every figure comes from the same snapshot. */
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    rc = collect(db, r, err, errlen);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc < 0)
+        goto out;
+    if (o->format == REP_JSON)
+        write_json(r, out);
+    else if (o->format == REP_HTML)
+        write_html(r, out);
+    else
+        write_text(r, out);
+out:
+    sqlite3_close(db);
+    if (r) {
+        free(r->xfr);
+        free(r->zones);
+        free(r->alerts);
+    }
+    free(r);
+    return rc;
+}
