@@ -860,9 +860,11 @@ static void sparkline(const struct rep *r, FILE *f)
 {
     static const char lv[] = " .:-=+*#";
     double max = 0;
-    unsigned step = (r->nb + 63) / 64, cols = (r->nb + step - 1) / step;
+    unsigned step, cols;
     if (!r->nb)
         return;
+    step = (r->nb + 63) / 64;
+    cols = (r->nb + step - 1) / step;
     for (unsigned i = 0; i < r->nb; i++)
         if (r->b[i].queries)
             max = fmax(max, (double)r->b[i].errors / (double)r->b[i].queries);
