@@ -193,8 +193,8 @@ static uint64_t col_u64(sqlite3_stmt *st, int col)
 }
 
 #define WIN_SUMS                                                                                   \
-    "count(*),sum(queries),sum(responses),sum(rc_noerror),sum(rc_formerr),sum(rc_servfail),"     \
-    "sum(rc_nxdomain),sum(rc_notimp),sum(rc_refused),sum(rc_other),sum(edns_errors),sum(edns),"  \
+    "count(*),sum(queries),sum(responses),sum(rc_noerror),sum(rc_formerr),sum(rc_servfail),"       \
+    "sum(rc_nxdomain),sum(rc_notimp),sum(rc_refused),sum(rc_other),sum(edns_errors),sum(edns),"    \
     "sum(tc),sum(unanswered),sum(unsolicited),sum(duplicate),sum(malformed),sum(loss)"
 
 static void read_sums(sqlite3_stmt *st, int c, struct totals *t)
@@ -830,8 +830,7 @@ static void num(uint64_t v, char *buf, size_t n)
     buf[o] = 0;
 }
 
-static void change_text(bool have, uint64_t cur, bool have_prev, uint64_t prev, char *buf,
-                        size_t n)
+static void change_text(bool have, uint64_t cur, bool have_prev, uint64_t prev, char *buf, size_t n)
 {
     if (!have || !have_prev || prev == 0)
         snprintf(buf, n, "-");
@@ -977,8 +976,7 @@ static void write_text(const struct rep *r, FILE *f)
         }
         snprintf(a, sizeof(a), "%.2f%%", 100 * r->ratio);
         fprintf(f, "  %-30s %12s %12s %7s  %s\n", "6 Error/query ratio (A15)", a, p, c, ts);
-        fprintf(f, "  %-30s %12u %12s %7s  %s\n", "7 Ratio changes (A15)", r->nchanges, "", "",
-                ts);
+        fprintf(f, "  %-30s %12u %12s %7s  %s\n", "7 Ratio changes (A15)", r->nchanges, "", "", ts);
     } else {
         fprintf(f, "  %-30s %s\n", "6 Error/query ratio (A15)", ts ? "no queries" : NO_SOURCE);
         fprintf(f, "  %-30s %s\n", "7 Ratio changes (A15)", ts ? "no queries" : NO_SOURCE);
@@ -991,8 +989,8 @@ static void write_text(const struct rep *r, FILE *f)
         const struct change *c = &r->changes[i];
         fmt_time(c->from_ns, a, sizeof(a));
         fmt_time(c->to_ns, b, sizeof(b));
-        fprintf(f, "  %s %s..%s: %.1f%% (baseline %.1f%%)\n", c->rise ? "RISE" : "FALL", a,
-                b + 11, 100 * c->peak, 100 * c->baseline);
+        fprintf(f, "  %s %s..%s: %.1f%% (baseline %.1f%%)\n", c->rise ? "RISE" : "FALL", a, b + 11,
+                100 * c->peak, 100 * c->baseline);
     }
 
     fprintf(f, "\nExpiring zones (%u)\n", r->nzones);
@@ -1101,8 +1099,8 @@ static void svg_axes(const struct rep *r, FILE *f, double ymax, bool percent)
     double ph = CH_H - CH_T - CH_B, pw = CH_W - CH_L - 10;
     for (int i = 0; i <= 4; i++) {
         double y = CH_T + ph - ph * i / 4;
-        fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ddd'/>", CH_L, y,
-                CH_W - 10, y);
+        fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ddd'/>", CH_L, y, CH_W - 10,
+                y);
         if (percent)
             fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='11'>%.1f%%</text>",
                     CH_L - 4, y + 4, 100 * ymax * i / 4);
@@ -1116,7 +1114,11 @@ static void svg_axes(const struct rep *r, FILE *f, double ymax, bool percent)
         fmt_time(ns, t, sizeof(t));
         t[16] = 0;
         fprintf(f, "<text x='%.1f' y='%d' text-anchor='%s' font-size='11'>%s</text>",
-                CH_L + pw * i / 4, CH_H - 8, i == 0 ? "start" : i == 4 ? "end" : "middle", t + 5);
+                CH_L + pw * i / 4, CH_H - 8,
+                i == 0   ? "start"
+                : i == 4 ? "end"
+                         : "middle",
+                t + 5);
     }
 }
 
@@ -1129,8 +1131,9 @@ static void svg_bars(const struct rep *r, FILE *f, const char *title, const char
     for (unsigned i = 0; i < r->nb; i++)
         max = fmax(max, (double)(what == 0 ? r->b[i].queries : r->b[i].edns_errors));
     max = nice_max(max);
-    fprintf(f, "<figure><figcaption>%s</figcaption><svg role='img' width='%d' height='%d' "
-               "viewBox='0 0 %d %d' xmlns='http://www.w3.org/2000/svg'><title>%s</title>",
+    fprintf(f,
+            "<figure><figcaption>%s</figcaption><svg role='img' width='%d' height='%d' "
+            "viewBox='0 0 %d %d' xmlns='http://www.w3.org/2000/svg'><title>%s</title>",
             title, CH_W, CH_H, CH_W, CH_H, desc);
     svg_axes(r, f, max, false);
     for (unsigned i = 0; i < r->nb; i++) {
@@ -1209,7 +1212,8 @@ static void svg_ratio(const struct rep *r, FILE *f)
                 x1 - x0, ph);
     }
     fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#555' stroke-dasharray='6 4'/>",
-            CH_L, CH_T + ph - ph * r->baseline / max, CH_W - 10, CH_T + ph - ph * r->baseline / max);
+            CH_L, CH_T + ph - ph * r->baseline / max, CH_W - 10,
+            CH_T + ph - ph * r->baseline / max);
     fputs("<path class='ratio' fill='none' stroke='#d62728' stroke-width='2' d='", f);
     for (unsigned i = 0; i < r->nb; i++) {
         double v;
@@ -1218,7 +1222,8 @@ static void svg_ratio(const struct rep *r, FILE *f)
             continue;
         }
         v = (double)r->b[i].errors / (double)r->b[i].queries;
-        fprintf(f, "%c%.1f %.1f ", pen ? 'L' : 'M', CH_L + bw * (i + 0.5), CH_T + ph - ph * v / max);
+        fprintf(f, "%c%.1f %.1f ", pen ? 'L' : 'M', CH_L + bw * (i + 0.5),
+                CH_T + ph - ph * v / max);
         pen = true;
     }
     fputs("'/></svg><p class='legend'><span style='background:#d62728'></span>ratio "
@@ -1297,7 +1302,8 @@ static void write_html(const struct rep *r, FILE *f)
           "h1{font-size:1.4em}h2{font-size:1.15em;border-bottom:1px solid #ccc;margin-top:1.6em}"
           "table{border-collapse:collapse;width:100%;font-size:.92em}td,th{border-bottom:1px solid "
           "#eee;padding:3px 6px;text-align:left;vertical-align:top}td.n{text-align:right;"
-          "font-variant-numeric:tabular-nums}tr.attn td{background:#fff3e0}td{overflow-wrap:anywhere}.sev-critical,"
+          "font-variant-numeric:tabular-nums}tr.attn "
+          "td{background:#fff3e0}td{overflow-wrap:anywhere}.sev-critical,"
           ".sev-high{color:#b00;font-weight:bold}.sev-warning{color:#a60}.muted{color:#777}"
           "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}"
           ".legend span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 .8em;"
@@ -1314,8 +1320,9 @@ static void write_html(const struct rep *r, FILE *f)
     fmt_time(r->generated, c, sizeof(c));
     fprintf(f, "Generated %s from <code>", c);
     h_esc(f, r->o->db_path);
-    fprintf(f, "</code>.</p>\n<p>Sources: packets %s, dnstap %s, server logs %s. Traffic data "
-               "covers %.1f%% of the period.</p>\n",
+    fprintf(f,
+            "</code>.</p>\n<p>Sources: packets %s, dnstap %s, server logs %s. Traffic data "
+            "covers %.1f%% of the period.</p>\n",
             r->src_packets.runs ? "<b>yes</b>" : "none", r->src_dnstap.runs ? "<b>yes</b>" : "none",
             r->src_logs.runs ? "<b>yes</b>" : "none", 100 * r->coverage);
 
@@ -1482,8 +1489,8 @@ static void write_html(const struct rep *r, FILE *f)
             r->cur.loss ? " class='attn'" : "", (unsigned long long)r->cur.loss);
     for (unsigned i = 0; i < r->nloss; i++)
         if (r->loss_vals[i])
-            fprintf(f, "<tr><td>&nbsp;&nbsp;%s</td><td class='n'>%llu</td></tr>",
-                    r->loss_names[i], (unsigned long long)r->loss_vals[i]);
+            fprintf(f, "<tr><td>&nbsp;&nbsp;%s</td><td class='n'>%llu</td></tr>", r->loss_names[i],
+                    (unsigned long long)r->loss_vals[i]);
     fprintf(f, "<tr><td>Store detail dropped</td><td class='n'>%llu</td></tr></table>\n",
             (unsigned long long)r->detail_dropped);
     fputs("<p class='muted'>Errors are responses whose RCODE is not NOERROR. The error/query "
