@@ -4,8 +4,10 @@
  * The ring is single-producer (the analysis) single-consumer (the writer), variable-length
  * records padded to 8 bytes; a record never wraps (a PAD record fills the end). Detail
  * records may fill the ring only up to DETAIL_SHARE of its size, so window totals and alerts
- * still fit when the writer is behind. The writer commits when a window closes, every
- * BATCH_ROWS rows, and at least every COMMIT_MS of wall time while it has rows pending.
+ * still fit when the writer is behind. The writer commits every BATCH_ROWS rows and at
+ * least every COMMIT_MS of wall time while it has rows pending (a live sensor closes a
+ * window every minute, so each window is committed within a second of closing; a capture
+ * file read at full speed packs many windows into one transaction).
  *
  * Per-server window rows, passive DNS, zones and zone transfers are built on the writer
  * thread from copies of transactions and answers, so their cost stays off the capture
@@ -168,10 +170,14 @@ struct db_store {
     bool in_tx;
     uint64_t tx_rows;
     struct timespec tx_start;
-    struct srv_agg *srv;
+    struct srv_agg *srv, *srv_rows;
     struct srv_agg srv_other;
     struct pdns_ent *pdns;
     uint32_t pdns_used;
+    uint32_t *pdns_dirty; /* slots with pending counts, written when the window closes */
+    uint32_t ndirty;
+    uint16_t srv_used[SRV_SLOTS]; /* slots in use this window */
+    uint32_t nsrv;
     struct xfr_ent xfr[XFR_SLOTS];
     struct dns_msg msg;
 };
@@ -210,7 +216,6 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, count INTEGER NOT NULL, "
     "PRIMARY KEY(run_id, key));"
     "CREATE INDEX rrset_name ON rrset(name, type);"
-    "CREATE INDEX rrset_time ON rrset(last_ns);"
     "CREATE TABLE zone(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE, zone TEXT "
     "NOT NULL, server TEXT NOT NULL, serial INTEGER, refresh INTEGER, retry INTEGER, expire "
     "INTEGER, minimum INTEGER, first_ns INTEGER, last_ns INTEGER, last_xfr_ok_ns INTEGER, "
@@ -300,8 +305,10 @@ static sqlite3 *open_db(const char *path, char *err, size_t errlen)
     sqlite3_busy_timeout(db, 10000);
     /* WAL: readers (reports) do not block the writer; synchronous=NORMAL keeps every
      * committed transaction across a process crash (the WAL is in the OS page cache). */
-    if (exec(db, "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;", err,
-             errlen) < 0) {
+    if (exec(db,
+             "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+             "PRAGMA cache_size=-65536;PRAGMA wal_autocheckpoint=4000;",
+             err, errlen) < 0) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", err ? err : "");
         set_err(err, errlen, path, msg);
@@ -603,6 +610,7 @@ static struct srv_agg *srv_slot(db_store *s, uint8_t af, const uint8_t *addr)
             a->used = 1;
             a->af = af;
             memcpy(a->addr, addr, alen);
+            s->srv_used[s->nsrv++] = (uint16_t)((h + i) & (SRV_SLOTS - 1));
             return a;
         }
         if (a->af == af && !memcmp(a->addr, addr, alen))
@@ -736,10 +744,13 @@ static void w_window(db_store *s, const struct win_stats *w)
     s->stats.windows++;
 
     /* Per-server rows: the busiest SRV_ROWS servers, the rest summed under "other". */
-    rows = s->srv;
-    for (uint32_t i = 0; i < SRV_SLOTS; i++)
-        if (rows[i].used)
-            rows[n++] = rows[i];
+    rows = s->srv_rows;
+    for (uint32_t i = 0; i < s->nsrv; i++) {
+        struct srv_agg *a = &s->srv[s->srv_used[i]];
+        rows[n++] = *a;
+        memset(a, 0, sizeof(*a));
+    }
+    s->nsrv = 0;
     qsort(rows, n, sizeof(*rows), srv_cmp);
     for (uint32_t i = 0; i < n; i++) {
         if (i < SRV_ROWS) {
@@ -755,10 +766,8 @@ static void w_window(db_store *s, const struct win_stats *w)
     }
     if (s->srv_other.q + s->srv_other.r)
         write_srv_row(s, w, &s->srv_other, "other");
-    memset(s->srv, 0, SRV_SLOTS * sizeof(*s->srv));
     memset(&s->srv_other, 0, sizeof(s->srv_other));
     pdns_flush(s, false);
-    tx_commit(s);
 }
 
 /* Canonical hash of an RR: owner (lower case), type, and rdata with the names of the
@@ -816,8 +825,8 @@ static uint64_t rr_key(const struct dns_msg *m, const struct dns_rr *rr, const u
 static void pdns_flush(db_store *s, bool clear)
 {
     sqlite3_stmt *st = s->st[ST_RRSET_UPD];
-    for (uint32_t i = 0; i < PDNS_SLOTS; i++) {
-        struct pdns_ent *e = &s->pdns[i];
+    for (uint32_t i = 0; i < s->ndirty; i++) {
+        struct pdns_ent *e = &s->pdns[s->pdns_dirty[i]];
         if (e->key && e->pending) {
             sqlite3_bind_int64(st, 1, s->run_id);
             sqlite3_bind_int64(st, 2, (int64_t)e->key);
@@ -827,6 +836,7 @@ static void pdns_flush(db_store *s, bool clear)
             e->pending = 0;
         }
     }
+    s->ndirty = 0;
     if (clear) {
         memset(s->pdns, 0, PDNS_SLOTS * sizeof(*s->pdns));
         s->pdns_used = 0;
@@ -877,7 +887,8 @@ static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr
     for (uint32_t i = 0; i < 64; i++) {
         struct pdns_ent *c = &s->pdns[(h + i) & (PDNS_SLOTS - 1)];
         if (c->key == key) {
-            c->pending++;
+            if (c->pending++ == 0)
+                s->pdns_dirty[s->ndirty++] = (h + i) & (PDNS_SLOTS - 1);
             c->last_ns = r->ts_ns > c->last_ns ? r->ts_ns : c->last_ns;
             s->stats.pdns_seen++;
             return;
@@ -895,9 +906,15 @@ static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr
     e->pending = 0;
     e->last_ns = r->ts_ns;
     s->pdns_used++;
-    if (!rr_text(&s->msg, rr->name_off, name, sizeof(name), type, sizeof(type), rdata,
-                 sizeof(rdata)))
+    if ((rr->type == 1 && rr->rdlen == 4) || (rr->type == 28 && rr->rdlen == 16)) {
+        /* The common case without ldns's allocations. */
+        dns_name_to_str(owner, olen, name, sizeof(name));
+        snprintf(type, sizeof(type), "%s", rr->type == 1 ? "A" : "AAAA");
+        inet_ntop(rr->type == 1 ? AF_INET : AF_INET6, rr->rdata, rdata, sizeof(rdata));
+    } else if (!rr_text(&s->msg, rr->name_off, name, sizeof(name), type, sizeof(type), rdata,
+                        sizeof(rdata))) {
         return;
+    }
     sqlite3_bind_int64(st, 1, s->run_id);
     sqlite3_bind_int64(st, 2, (int64_t)key);
     sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
@@ -1130,8 +1147,6 @@ static void w_alert(db_store *s, const struct rec_alert *a)
     sqlite3_bind_double(st, 19, a->threshold);
     sqlite3_bind_double(st, 20, a->observed);
     step(s, ST_ALERT);
-    /* Alerts are what the ISO reads first: commit them without waiting for the window. */
-    tx_commit(s);
 }
 
 static void w_top(db_store *s, const struct rec_top *t)
@@ -1260,8 +1275,10 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     s->ring.mask = RING_SIZE - 1;
     s->ring.buf = malloc(RING_SIZE);
     s->srv = calloc(SRV_SLOTS, sizeof(*s->srv));
+    s->srv_rows = calloc(SRV_SLOTS, sizeof(*s->srv_rows));
     s->pdns = calloc(PDNS_SLOTS, sizeof(*s->pdns));
-    if (!s->ring.buf || !s->srv || !s->pdns) {
+    s->pdns_dirty = calloc(PDNS_SLOTS, sizeof(*s->pdns_dirty));
+    if (!s->ring.buf || !s->srv || !s->srv_rows || !s->pdns || !s->pdns_dirty) {
         set_err(err, errlen, s->path, "out of memory");
         return ERR_NOMEM;
     }
@@ -1403,7 +1420,9 @@ void db_close(db_store *s)
     sqlite3_close(s->db);
     free(s->ring.buf);
     free(s->srv);
+    free(s->srv_rows);
     free(s->pdns);
+    free(s->pdns_dirty);
     free(s);
 }
 

@@ -994,19 +994,25 @@ static void write_text(const struct rep *r, FILE *f)
     }
 
     fprintf(f, "\nExpiring zones (%u)\n", r->nzones);
+    if (!r->nzones)
+        fprintf(f, "  %s\n", xs ? "none" : NO_SOURCE);
     for (unsigned i = 0; i < r->nzones; i++) {
         const struct zone_item *z = &r->zones[i];
         if (z->last_ok_ns) {
             fmt_time(z->last_ok_ns, a, sizeof(a));
-            fprintf(f, "  %-9s %s at %s: last transfer %s, %s %lld s\n", z->status, z->zone,
-                    z->server, a, z->remaining_s > 0 ? "expires in" : "expired",
+            fprintf(f, "  %-9s %.60s at %s\n", z->status, z->zone, z->server);
+            fprintf(f, "            last transfer %s, %s %lld s\n", a,
+                    z->remaining_s > 0 ? "expires in" : "expired",
                     (long long)(z->remaining_s > 0 ? z->remaining_s : -z->remaining_s));
         } else {
-            fprintf(f, "  %-9s %s at %s: no successful transfer seen, %llu failed\n", z->status,
-                    z->zone, z->server, (unsigned long long)z->failures);
+            fprintf(f, "  %-9s %.60s at %s\n", z->status, z->zone, z->server);
+            fprintf(f, "            no successful transfer seen, %llu failed\n",
+                    (unsigned long long)z->failures);
         }
     }
     fprintf(f, "\nFailed zone transfers (%llu)\n", (unsigned long long)r->xfr_failed_total);
+    if (!r->nxfr)
+        fprintf(f, "  %s\n", xs ? "none" : NO_SOURCE);
     for (unsigned i = 0; i < r->nxfr; i++) {
         const struct xfr_item *x = &r->xfr[i];
         fmt_time(x->end_ns, a, sizeof(a));

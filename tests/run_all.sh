@@ -22,6 +22,9 @@ suite "tshark oracle" tests/oracle_all.sh
 suite "command line, inputs and errors" tests/cli.sh
 suite "generator reproduces the checked-in fixtures" tests/regen.sh
 suite "fuzz corpus replay" tests/fuzz/replay.sh
+suite "store: SIGKILL while writing (crash safety)" tests/store/kill.sh
+suite "ISO report: APP.3.6 figures, formats, sources" tests/report/run.sh
+suite "ISO report: HTML rendered in headless Chromium" tests/report/html.sh
 suite "system test: real DNS server on loopback" tests/sys/run.sh
 suite "system test: BIND 9 refusing AXFR and answering BADVERS" tests/sys/bind.sh
 suite "system test: dnsperf through Unbound and NSD, clean traffic" tests/sys/resolver.sh

@@ -3,9 +3,10 @@
 # Uses sudo when not run as root.
 set -euo pipefail
 pkgs=(build-essential pkg-config libpcap-dev libldns-dev libpsl-dev publicsuffix zlib1g-dev liblzma-dev liblz4-dev
-    libzstd-dev libcmocka-dev libinih-dev
+    libzstd-dev libcmocka-dev libinih-dev libsqlite3-dev sqlite3 libncurses-dev
     clang libclang-rt-14-dev clang-format cppcheck
-    tshark tcpdump nsd bind9 unbound dnsperf dnsutils jq gzip xz-utils lz4 zstd)
+    tshark tcpdump nsd bind9 unbound dnsperf dnsutils jq gzip xz-utils lz4 zstd
+    chromium imagemagick)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
