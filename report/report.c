@@ -1001,9 +1001,10 @@ static void write_text(const struct rep *r, FILE *f)
         if (z->last_ok_ns) {
             fmt_time(z->last_ok_ns, a, sizeof(a));
             fprintf(f, "  %-9s %.60s at %s\n", z->status, z->zone, z->server);
-            fprintf(f, "            last transfer %s, %s %lld s\n", a,
-                    z->remaining_s > 0 ? "expires in" : "expired",
-                    (long long)(z->remaining_s > 0 ? z->remaining_s : -z->remaining_s));
+            long long rs = z->remaining_s > 0 ? z->remaining_s : -z->remaining_s;
+            fprintf(f, "            last transfer %s, %s %lld s (%.1f days)%s\n", a,
+                    z->remaining_s > 0 ? "expires in" : "expired", rs, (double)rs / 86400,
+                    z->remaining_s > 0 ? "" : " ago");
         } else {
             fprintf(f, "  %-9s %.60s at %s\n", z->status, z->zone, z->server);
             fprintf(f, "            no successful transfer seen, %llu failed\n",

@@ -91,8 +91,7 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(db_create_version(path("v1.db"), 1, err, sizeof(err)), 0);
     assert_int_equal(q1(path("v1.db"), "PRAGMA user_version"), 1);
     /* v1 has no rrset table and no lat_mean_us column. */
-    assert_int_equal(q1(path("v1.db"), "SELECT count(*) FROM sqlite_master WHERE name='rrset'"),
-                     0);
+    assert_int_equal(q1(path("v1.db"), "SELECT count(*) FROM sqlite_master WHERE name='rrset'"), 0);
     exec_sql(path("v1.db"),
              "INSERT INTO run(id,run_key,sensor,source,started) VALUES(7,'k','h','packets','x');"
              "INSERT INTO window_stats(run_id,start_ns,end_ns,server,queries) "
@@ -127,10 +126,14 @@ static void run(const char *db, const char *key, uint64_t t0, unsigned nwin, uin
 {
     char err[256];
     struct disp_sink sink;
-    struct db_run_info ri = {.run_key = key, .sensor = "test", .source = "packets",
-                             .inputs = "unit", .version = "t", .window_ns = 60 * SEC};
-    struct db_run_end re = {.status = "complete", .first_ns = t0,
-                            .last_ns = t0 + nwin * 60 * SEC, .loss_json = "{}"};
+    struct db_run_info ri = {.run_key = key,
+                             .sensor = "test",
+                             .source = "packets",
+                             .inputs = "unit",
+                             .version = "t",
+                             .window_ns = 60 * SEC};
+    struct db_run_end re = {
+        .status = "complete", .first_ns = t0, .last_ns = t0 + nwin * 60 * SEC, .loss_json = "{}"};
     db_store *s = db_open(db, err, sizeof(err));
     assert_non_null(s);
     assert_int_equal(db_begin_run(s, &ri, err, sizeof(err)), 0);
@@ -148,9 +151,16 @@ static void run(const char *db, const char *key, uint64_t t0, unsigned nwin, uin
         sink.on_window(sink.user, &w);
     }
     {
-        struct db_alert a = {.id = 0, .rule = "error-ratio", .reference = "BSI APP.3.6.A15",
-                             .severity = "high", .state = "open", .key = "k", .summary = "s",
-                             .evidence = "{}", .first_ns = t0, .last_ns = t0};
+        struct db_alert a = {.id = 0,
+                             .rule = "error-ratio",
+                             .reference = "BSI APP.3.6.A15",
+                             .severity = "high",
+                             .state = "open",
+                             .key = "k",
+                             .summary = "s",
+                             .evidence = "{}",
+                             .first_ns = t0,
+                             .last_ns = t0};
         db_alert(s, &a);
         a.state = "closed";
         a.last_ns = t0 + 60 * SEC;
