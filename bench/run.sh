@@ -38,12 +38,18 @@ view=$(best "$B" view "$cap")
 stats=$(best "$B" stats "$cap")
 ldnsr=$(best "$B" ldns "$cap")
 # The two whole-process runs alternate, so both see the same machine conditions.
-norules="" full=""
+# The store run writes into a fresh database each time (bench/out/bench.db) and keeps its
+# JSON summary for the store's figures.
+norules="" full="" withdb=""
+faster() { [ -z "$2" ] || awk -v x="$(awk '{print $4}' <<<"$1")" -v y="$(awk '{print $4}' <<<"$2")" 'BEGIN{exit !(x<y)}'; }
 for _ in $(seq 1 "$repeat"); do
     a=$("$B" run "$top/dnsvigil" analyze --no-progress --json --no-rules "$cap")
     b=$("$B" run "$top/dnsvigil" analyze --no-progress --json "$cap")
-    if [ -z "$norules" ] || awk -v x="$(awk '{print $4}' <<<"$a")" -v y="$(awk '{print $4}' <<<"$norules")" 'BEGIN{exit !(x<y)}'; then norules=$a; fi
-    if [ -z "$full" ] || awk -v x="$(awk '{print $4}' <<<"$b")" -v y="$(awk '{print $4}' <<<"$full")" 'BEGIN{exit !(x<y)}'; then full=$b; fi
+    rm -f "$out/bench.db" "$out/bench.db-wal" "$out/bench.db-shm"
+    c=$("$B" run "$top/dnsvigil" analyze --no-progress --json -o "$out/db-try.json" --db "$out/bench.db" "$cap")
+    if faster "$a" "$norules"; then norules=$a; fi
+    if faster "$b" "$full"; then full=$b; fi
+    if faster "$c" "$withdb"; then withdb=$c; cp "$out/db-try.json" "$out/db.json"; fi
 done
 subfloor=$(best "$B" floor "$sub")
 subfull=$(best "$B" run "$top/dnsvigil" analyze --no-progress --json "$sub")
@@ -69,8 +75,17 @@ row() { # row LABEL LINE
     row "dnsvigil analyze --json --no-rules (whole process)" "$norules"
     row "dnsvigil analyze --json, everything on, all rules (whole process)" "$full"
     echo
+    row "dnsvigil analyze --json --db (everything on, SQLite store)" "$withdb"
+    echo
     awk -v a="$(awk '{print $4}' <<<"$norules")" -v b="$(awk '{print $4}' <<<"$full")" \
         'BEGIN { printf "Rules cost %.0f%% on top of the analysis without rules.\n\n", 100 * (b - a) / a }'
+    jq -r --arg t "$(awk '{print $4}' <<<"$withdb")" --arg f "$(awk '{print $4}' <<<"$full")" '.store |
+        "Store: \(.rows) rows in \(.batches) transactions, \((.rows / ($t | tonumber)) | floor) rows/s; "
+        + "\(.rrsets_new) passive-DNS RRs; detail dropped (writer behind): \(.dropped.transactions) transactions, "
+        + "\(.dropped.messages) answer messages; "
+        + "windows and alerts dropped: \(.dropped.windows + .dropped.alerts). "
+        + "analyze --db takes \((100 * (($t | tonumber) - ($f | tonumber)) / ($f | tonumber)) | round)% longer than without.\n"' \
+        "$out/db.json"
     echo "Random-subdomain flood: $(basename "$sub"), $(awk '{print $2}' <<<"$subfloor") packets, $names unique names:"
     echo
     echo "| path | packets/s | ns/packet | ratio to floor | peak RSS MiB |"

@@ -12,7 +12,7 @@ srcs="common/*.c capture/*.c analyze/*.c rules/*.c"
 # shellcheck disable=SC2086
 clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=all -o "$out/fuzz_decode" tests/fuzz/fuzz_decode.c $srcs \
-    -lpcap -lldns -lpsl -linih -lz -llzma -llz4 -lzstd -lm
+    -lpcap -lldns -lpsl -linih -lsqlite3 -lz -llzma -llz4 -lzstd -lm -lpthread
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp tests/fuzz/corpus/decode/* "$work/"

@@ -182,7 +182,7 @@ static void test_batches_and_rerun(void **state)
     (void)state;
     run(path("b.db"), "key-a", T0, 50, 100, &st);
     assert_int_equal(st.windows, 50);
-    assert_true(st.batches >= 50); /* a window is committed when it closes */
+    assert_true(st.batches >= 1 && st.batches < 50); /* windows are batched */
     for (int i = 0; i < DB_DROP_N; i++)
         assert_int_equal(st.dropped[i], 0);
     assert_int_equal(q1(path("b.db"), "SELECT count(*) FROM window_stats WHERE server='*'"), 50);
