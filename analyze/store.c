@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The SQLite store: ring -> writer thread -> batched transactions.
  *
- * The ring is single-producer (the analysis) single-consumer (the writer), variable-length
- * records padded to 8 bytes; a record never wraps (a PAD record fills the end). Detail
- * records may fill the ring only up to DETAIL_SHARE of its size, so window totals and alerts
- * still fit when the writer is behind. The writer commits every BATCH_ROWS rows and at
- * least every COMMIT_MS of wall time while it has rows pending (a live sensor closes a
- * window every minute, so each window is committed within a second of closing; a capture
- * file read at full speed packs many windows into one transaction).
+ * Two rings, each single-producer (the analysis) single-consumer (the writer), of
+ * variable-length records padded to 8 bytes; a record never wraps (a PAD record fills the
+ * end). The main ring carries windows, transactions, alerts and top entries and is drained
+ * first; transactions may fill it only up to DETAIL_SHARE, so window totals and alerts
+ * still fit when the writer is behind. The detail ring carries copies of answers and TCP
+ * events (passive DNS, zones, transfers: the expensive part), handled in slices between. The writer
+ * commits every BATCH_ROWS rows and at least every COMMIT_MS of wall time while it has rows pending
+ * (a live sensor closes a window every minute, so each window is committed within a second of
+ * closing; a capture file read at full speed packs many windows into one transaction).
  *
  * Per-server window rows, passive DNS, zones and zone transfers are built on the writer
  * thread from copies of transactions and answers, so their cost stays off the capture
@@ -34,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RING_SIZE (32u << 20)
+#define RING_SIZE (16u << 20) /* each of the two rings */
 #define DETAIL_SHARE(size) ((size) / 4 * 3)
 #define BATCH_ROWS 20000
 #define COMMIT_MS 1000
@@ -42,6 +44,7 @@
 #define SRV_ROWS 32    /* server rows written per window; the rest go to "other" */
 #define PDNS_SLOTS (1u << 18)
 #define XFR_SLOTS 64
+#define DETAIL_SLICE 256 /* detail records handled between looks at the main ring */
 
 enum rec_kind { REC_PAD = 0, REC_WINDOW, REC_TXN, REC_MSG, REC_EVENT, REC_ALERT, REC_TOP };
 
@@ -92,6 +95,9 @@ struct ring {
     uint8_t *buf;
     size_t size, mask;
     _Atomic size_t head, tail;
+    /* Producer's copy of tail, re-read only when the ring looks full (keeps the consumer's
+     * cache line from bouncing on every record). */
+    size_t tail_seen __attribute__((aligned(64)));
 };
 
 struct srv_agg {
@@ -159,7 +165,9 @@ struct db_store {
     char path[1024];
     sqlite3_stmt *st[ST_N];
     int64_t run_id;
-    struct ring ring;
+    struct ring ring;   /* windows, transactions, alerts, top entries: drained first */
+    struct ring detail; /* answers and TCP events (passive DNS, zones, transfers) */
+    struct timespec run_start, stop_at;
     pthread_t thread;
     bool running;
     atomic_bool stop;
@@ -358,12 +366,14 @@ fail:
 static void *ring_reserve(struct ring *r, size_t len, size_t limit, size_t *newhead)
 {
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
     size_t off = head & r->mask;
     size_t pad = off + len > r->size ? r->size - off : 0;
 
-    if (head - tail + pad + len > limit)
-        return NULL;
+    if (head - r->tail_seen + pad + len > limit) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (head - r->tail_seen + pad + len > limit)
+            return NULL;
+    }
     if (pad) {
         struct rec_hdr *p = (struct rec_hdr *)(r->buf + off);
         p->len = (uint32_t)pad;
@@ -384,11 +394,11 @@ static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, si
                        bool detail, size_t *newhead)
 {
     size_t len = (sizeof(struct rec_hdr) + payload + 7) & ~(size_t)7;
+    struct ring *r = kind == REC_MSG || kind == REC_EVENT ? &s->detail : &s->ring;
     struct rec_hdr *h;
 
     if (!s->running ||
-        !(h = ring_reserve(&s->ring, len, detail ? DETAIL_SHARE(s->ring.size) : s->ring.size,
-                           newhead))) {
+        !(h = ring_reserve(r, len, detail ? DETAIL_SHARE(r->size) : r->size, newhead))) {
         if (s->running)
             atomic_fetch_add_explicit(&s->drops[dk], 1, memory_order_relaxed);
         return NULL;
@@ -459,7 +469,7 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
     r->sport = meta->sport;
     r->dport = meta->dport;
     memcpy(r + 1, m->wire, m->len);
-    ring_commit(&s->ring, nh);
+    ring_commit(&s->detail, nh);
 }
 
 static void on_event(void *user, const struct cap_event *ev)
@@ -480,7 +490,7 @@ static void on_event(void *user, const struct cap_event *ev)
     memcpy(r->dst, ev->meta->dst, 16);
     r->sport = ev->meta->sport;
     r->dport = ev->meta->dport;
-    ring_commit(&s->ring, nh);
+    ring_commit(&s->detail, nh);
 }
 
 void db_sink(db_store *s, struct disp_sink *sink)
@@ -566,6 +576,13 @@ static long elapsed_ms(const struct timespec *since)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static long elapsed_us(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - since->tv_sec) * 1000000 + (now.tv_nsec - since->tv_nsec) / 1000;
 }
 
 static void tx_begin(db_store *s)
@@ -1194,33 +1211,77 @@ static void handle(db_store *s, const struct rec_hdr *h)
     }
 }
 
+/* Handles up to max records of ring r (all when max is 0); returns how many. When drop is
+ * set the records are only counted as dropped (the catch-up time after the input ended is
+ * over). */
+static size_t drain(db_store *s, struct ring *r, size_t max, bool drop)
+{
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    size_t n = 0;
+
+    while (tail != head && (!max || n < max)) {
+        const struct rec_hdr *h = (const struct rec_hdr *)(r->buf + (tail & r->mask));
+        size_t len = h->len;
+        if (!drop)
+            handle(s, h);
+        else if (h->kind == REC_MSG || h->kind == REC_EVENT)
+            s->stats.dropped[h->kind == REC_MSG ? DB_DROP_MSG : DB_DROP_EVENT]++;
+        n += h->kind != REC_PAD;
+        tail += len;
+        if ((n & 63) == 0)
+            atomic_store_explicit(&r->tail, tail, memory_order_release);
+        if (s->in_tx && (s->tx_rows >= BATCH_ROWS || elapsed_ms(&s->tx_start) >= COMMIT_MS))
+            tx_commit(s);
+    }
+    atomic_store_explicit(&r->tail, tail, memory_order_release);
+    return n;
+}
+
+/* After the input ends, the writer may take CATCHUP_SHARE of the run's duration (at least
+ * CATCHUP_MIN_MS) to write the detail still queued; what is left then is counted as dropped,
+ * so a writer that fell behind never stretches a run by more than that. */
+#define CATCHUP_SHARE 0.03
+#define CATCHUP_MIN_MS 50
+
+static bool catchup_over(const db_store *s)
+{
+    long run_ms = (s->stop_at.tv_sec - s->run_start.tv_sec) * 1000 +
+                  (s->stop_at.tv_nsec - s->run_start.tv_nsec) / 1000000;
+    long budget = (long)((double)run_ms * CATCHUP_SHARE);
+    return elapsed_ms(&s->stop_at) > (budget > CATCHUP_MIN_MS ? budget : CATCHUP_MIN_MS);
+}
+
 static void *writer(void *arg)
 {
     db_store *s = arg;
-    struct ring *r = &s->ring;
 
     for (;;) {
-        size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-        size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-        if (tail == head) {
-            if (atomic_load_explicit(&s->stop, memory_order_acquire) &&
-                tail == atomic_load_explicit(&r->head, memory_order_acquire))
-                break;
-            if (s->in_tx && elapsed_ms(&s->tx_start) >= COMMIT_MS)
-                tx_commit(s);
-            struct timespec ts = {0, 2000000};
-            nanosleep(&ts, NULL);
+        bool stopping = atomic_load_explicit(&s->stop, memory_order_acquire);
+        /* Totals and transactions first (cheap), then a slice of the detail. */
+        size_t n = drain(s, &s->ring, 0, false), m;
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        m = drain(s, &s->detail, DETAIL_SLICE, stopping && catchup_over(s));
+        if (m == DETAIL_SLICE && !stopping) {
+            /* Behind on detail: rest as long as the slice took, so the writer uses at most
+             * about half a core and leaves memory bandwidth to the analysis. */
+            long us = elapsed_us(&t0);
+            struct timespec rest = {us / 1000000, (us % 1000000) * 1000};
+            nanosleep(&rest, NULL);
+        }
+        if (n + m)
             continue;
-        }
-        while (tail != head) {
-            const struct rec_hdr *h = (const struct rec_hdr *)(r->buf + (tail & r->mask));
-            size_t len = h->len;
-            handle(s, h);
-            tail += len;
-            atomic_store_explicit(&r->tail, tail, memory_order_release);
-            if (s->in_tx && (s->tx_rows >= BATCH_ROWS || elapsed_ms(&s->tx_start) >= COMMIT_MS))
-                tx_commit(s);
-        }
+        if (stopping &&
+            atomic_load_explicit(&s->ring.head, memory_order_acquire) ==
+                atomic_load_explicit(&s->ring.tail, memory_order_relaxed) &&
+            atomic_load_explicit(&s->detail.head, memory_order_acquire) ==
+                atomic_load_explicit(&s->detail.tail, memory_order_relaxed))
+            break;
+        if (s->in_tx && elapsed_ms(&s->tx_start) >= COMMIT_MS)
+            tx_commit(s);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
     }
     return NULL;
 }
@@ -1271,14 +1332,16 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     sqlite3_finalize(st);
     st = NULL;
 
-    s->ring.size = RING_SIZE;
-    s->ring.mask = RING_SIZE - 1;
+    s->ring.size = s->detail.size = RING_SIZE;
+    s->ring.mask = s->detail.mask = RING_SIZE - 1;
     s->ring.buf = malloc(RING_SIZE);
+    s->detail.buf = malloc(RING_SIZE);
+    clock_gettime(CLOCK_MONOTONIC, &s->run_start);
     s->srv = calloc(SRV_SLOTS, sizeof(*s->srv));
     s->srv_rows = calloc(SRV_SLOTS, sizeof(*s->srv_rows));
     s->pdns = calloc(PDNS_SLOTS, sizeof(*s->pdns));
     s->pdns_dirty = calloc(PDNS_SLOTS, sizeof(*s->pdns_dirty));
-    if (!s->ring.buf || !s->srv || !s->srv_rows || !s->pdns || !s->pdns_dirty) {
+    if (!s->ring.buf || !s->detail.buf || !s->srv || !s->srv_rows || !s->pdns || !s->pdns_dirty) {
         set_err(err, errlen, s->path, "out of memory");
         return ERR_NOMEM;
     }
@@ -1306,11 +1369,12 @@ int db_end_run(db_store *s, const struct db_run_end *re)
 
     if (!s->running)
         return ERR_INVAL;
+    clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
     atomic_store_explicit(&s->stop, true, memory_order_release);
     pthread_join(s->thread, NULL);
     s->running = false;
     for (int i = 0; i < DB_DROP_N; i++) {
-        s->stats.dropped[i] = atomic_load(&s->drops[i]);
+        s->stats.dropped[i] += atomic_load(&s->drops[i]);
         dropped += s->stats.dropped[i];
     }
     /* What the writer still holds: transfers never finished, pending passive-DNS counts. */
@@ -1411,6 +1475,7 @@ void db_close(db_store *s)
     if (!s)
         return;
     if (s->running) {
+        clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
         atomic_store(&s->stop, true);
         pthread_join(s->thread, NULL);
         tx_commit(s);
@@ -1419,6 +1484,7 @@ void db_close(db_store *s)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
     free(s->ring.buf);
+    free(s->detail.buf);
     free(s->srv);
     free(s->srv_rows);
     free(s->pdns);

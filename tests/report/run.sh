@@ -100,7 +100,9 @@ check html-self-contained "$(grep -ciE '<script|<link|src=|url\(|https?://[^"'"'
 # Re-analysing an input does not double-count; the report stays the same.
 "$DNSVIGIL" analyze -q --no-progress --db r.db day.pcap >/dev/null
 "$DNSVIGIL" report --db r.db "${DAY[@]}" --format json >again.json
-check reanalysis "$(cmp -s r.json again.json && echo same)" same
+# (How much passive-DNS detail the writer had to drop depends on the machine's speed.)
+strip() { jq 'del(.health.store_detail_dropped)' "$1"; }
+check reanalysis "$(cmp -s <(strip r.json) <(strip again.json) && echo same)" same
 check reanalysis-runs "$(sqlite3 r.db 'SELECT count(*) FROM run')" 5
 
 # Default period: the 24 hours up to the newest data (rounded up to the hour).
