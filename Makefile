@@ -6,11 +6,13 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wvla -Wpointer-arith
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS)
-LIBS     = -lpcap -lldns -lpsl -linih -lsqlite3 -lz -llzma -llz4 -lzstd -lm -lpthread
+LIBS     = -lpcap -lldns -lpsl -linih -lsqlite3 -lncurses -lcap-ng -lz -llzma -llz4 -lzstd -lm \
+           -lpthread
 
 CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c) \
-           $(wildcard rules/*.c) $(wildcard report/*.c)
-HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h rules/*.h rules/*.def report/*.h)
+           $(wildcard rules/*.c) $(wildcard report/*.c) $(wildcard tui/*.c)
+HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h rules/*.h rules/*.def report/*.h \
+           tui/*.h) watch.h
 
 BUILD   ?= build
 SAN_BUILD = build-san
@@ -25,7 +27,7 @@ all: dnsvigil
 dnsvigil: $(BUILD)/dnsvigil
 	cp $< $@
 
-$(BUILD)/dnsvigil: $(CORE_OBJ) $(BUILD)/main.o
+$(BUILD)/dnsvigil: $(CORE_OBJ) $(BUILD)/main.o $(BUILD)/watch.o
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/%.o: %.c $(HDRS)
@@ -102,7 +104,7 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr --suppress=missingIncludeSystem -D_DEFAULT_SOURCE \
-	  common capture analyze rules report tests/unit tests/gen tests/fuzz main.c
+	  common capture analyze rules report tui tests/unit tests/gen tests/fuzz main.c watch.c
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) dnsvigil

@@ -10,6 +10,7 @@
 #include "capture/evidence.h"
 #include "capture/source.h"
 #include "report/report.h"
+#include "watch.h"
 #include "rules/config.h"
 #include "rules/engine.h"
 #include "rules/registry.h"
@@ -56,6 +57,8 @@ static void usage_main(FILE *f)
           "\n"
           "Commands:\n"
           "  analyze FILE...   analyze pcap/pcapng captures (plain, .gz, .xz, .lz4, .zst, or -)\n"
+          "  watch -i IFACE    the live sensor: capture, live view, alerts, store, metrics\n"
+          "  watch -r FILE     replay a capture through the live path (--speed N)\n"
           "  rules             list the detection rules, their references and thresholds\n"
           "  config --defaults print every setting with its default (a valid config file)\n"
           "  report            the ISO's security-event report from the store (text, HTML, JSON)\n"
@@ -1002,7 +1005,10 @@ int main(int argc, char **argv)
             usage_report(stdout);
         else if (argc > 2 && !strcmp(argv[2], "db"))
             usage_db(stdout);
-        else
+        else if (argc > 2 && !strcmp(argv[2], "watch")) {
+            char *hv[] = {"watch", "--help", NULL};
+            return cmd_watch(2, hv);
+        } else
             usage_main(stdout);
         return EXIT_OK;
     }
@@ -1016,6 +1022,8 @@ int main(int argc, char **argv)
         return cmd_db(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "watch"))
+        return cmd_watch(argc - 1, argv + 1);
     fprintf(stderr, "dnsvigil: unknown command '%s'\nTry 'dnsvigil --help'.\n", cmd);
     return EXIT_USAGE;
 }

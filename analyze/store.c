@@ -287,9 +287,9 @@ static int migrate(sqlite3 *db, const char *path, int target, char *err, size_t 
         set_err(err, errlen, path, msg);
         return ERR_DB;
     }
-    for (; v < target; v++) {
+    for (int from = v; v < target; v++) {
         char sql[64];
-        if (v > 0)
+        if (from > 0)
             log_msg(LOG_INFO, "store: upgrading %s from schema %d to %d", path, v, v + 1);
         snprintf(sql, sizeof(sql), "PRAGMA user_version=%d;COMMIT;", v + 1);
         if (exec(db, "BEGIN IMMEDIATE;", err, errlen) < 0)

@@ -74,7 +74,6 @@ row() { # row LABEL LINE
     row "capture + ldns_wire2pkt + ldns_pkt_free" "$ldnsr"
     row "dnsvigil analyze --json --no-rules (whole process)" "$norules"
     row "dnsvigil analyze --json, everything on, all rules (whole process)" "$full"
-    echo
     row "dnsvigil analyze --json --db (everything on, SQLite store)" "$withdb"
     echo
     awk -v a="$(awk '{print $4}' <<<"$norules")" -v b="$(awk '{print $4}' <<<"$full")" \

@@ -18,7 +18,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
     char line[1024];
     va_list ap;
 
-    if (level > log_threshold)
+    if (level > log_threshold || level < LOG_ERROR || level > LOG_DEBUG)
         return;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);

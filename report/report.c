@@ -1508,6 +1508,16 @@ static void write_html(const struct rep *r, FILE *f)
           f);
 }
 
+static int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = prep(db, "PRAGMA user_version");
+    int v = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 int rep_write(const struct rep_opts *o, FILE *out, char *err, size_t errlen)
 {
     struct rep *r = calloc(1, sizeof(*r));
@@ -1532,17 +1542,26 @@ int rep_write(const struct rep_opts *o, FILE *out, char *err, size_t errlen)
         clock_gettime(CLOCK_REALTIME, &ts);
         r->generated = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     }
-    /* Opening through the store upgrades an older schema first. */
-    s = db_open(o->db_path, err, errlen);
-    if (!s) {
-        rc = ERR_DB;
-        goto out;
-    }
-    db_close(s);
     if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", o->db_path, sqlite3_errmsg(db));
         rc = ERR_DB;
         goto out;
+    }
+    if (schema_version(db) != DB_SCHEMA_VERSION) {
+        /* Opening through the store upgrades an older schema (or refuses a newer one). */
+        sqlite3_close(db);
+        db = NULL;
+        s = db_open(o->db_path, err, errlen);
+        if (!s) {
+            rc = ERR_DB;
+            goto out;
+        }
+        db_close(s);
+        if (sqlite3_open_v2(o->db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: %s", o->db_path, sqlite3_errmsg(db));
+            rc = ERR_DB;
+            goto out;
+        }
     }
     sqlite3_busy_timeout(db, 10000);
     /* One read transaction: every figure comes from the same snapshot. */

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The live view in a real terminal: tmux runs `dnsvigil watch -r poison.pcap --speed 0`
+# (one query, 50 forged responses, 1 real one: a poison-flood alert) at 100x30, and the test
+# reads the screen with `tmux capture-pane`: the totals, the alert in the alerts pane after
+# pressing 5, the servers table after pressing 2, the help on '?', the alert's details on
+# Enter, the view at 80x24, and 'q' ending the process with status 0. Bounded: every wait
+# polls at most 10 s.
+source "$(dirname "$0")/../lib.sh"
+sys_need watch/tui tmux || exit 0
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+sock="$tmp/tmux.sock"
+trap 'tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+cp "$TOP/tests/pcap/poison.pcap" "$TOP/tests/pcap/rules.ini" "$tmp/"
+chmod 644 "$tmp"/*
+T() { tmux -S "$sock" "$@"; }
+screen() { T capture-pane -p -t dv; }
+# wait_for TEXT: polls the screen until TEXT shows (10 s at most).
+wait_for() {
+    for _ in $(seq 1 100); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+check() { # check NAME TEXT
+    if wait_for "$2"; then pass "watch/tui-$1"; else
+        fail "watch/tui-$1" "'$2' not on screen: $(screen | head -12)"; fi
+}
+
+T new-session -d -s dv -x 100 -y 30 \
+    "TERM=xterm-256color '$DNSVIGIL' watch -r '$tmp/poison.pcap' -c '$tmp/rules.ini' --speed 0 --no-syslog; echo \"EXIT=\$?\" >'$tmp/exit'; sleep 30"
+check header "replay $tmp/poison.pcap"
+check totals "Total queries 1  responses 51"
+check finished "[input finished]"
+check rcode "NOERROR 98.0% NXDOMAIN 2.0%"
+check unsolicited "unsolicited 50"
+T send-keys -t dv 5
+check alerts-pane "poison-flood"
+check alerts-open "5 Alerts (1 open)"
+T send-keys -t dv Enter
+check alert-details "Alert poison-flood (critical, open)"
+check alert-evidence "evidence"
+T send-keys -t dv Escape
+T send-keys -t dv 2
+check servers-pane "count   share  Servers"
+check servers-row "203.0.113.1"
+T send-keys -t dv '?'
+check help "dnsvigil live view - keys"
+T send-keys -t dv x
+T resize-window -t dv -x 80 -y 24 2>/dev/null || T resize-window -t dv -x 80 -y 24
+check resize-80x24 "q quit  ? help"
+if screen | awk 'length > 80 { bad = 1 } END { exit bad }'; then pass "watch/tui-fits-80"; else
+    fail "watch/tui-fits-80" "a line is wider than 80 columns"; fi
+T send-keys -t dv q
+for _ in $(seq 1 100); do [ -s "$tmp/exit" ] && break; sleep 0.1; done
+if [ "$(cat "$tmp/exit" 2>/dev/null)" = "EXIT=0" ]; then pass "watch/tui-quit"; else
+    fail "watch/tui-quit" "after q: '$(cat "$tmp/exit" 2>/dev/null)'"; fi
