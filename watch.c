@@ -505,10 +505,15 @@ static int run(struct watch *w)
             maybe_report(w, w->disp->stats.last_ns);
         if (sig_hup) {
             sig_hup = 0;
-            if (w->jsonl && w->jsonl_path && !freopen(w->jsonl_path, "a", w->jsonl))
-                log_msg(LOG_ERROR, "watch: cannot reopen %s: %s", w->jsonl_path, strerror(errno));
-            else if (w->jsonl_path)
-                log_msg(LOG_INFO, "watch: reopened %s", w->jsonl_path);
+            if (w->jsonl && w->jsonl_path) {
+                /* freopen keeps the FILE object the rule engine writes to. */
+                FILE *f = freopen(w->jsonl_path, "a", w->jsonl);
+                if (!f)
+                    log_msg(LOG_ERROR, "watch: cannot reopen %s: %s", w->jsonl_path,
+                            strerror(errno));
+                else
+                    log_msg(LOG_INFO, "watch: reopened %s", w->jsonl_path);
+            }
         }
         now = mono_ns();
         if (now - last_pub >= 1000000000ull || (finished && now - last_pub >= 200000000ull)) {
