@@ -25,7 +25,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 all: dnsvigil
 
 dnsvigil: $(BUILD)/dnsvigil
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/dnsvigil: $(CORE_OBJ) $(BUILD)/main.o $(BUILD)/watch.o
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)

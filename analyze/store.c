@@ -130,6 +130,7 @@ enum stmt_id {
     ST_ZONE_OK,
     ST_XFR,
     ST_TOP,
+    ST_RUN_SPAN,
     ST_N
 };
 
@@ -158,6 +159,8 @@ static const char *const stmt_sql[ST_N] = {
     [ST_XFR] = "INSERT INTO xfr(run_id,zone,client,server,qtype,start_ns,end_ns,outcome,reason,"
                "serial,messages,rrs) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
     [ST_TOP] = "INSERT OR REPLACE INTO top(run_id,kind,rank,name,count) VALUES(?1,?2,?3,?4,?5)",
+    /* A running sensor's run shows the time it covers so far. */
+    [ST_RUN_SPAN] = "UPDATE run SET first_ns=coalesce(first_ns,?2),last_ns=?3 WHERE id=?1",
 };
 
 struct db_store {
@@ -759,6 +762,11 @@ static void w_window(db_store *s, const struct win_stats *w)
     sqlite3_bind_text(st, 27, buf, -1, SQLITE_TRANSIENT);
     step(s, ST_WINDOW);
     s->stats.windows++;
+    st = s->st[ST_RUN_SPAN];
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_int64(st, 2, (int64_t)w->start_ns);
+    sqlite3_bind_int64(st, 3, (int64_t)w->end_ns);
+    step(s, ST_RUN_SPAN);
 
     /* Per-server rows: the busiest SRV_ROWS servers, the rest summed under "other". */
     rows = s->srv_rows;

@@ -91,11 +91,15 @@ void rep_metrics_write(const struct snap *s, FILE *f)
             "Running baseline of the error ratio (EWMA over windows).", s->err_base);
     }
     if (s->have_latency) {
-        head(f, "dnsvigil_latency_seconds", "gauge", "Response latency quantiles since start.");
-        fprintf(f, "dnsvigil_latency_seconds{quantile=\"0.5\"} %.6f\n", (double)s->p50_us / 1e6);
-        fprintf(f, "dnsvigil_latency_seconds{quantile=\"0.95\"} %.6f\n", (double)s->p95_us / 1e6);
-        fprintf(f, "dnsvigil_latency_seconds{quantile=\"0.99\"} %.6f\n", (double)s->p99_us / 1e6);
+        one(f, "dnsvigil_latency_p50_seconds", "gauge", "Median response latency since start.",
+            (double)s->p50_us / 1e6);
+        one(f, "dnsvigil_latency_p95_seconds", "gauge", "95th percentile response latency.",
+            (double)s->p95_us / 1e6);
+        one(f, "dnsvigil_latency_p99_seconds", "gauge", "99th percentile response latency.",
+            (double)s->p99_us / 1e6);
     }
+    one(f, "dnsvigil_input_finished", "gauge",
+        "1 when a replayed capture has been read to its end.", s->finished ? 1 : 0);
     one(f, "dnsvigil_alerts_open", "gauge", "Alerts currently open.", (double)s->alerts_open);
     head(f, "dnsvigil_alerts_total", "counter", "Alerts raised, by rule.");
     for (unsigned i = 0; i < s->nrules; i++)

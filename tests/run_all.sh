@@ -25,6 +25,10 @@ suite "fuzz corpus replay" tests/fuzz/replay.sh
 suite "store: SIGKILL while writing (crash safety)" tests/store/kill.sh
 suite "ISO report: APP.3.6 figures, formats, sources" tests/report/run.sh
 suite "ISO report: HTML rendered in headless Chromium" tests/report/html.sh
+suite "live view in tmux (replay)" tests/watch/tui.sh
+suite "live capture on loopback: privileges, signals, counts" tests/watch/live.sh
+suite "metrics endpoint (promtool)" tests/watch/metrics.sh
+suite "periodic reports from the sensor" tests/watch/report.sh
 suite "system test: real DNS server on loopback" tests/sys/run.sh
 suite "system test: BIND 9 refusing AXFR and answering BADVERS" tests/sys/bind.sh
 suite "system test: dnsperf through Unbound and NSD, clean traffic" tests/sys/resolver.sh
