@@ -66,6 +66,8 @@ static void usage(FILE *f)
           "                         path instead of capturing\n"
           "      --speed N          replay at N times real time (default 1); 0 = as fast as\n"
           "                         possible (the view then holds the final screen until q)\n"
+          "      --loop N           replay the file N times, each round later by the file's\n"
+          "                         time span (soak tests, demonstrations)\n"
           "  -f, --filter EXPR      BPF filter (tcpdump syntax)\n"
           "  -p, --ports LIST       DNS ports (default 53)\n"
           "      --buffer MB        kernel capture buffer per interface (default 64)\n"
@@ -121,6 +123,8 @@ struct watch {
     const char *replay, *filter, *config, *db_path, *jsonl_path, *output, *metrics_addr;
     const char *user, *chroot_dir, *report_dir, *report_fmt;
     double speed;
+    uint32_t loops; /* replay the file this many times (packet times shifted each time) */
+    uint64_t loop_shift_ns, loop_first_ns, loop_last_ns;
     bool rules, daemon, syslog_on, allow_root;
     uint32_t linger_s;
     uint64_t retain_ns, report_every_ns;
@@ -464,12 +468,31 @@ static int run(struct watch *w)
             /* Replay: up to a slice of packets, each at its time (scaled by --speed). */
             for (int i = 0; i < 4096; i++) {
                 if (!have_pending) {
-                    if (cap_reader_next(w->rd, &pending) != 1) {
+                    int got = cap_reader_next(w->rd, &pending);
+                    if (got != 1 && w->loops > 1 && !cap_reader_errors(w->rd) &&
+                        w->loop_last_ns > w->loop_first_ns) {
+                        /* Next round: the same file again, later by its span plus 1 s. */
+                        cap_reader_free(w->rd);
+                        w->rd = cap_reader_new(w->filter);
+                        if (w->rd && cap_reader_add(w->rd, w->replay, err, sizeof(err)) == 0) {
+                            w->loops--;
+                            w->loop_shift_ns += w->loop_last_ns - w->loop_first_ns + 1000000000ull;
+                            got = cap_reader_next(w->rd, &pending);
+                        }
+                    }
+                    if (got == 1) {
+                        if (!w->loop_first_ns)
+                            w->loop_first_ns = pending.ts_ns;
+                        if (pending.ts_ns > w->loop_last_ns)
+                            w->loop_last_ns = pending.ts_ns;
+                        pending.ts_ns += w->loop_shift_ns;
+                    }
+                    if (got != 1) {
                         finished = true;
                         ended_at = mono_ns();
                         cap_decoder_flush(w->dec);
                         disp_finish(w->disp);
-                        if (cap_reader_errors(w->rd))
+                        if (!w->rd || cap_reader_errors(w->rd))
                             status = W_INPUT;
                         break;
                     }
@@ -541,6 +564,7 @@ int cmd_watch(int argc, char **argv)
         {"interface", required_argument, NULL, 'i'},
         {"read", required_argument, NULL, 'r'},
         {"speed", required_argument, NULL, 'S'},
+        {"loop", required_argument, NULL, 'P'},
         {"filter", required_argument, NULL, 'f'},
         {"ports", required_argument, NULL, 'p'},
         {"buffer", required_argument, NULL, 'B'},
@@ -608,6 +632,12 @@ int cmd_watch(int argc, char **argv)
             }
             break;
         }
+        case 'P':
+            if (!parse_u32(optarg, 1, 1000000, &w->loops)) {
+                fprintf(stderr, "dnsvigil watch: --loop wants 1..1000000\n");
+                goto usage_err;
+            }
+            break;
         case 'f':
             w->filter = optarg;
             break;

@@ -113,3 +113,5 @@ row() { # row LABEL LINE
         printf "DNS decode alone (minus capture path), per message: view %.1f ns, ldns %.1f ns (%.1fx)\n",
             (v - c) * 1e9 / m, (l - c) * 1e9 / m, (l - c) / (v - c) }'
 } | tee "$out/results.md"
+# The live sensor: soak (RSS over minutes of replay) and the live rate on a veth pair.
+"$top/bench/live.sh" "$out/results.md" "$cap"
