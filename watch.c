@@ -140,7 +140,7 @@ struct watch {
     struct dispatch *disp;
     struct engine *eng;
     db_store *db;
-    FILE *jsonl;
+    FILE *jsonl, *out;
     rep_metrics *metrics;
     struct snap_pub pub;
     atomic_bool stop;
@@ -811,6 +811,12 @@ int cmd_watch(int argc, char **argv)
     } else if (!w->tui) {
         w->jsonl = stdout;
     }
+    if (w->output && !(w->out = fopen(w->output, "w"))) {
+        /* Opened now: after the privileges are gone the directory may not be writable. */
+        log_msg(LOG_ERROR, "watch: cannot write %s: %s", w->output, strerror(errno));
+        status = W_INTERNAL;
+        goto out;
+    }
     if (w->db_path) {
         w->db = db_open(w->db_path, err, sizeof(err));
         if (!w->db) {
@@ -924,8 +930,8 @@ int cmd_watch(int argc, char **argv)
         if (db_end_run(w->db, &re) < 0 && status == W_OK_)
             status = W_INTERNAL;
     }
-    if (w->output) {
-        FILE *f = fopen(w->output, "w");
+    if (w->out) {
+        FILE *f = w->out;
         struct summary_in in = {
             .disp = w->disp,
             .dns = &w->disp->stats,
@@ -938,13 +944,12 @@ int cmd_watch(int argc, char **argv)
             .extra_json = w->eng ? engine_json_cb : NULL,
             .extra_arg = w->eng,
         };
-        if (!f) {
-            log_msg(LOG_ERROR, "watch: cannot write %s: %s", w->output, strerror(errno));
+        summary_json(f, &in);
+        if (fclose(f) != 0) {
+            log_msg(LOG_ERROR, "watch: writing %s failed: %s", w->output, strerror(errno));
             status = W_INTERNAL;
-        } else {
-            summary_json(f, &in);
-            fclose(f);
         }
+        w->out = NULL;
     }
     {
         struct snap s;
@@ -957,6 +962,8 @@ out:
     rep_metrics_stop(w->metrics);
     db_close(w->db);
     engine_free(w->eng);
+    if (w->out)
+        fclose(w->out);
     if (w->jsonl && w->jsonl != stdout)
         fclose(w->jsonl);
     else if (w->jsonl)

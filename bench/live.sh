@@ -16,7 +16,7 @@ cap=$2
 dv="$top/dnsvigil"
 soak=${SOAK_SECONDS:-180}
 tmp=$(mktemp -d)
-chmod 755 "$tmp"
+chmod 777 "$tmp"
 ns=dvbench$$
 cleanup() {
     [ -n "${wpid:-}" ] && kill "$wpid" 2>/dev/null
