@@ -7,6 +7,7 @@
 #include "analyze/store.h"
 #include "analyze/summary.h"
 #include "capture/cap.h"
+#include "capture/dnstap.h"
 #include "capture/evidence.h"
 #include "capture/source.h"
 #include "report/report.h"
@@ -131,6 +132,7 @@ static void usage_analyze(FILE *f)
 
 /* What the summary adds after the analysis figures: alerts and the store's account. */
 struct extras {
+    const uint64_t *dnstap; /* CAP_DT_N counters, NULL without dnstap input */
     const struct engine *eng;
     const db_store *db;
     const char *db_path, *run_key;
@@ -140,6 +142,12 @@ struct extras {
 static void extras_json(const void *arg, struct json *j)
 {
     const struct extras *x = arg;
+    if (x->dnstap) {
+        json_obj_begin(j, "dnstap");
+        for (int i = 0; i < CAP_DT_N; i++)
+            json_u64(j, cap_dnstap_counter_name((enum cap_dnstap_counter)i), x->dnstap[i]);
+        json_obj_end(j);
+    }
     if (x->eng)
         engine_json(x->eng, j);
     if (x->db) {
@@ -175,6 +183,13 @@ static void extras_json(const void *arg, struct json *j)
 static void extras_text(const void *arg, FILE *f)
 {
     const struct extras *x = arg;
+    if (x->dnstap) {
+        fputs("\ndnstap", f);
+        for (int i = 0; i < CAP_DT_N; i++)
+            fprintf(f, "%s %llu %s", i ? "," : "", (unsigned long long)x->dnstap[i],
+                    cap_dnstap_counter_name((enum cap_dnstap_counter)i));
+        fputc('\n', f);
+    }
     if (x->eng)
         engine_text(x->eng, f);
     if (x->db) {
@@ -583,6 +598,19 @@ static void raise_fd_limit(void)
     }
 }
 
+/* True if path is a Frame Streams (dnstap) file rather than a capture. */
+static bool is_dnstap_file(const char *path)
+{
+    uint8_t h[12];
+    size_t n = 0;
+    FILE *f;
+    if (!strcmp(path, "-") || !(f = fopen(path, "rb")))
+        return false;
+    n = fread(h, 1, sizeof(h), f);
+    fclose(f);
+    return cap_dnstap_sniff(h, n);
+}
+
 static int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -627,6 +655,8 @@ static int cmd_analyze(int argc, char **argv)
     char run_key[33] = "";
     struct extras extras = {0};
     uint32_t top_n = 10, secs;
+    static uint64_t dt_counts[CAP_DT_N];
+    bool dt_any = false, pcap_any = false;
     int progress = -1, opt, status = EXIT_OK;
     struct dispatch *disp = NULL;
     cap_reader *rd = NULL;
@@ -832,9 +862,14 @@ static int cmd_analyze(int argc, char **argv)
             o += (size_t)snprintf(inputs + o, sizeof(inputs) - o, "%s%s", i > optind ? " " : "",
                                   argv[i]);
         db_input_key((const char *const *)&argv[optind], (unsigned)(argc - optind), run_key);
+        for (int i = optind; i < argc; i++) {
+            bool dt = is_dnstap_file(argv[i]);
+            dt_any |= dt;
+            pcap_any |= !dt;
+        }
         ri.run_key = run_key;
         ri.sensor = host;
-        ri.source = "packets";
+        ri.source = dt_any && !pcap_any ? "dnstap" : "packets";
         ri.inputs = inputs;
         ri.version = DV_VERSION;
         ri.window_ns = disp->cfg.window_ns;
@@ -848,14 +883,19 @@ static int cmd_analyze(int argc, char **argv)
         if (eng)
             engine_set_alert_hook(eng, alert_to_db, db);
     }
+    unsigned ndt = 0;
     for (int i = optind; i < argc; i++) {
+        if (is_dnstap_file(argv[i])) {
+            ndt++; /* read after the captures, below */
+            continue;
+        }
         if (cap_reader_add(rd, argv[i], err, sizeof(err)) < 0) {
             log_msg(LOG_ERROR, "%s", err);
             status = EXIT_INPUT;
         }
     }
-    status = cap_reader_inputs(rd) == 0 ? EXIT_INPUT : status;
-    if (cap_reader_inputs(rd) == 0) {
+    status = cap_reader_inputs(rd) + ndt == 0 ? EXIT_INPUT : status;
+    if (cap_reader_inputs(rd) + ndt == 0) {
         log_msg(LOG_ERROR, "analyze: no input could be opened");
         goto out;
     }
@@ -877,6 +917,31 @@ static int cmd_analyze(int argc, char **argv)
                 last_progress = now;
             }
         }
+    }
+    /* dnstap inputs: each message goes to the dispatcher as a captured one would. */
+    for (int i = optind; ndt && i < argc && !interrupted; i++) {
+        struct cap_msg cm;
+        cap_dnstap *t;
+        int rc = 0;
+        if (!is_dnstap_file(argv[i]))
+            continue;
+        if (!(t = cap_dnstap_open(argv[i], err, sizeof(err)))) {
+            log_msg(LOG_ERROR, "%s", err);
+            status = EXIT_INPUT;
+            continue;
+        }
+        while (!interrupted && (rc = cap_dnstap_next(t, &cm, err, sizeof(err))) == 1) {
+            disp_time(disp, cm.meta->ts_ns);
+            disp_msg(disp, &cm);
+        }
+        if (rc < 0) {
+            log_msg(LOG_ERROR, "%s", err);
+            status = EXIT_INPUT;
+        }
+        for (int k = 0; k < CAP_DT_N; k++)
+            dt_counts[k] += cap_dnstap_counters(t)[k];
+        cap_dnstap_close(t);
+        extras.dnstap = dt_counts;
     }
     cap_decoder_flush(dec);
     disp_finish(disp);

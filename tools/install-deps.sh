@@ -6,7 +6,8 @@ pkgs=(build-essential pkg-config libpcap-dev libldns-dev libpsl-dev publicsuffix
     libzstd-dev libcmocka-dev libinih-dev libsqlite3-dev sqlite3 libncurses-dev
     clang libclang-rt-14-dev clang-format cppcheck
     tshark tcpdump nsd bind9 unbound dnsperf dnsutils jq gzip xz-utils lz4 zstd
-    chromium imagemagick libcap-ng-dev tmux prometheus tcpreplay curl iproute2)
+    chromium imagemagick libcap-ng-dev tmux prometheus tcpreplay curl iproute2
+    knot knot-module-dnstap)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

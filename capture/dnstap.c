@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/* Frame Streams (fstrm) file: a control frame is introduced by a zero 32-bit "escape" and
+ * its length; START carries the content type; data frames are a non-zero big-endian
+ * length and the payload; STOP ends the stream. Protobuf: varint keys (field << 3 | wire
+ * type), varints, 32/64-bit fixed, length-delimited bytes. dnstap.Dnstap field 14 is the
+ * Message; Message fields: 1 type, 2 family, 3 protocol, 4/5 query/response address,
+ * 6/7 ports, 8/9 query time, 10 query message, 12/13 response time, 14 response message. */
+#include "dnstap.h"
+
+#include "../common/err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FSTRM_MAX_FRAME (1u << 20)
+#define CONTENT_TYPE "protobuf:dnstap.Dnstap"
+
+struct cap_dnstap {
+    FILE *f;
+    char path[512];
+    uint64_t off;
+    uint8_t *buf;
+    struct cap_meta meta;
+    uint64_t c[CAP_DT_N];
+};
+
+static const char *const counter_names[CAP_DT_N] = {
+#define CAP_DT_NAME(id, name) name,
+    CAP_DNSTAP_COUNTERS(CAP_DT_NAME)
+#undef CAP_DT_NAME
+};
+
+const char *cap_dnstap_counter_name(enum cap_dnstap_counter c)
+{
+    return counter_names[c];
+}
+
+const uint64_t *cap_dnstap_counters(const cap_dnstap *d)
+{
+    return d->c;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+bool cap_dnstap_sniff(const uint8_t *head, size_t n)
+{
+    /* escape 0, control length, control type START (2) */
+    return n >= 12 && be32(head) == 0 && be32(head + 4) >= 4 &&
+           be32(head + 4) <= FSTRM_MAX_FRAME && be32(head + 8) == 2;
+}
+
+static int read_exact(cap_dnstap *d, void *p, size_t n)
+{
+    size_t got = fread(p, 1, n, d->f);
+    d->off += got;
+    return got == n ? 0 : got == 0 && feof(d->f) ? ERR_EOF : ERR_TRUNC;
+}
+
+cap_dnstap *cap_dnstap_open(const char *path, char *err, size_t errlen)
+{
+    cap_dnstap *d = calloc(1, sizeof(*d));
+    uint8_t h[12];
+    uint32_t clen;
+
+    if (!d || !(d->buf = malloc(FSTRM_MAX_FRAME))) {
+        free(d);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    snprintf(d->path, sizeof(d->path), "%s", path);
+    d->f = fopen(path, "rb");
+    if (!d->f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (read_exact(d, h, 12) < 0 || !cap_dnstap_sniff(h, 12)) {
+        snprintf(err, errlen, "%s: not a Frame Streams (dnstap) file", path);
+        goto fail;
+    }
+    clen = be32(h + 4);
+    if (read_exact(d, d->buf, clen - 4) < 0) {
+        snprintf(err, errlen, "%s: truncated in the START frame", path);
+        goto fail;
+    }
+    /* Content type fields: type 1, length, bytes. An absent type is accepted. */
+    for (uint32_t o = 0; o + 8 <= clen - 4;) {
+        uint32_t ft = be32(d->buf + o), fl = be32(d->buf + o + 4);
+        if (fl > clen - 4 - o - 8)
+            break;
+        if (ft == 1 && (fl != strlen(CONTENT_TYPE) || memcmp(d->buf + o + 8, CONTENT_TYPE, fl))) {
+            snprintf(err, errlen, "%s: Frame Streams content type is not %s", path, CONTENT_TYPE);
+            goto fail;
+        }
+        o += 8 + fl;
+    }
+    return d;
+fail:
+    cap_dnstap_close(d);
+    return NULL;
+}
+
+/* ---- protobuf ---- */
+
+struct pb {
+    const uint8_t *p, *end;
+};
+
+static bool varint(struct pb *b, uint64_t *v)
+{
+    *v = 0;
+    for (int s = 0; s < 64 && b->p < b->end; s += 7) {
+        uint8_t c = *b->p++;
+        *v |= (uint64_t)(c & 0x7f) << s;
+        if (!(c & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/* Next field: number, wire type, and for length-delimited fields the bytes; for
+ * varint/fixed fields the value. */
+static int field(struct pb *b, uint32_t *num, const uint8_t **data, size_t *len, uint64_t *val)
+{
+    uint64_t key;
+    if (b->p >= b->end)
+        return 0;
+    if (!varint(b, &key))
+        return -1;
+    *num = (uint32_t)(key >> 3);
+    *data = NULL;
+    *len = 0;
+    *val = 0;
+    switch (key & 7) {
+    case 0:
+        return varint(b, val) ? 1 : -1;
+    case 1:
+        if (b->end - b->p < 8)
+            return -1;
+        for (int i = 0; i < 8; i++)
+            *val |= (uint64_t)b->p[i] << (8 * i);
+        b->p += 8;
+        return 1;
+    case 2: {
+        uint64_t l;
+        if (!varint(b, &l) || l > (uint64_t)(b->end - b->p))
+            return -1;
+        *data = b->p;
+        *len = (size_t)l;
+        b->p += l;
+        return 1;
+    }
+    case 5:
+        if (b->end - b->p < 4)
+            return -1;
+        for (int i = 0; i < 4; i++)
+            *val |= (uint64_t)b->p[i] << (8 * i);
+        b->p += 4;
+        return 1;
+    default:
+        return -1;
+    }
+}
+
+/* Decodes a dnstap Message; returns 1 with msg filled, 0 if it has no DNS message, -1 if
+ * malformed (counter in *why). */
+static int message(cap_dnstap *d, const uint8_t *p, size_t n, struct cap_msg *msg,
+                   enum cap_dnstap_counter *why)
+{
+    struct pb b = {p, p + n};
+    const uint8_t *data, *qa = NULL, *ra = NULL, *qm = NULL, *rm = NULL;
+    size_t len, qal = 0, ral = 0, qml = 0, rml = 0;
+    uint64_t val, type = 0, fam = 0, proto = 0, qport = 0, rport = 0;
+    uint64_t qs = 0, qns = 0, rs = 0, rns = 0;
+    uint32_t num;
+    int rc;
+    bool is_response;
+
+    while ((rc = field(&b, &num, &data, &len, &val)) == 1) {
+        switch (num) {
+        case 1: type = val; break;
+        case 2: fam = val; break;
+        case 3: proto = val; break;
+        case 4: qa = data, qal = len; break;
+        case 5: ra = data, ral = len; break;
+        case 6: qport = val; break;
+        case 7: rport = val; break;
+        case 8: qs = val; break;
+        case 9: qns = val; break;
+        case 10: qm = data, qml = len; break;
+        case 12: rs = val; break;
+        case 13: rns = val; break;
+        case 14: rm = data, rml = len; break;
+        default: break;
+        }
+    }
+    if (rc < 0) {
+        *why = CAP_DT_BAD_PROTOBUF;
+        return -1;
+    }
+    /* Even types are responses (AUTH_RESPONSE 2, RESOLVER_RESPONSE 4, CLIENT_RESPONSE 6...). */
+    is_response = type != 0 && type % 2 == 0;
+    if (is_response ? !rm : !qm) {
+        *why = CAP_DT_NO_DNS;
+        return 0;
+    }
+    memset(&d->meta, 0, sizeof(d->meta));
+    d->meta.af = fam == 2 ? 6 : 4;
+    if ((qa && qal != (d->meta.af == 6 ? 16u : 4u)) || (ra && ral != (d->meta.af == 6 ? 16u : 4u))) {
+        *why = CAP_DT_BAD_ADDRESS;
+        return -1;
+    }
+    /* TCP, DoT, DoH, DoQ are all stream transports; UDP (1) and DNSCrypt-UDP are datagrams. */
+    d->meta.proto = proto == 1 || proto == 0 ? 17 : 6;
+    /* A query goes from the query address (the client) to the response address (the
+     * server); a response the other way. */
+    if (is_response) {
+        if (ra)
+            memcpy(d->meta.src, ra, ral);
+        if (qa)
+            memcpy(d->meta.dst, qa, qal);
+        d->meta.sport = (uint16_t)rport;
+        d->meta.dport = (uint16_t)qport;
+        d->meta.ts_ns = rs * 1000000000ull + rns;
+        msg->data = rm;
+        msg->len = rml;
+    } else {
+        if (qa)
+            memcpy(d->meta.src, qa, qal);
+        if (ra)
+            memcpy(d->meta.dst, ra, ral);
+        d->meta.sport = (uint16_t)qport;
+        d->meta.dport = (uint16_t)rport;
+        d->meta.ts_ns = qs * 1000000000ull + qns;
+        msg->data = qm;
+        msg->len = qml;
+    }
+    if (!d->meta.ts_ns) /* some senders stamp only the other side */
+        d->meta.ts_ns = rs ? rs * 1000000000ull + rns : qs * 1000000000ull + qns;
+    msg->meta = &d->meta;
+    return 1;
+}
+
+int cap_dnstap_next(cap_dnstap *d, struct cap_msg *msg, char *err, size_t errlen)
+{
+    for (;;) {
+        uint8_t h[4];
+        uint32_t len;
+        int rc = read_exact(d, h, 4);
+
+        if (rc == ERR_EOF)
+            return 0;
+        if (rc < 0)
+            goto trunc;
+        len = be32(h);
+        if (len == 0) {
+            /* Control frame: STOP ends the stream; others are skipped. */
+            if (read_exact(d, h, 4) < 0)
+                goto trunc;
+            len = be32(h);
+            if (len < 4 || len > FSTRM_MAX_FRAME || read_exact(d, d->buf, len) < 0)
+                goto bad;
+            if (be32(d->buf) == 3)
+                return 0;
+            continue;
+        }
+        if (len > FSTRM_MAX_FRAME)
+            goto bad;
+        if (read_exact(d, d->buf, len) < 0)
+            goto trunc;
+        d->c[CAP_DT_FRAMES]++;
+        {
+            struct pb b = {d->buf, d->buf + len};
+            const uint8_t *data, *m = NULL;
+            size_t flen, ml = 0;
+            uint64_t val, type = 0;
+            uint32_t num;
+            enum cap_dnstap_counter why = CAP_DT_BAD_PROTOBUF;
+            while ((rc = field(&b, &num, &data, &flen, &val)) == 1) {
+                if (num == 14)
+                    m = data, ml = flen;
+                else if (num == 15)
+                    type = val;
+            }
+            if (rc < 0) {
+                d->c[CAP_DT_BAD_PROTOBUF]++;
+                continue;
+            }
+            if (type != 1 || !m) {
+                d->c[CAP_DT_NOT_MESSAGE]++;
+                continue;
+            }
+            rc = message(d, m, ml, msg, &why);
+            if (rc != 1) {
+                d->c[why]++;
+                continue;
+            }
+            d->c[CAP_DT_MESSAGES]++;
+            return 1;
+        }
+    }
+trunc:
+    snprintf(err, errlen, "%s: truncated at byte %llu", d->path, (unsigned long long)d->off);
+    return ERR_TRUNC;
+bad:
+    snprintf(err, errlen, "%s: bad frame at byte %llu", d->path, (unsigned long long)d->off);
+    return ERR_FORMAT;
+}
+
+void cap_dnstap_close(cap_dnstap *d)
+{
+    if (!d)
+        return;
+    if (d->f)
+        fclose(d->f);
+    free(d->buf);
+    free(d);
+}
