@@ -8,6 +8,7 @@
 #include "analyze/summary.h"
 #include "capture/cap.h"
 #include "capture/dnstap.h"
+#include "capture/srvlog.h"
 #include "capture/evidence.h"
 #include "capture/source.h"
 #include "report/report.h"
@@ -110,9 +111,14 @@ static void usage_analyze(FILE *f)
         "      --max-pending N  queries tracked at once (default 131072)\n"
         "      --tcp-streams N  TCP connections tracked at once (default 8192)\n"
         "      --frag-slots N   IP datagrams reassembled at once (default 256)\n"
+        "      --log-format F   server logs among the inputs are auto-detected (BIND, Unbound,\n"
+        "                       NSD, Knot; files or syslog); F = bind, unbound, nsd or knot\n"
+        "                       forces the format of lines that do not say\n"
         "  -v, --verbose        more diagnostics on standard error\n"
         "  -q, --quiet          only errors on standard error\n"
         "  -h, --help           show this help\n"
+        "\n"
+        "Inputs may mix pcap/pcapng captures, dnstap files (Frame Streams) and DNS server logs.\n"
         "\n"
         "Exit status:\n"
         "  0  every input was read to its end\n"
@@ -131,8 +137,15 @@ static void usage_analyze(FILE *f)
 }
 
 /* What the summary adds after the analysis figures: alerts and the store's account. */
+struct log_totals {
+    unsigned files;
+    uint64_t lines, events[SL_KINDS], skips[SL_SKIPS];
+    char sample[256];
+};
+
 struct extras {
     const uint64_t *dnstap; /* CAP_DT_N counters, NULL without dnstap input */
+    const struct log_totals *logs; /* NULL without log input */
     const struct engine *eng;
     const db_store *db;
     const char *db_path, *run_key;
@@ -146,6 +159,21 @@ static void extras_json(const void *arg, struct json *j)
         json_obj_begin(j, "dnstap");
         for (int i = 0; i < CAP_DT_N; i++)
             json_u64(j, cap_dnstap_counter_name((enum cap_dnstap_counter)i), x->dnstap[i]);
+        json_obj_end(j);
+    }
+    if (x->logs) {
+        json_obj_begin(j, "logs");
+        json_u64(j, "files", x->logs->files);
+        json_u64(j, "lines", x->logs->lines);
+        json_obj_begin(j, "events");
+        for (int i = 0; i < SL_KINDS; i++)
+            json_u64(j, srvlog_kind_name((enum srvlog_kind)i), x->logs->events[i]);
+        json_obj_end(j);
+        json_obj_begin(j, "skipped");
+        for (int i = 0; i < SL_SKIPS; i++)
+            json_u64(j, srvlog_skip_name((enum srvlog_skip)i), x->logs->skips[i]);
+        json_obj_end(j);
+        json_str(j, "unparsed_sample", x->logs->sample);
         json_obj_end(j);
     }
     if (x->eng)
@@ -189,6 +217,31 @@ static void extras_text(const void *arg, FILE *f)
             fprintf(f, "%s %llu %s", i ? "," : "", (unsigned long long)x->dnstap[i],
                     cap_dnstap_counter_name((enum cap_dnstap_counter)i));
         fputc('\n', f);
+    }
+    if (x->logs) {
+        fprintf(f, "\nServer logs: %u files, %llu lines\n  events  ", x->logs->files,
+                (unsigned long long)x->logs->lines);
+        for (int i = 0, col = 10; i < SL_KINDS; i++) {
+            char item[64];
+            if (!x->logs->events[i])
+                continue;
+            snprintf(item, sizeof(item), "%s %llu", srvlog_kind_name((enum srvlog_kind)i),
+                     (unsigned long long)x->logs->events[i]);
+            if (col + (int)strlen(item) + 2 > 78) {
+                fputs("\n          ", f);
+                col = 10;
+            }
+            col += fprintf(f, "%s  ", item);
+        }
+        fprintf(f, "\n  skipped %llu ignored, %llu without time stamp, %llu other programs, %llu "
+                   "UNPARSED, %llu too long\n",
+                (unsigned long long)x->logs->skips[SL_SKIP_IGNORED],
+                (unsigned long long)x->logs->skips[SL_SKIP_NO_TIMESTAMP],
+                (unsigned long long)x->logs->skips[SL_SKIP_OTHER_PROGRAM],
+                (unsigned long long)x->logs->skips[SL_SKIP_UNPARSED],
+                (unsigned long long)x->logs->skips[SL_SKIP_TOO_LONG]);
+        if (x->logs->sample[0])
+            fprintf(f, "  unparsed sample: %.68s\n", x->logs->sample);
     }
     if (x->eng)
         engine_text(x->eng, f);
@@ -598,6 +651,101 @@ static void raise_fd_limit(void)
     }
 }
 
+/* True if path starts like a DNS server log (or is not a capture/dnstap file while a log
+ * format is forced). */
+static bool is_log_file(const char *path, enum srvlog_format force)
+{
+    static const uint8_t magics[][4] = {{0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4},
+                                        {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d},
+                                        {0x0a, 0x0d, 0x0d, 0x0a}, {0x1f, 0x8b, 0, 0},
+                                        {0xfd, 0x37, 0x7a, 0x58}, {0x04, 0x22, 0x4d, 0x18},
+                                        {0x28, 0xb5, 0x2f, 0xfd}};
+    char buf[4096];
+    size_t n, o = 0;
+    FILE *f;
+    if (!strcmp(path, "-") || !(f = fopen(path, "rb")))
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    if (n < 4 || cap_dnstap_sniff((const uint8_t *)buf, n))
+        return false;
+    for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+        if (!memcmp(buf, magics[i], i == 5 ? 2 : 4))
+            return false;
+    if (force != SRVLOG_AUTO)
+        return true;
+    while (o < n && (buf[o] == '\n' || buf[o] == '\r'))
+        o++;
+    return srvlog_sniff(buf + o, n - o);
+}
+
+/* Query and reply lines of server logs are stored per minute, not one row each. */
+struct log_minute {
+    uint64_t minute;
+    enum srvlog_format fmt;
+    uint64_t queries, replies, rcode[6]; /* NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED */
+    char server[256];
+};
+
+static void log_minute_flush(db_store *db, struct log_minute *m)
+{
+    char detail[256];
+    if (!db || !(m->queries + m->replies))
+        return;
+    snprintf(detail, sizeof(detail),
+             "{\"queries\":%llu,\"replies\":%llu,\"NOERROR\":%llu,\"FORMERR\":%llu,"
+             "\"SERVFAIL\":%llu,\"NXDOMAIN\":%llu,\"NOTIMP\":%llu,\"REFUSED\":%llu}",
+             (unsigned long long)m->queries, (unsigned long long)m->replies,
+             (unsigned long long)m->rcode[0], (unsigned long long)m->rcode[1],
+             (unsigned long long)m->rcode[2], (unsigned long long)m->rcode[3],
+             (unsigned long long)m->rcode[4], (unsigned long long)m->rcode[5]);
+    db_log_event(db, m->minute * 60000000000ull, srvlog_format_name(m->fmt), m->server,
+                 "queries", "", "", detail);
+    memset(m->rcode, 0, sizeof(m->rcode));
+    m->queries = m->replies = 0;
+}
+
+static void on_log_event(db_store *db, struct engine *eng, struct log_minute *lm,
+                         const char *server, const struct srvlog_event *ev)
+{
+    if (eng)
+        engine_log(eng, ev);
+    if (!db)
+        return;
+    if (ev->kind == SL_QUERY || ev->kind == SL_REPLY) {
+        static const char *const rc[] = {"NOERROR", "FORMERR", "SERVFAIL",
+                                         "NXDOMAIN", "NOTIMP", "REFUSED"};
+        uint64_t minute = ev->ts_ns / 60000000000ull;
+        if (minute != lm->minute || ev->format != lm->fmt || strcmp(server, lm->server)) {
+            log_minute_flush(db, lm);
+            lm->minute = minute;
+            lm->fmt = ev->format;
+            snprintf(lm->server, sizeof(lm->server), "%s", server);
+        }
+        if (ev->kind == SL_QUERY) {
+            lm->queries++;
+        } else {
+            lm->replies++;
+            for (int i = 0; i < 6; i++)
+                if (!strcmp(ev->rcode, rc[i]))
+                    lm->rcode[i]++;
+        }
+        return;
+    }
+    {
+        char detail[320];
+        if (ev->kind == SL_ZONE_EXPIRES_IN)
+            snprintf(detail, sizeof(detail), "{\"seconds\":%lld,\"serial\":%lld}",
+                     (long long)ev->seconds, (long long)ev->serial);
+        else if (ev->serial >= 0)
+            snprintf(detail, sizeof(detail), "{\"serial\":%lld}", (long long)ev->serial);
+        else
+            snprintf(detail, sizeof(detail), "%s", ev->detail[0] ? ev->detail : ev->rcode);
+        db_log_event(db, ev->ts_ns, srvlog_format_name(ev->format), server,
+                     srvlog_kind_name(ev->kind), ev->zone, ev->peer, detail);
+    }
+}
+
 /* True if path is a Frame Streams (dnstap) file rather than a capture. */
 static bool is_dnstap_file(const char *path)
 {
@@ -634,6 +782,7 @@ static int cmd_analyze(int argc, char **argv)
         {"max-pending", required_argument, NULL, 'M'},
         {"db", required_argument, NULL, 'D'},
         {"retain", required_argument, NULL, 'r'},
+        {"log-format", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -656,7 +805,9 @@ static int cmd_analyze(int argc, char **argv)
     struct extras extras = {0};
     uint32_t top_n = 10, secs;
     static uint64_t dt_counts[CAP_DT_N];
-    bool dt_any = false, pcap_any = false;
+    static struct log_totals logs;
+    enum srvlog_format log_fmt = SRVLOG_AUTO;
+    bool dt_any = false, pcap_any = false, log_any = false;
     int progress = -1, opt, status = EXIT_OK;
     struct dispatch *disp = NULL;
     cap_reader *rd = NULL;
@@ -755,6 +906,13 @@ static int cmd_analyze(int argc, char **argv)
             break;
         case 'D':
             db_path = optarg;
+            break;
+        case 'L':
+            if (!srvlog_format_parse(optarg, &log_fmt)) {
+                fprintf(stderr, "dnsvigil analyze: --log-format wants auto, bind, unbound, nsd "
+                                "or knot\n");
+                return EXIT_USAGE;
+            }
             break;
         case 'r':
             if (!db_parse_duration(optarg, &retain_ns)) {
@@ -863,13 +1021,14 @@ static int cmd_analyze(int argc, char **argv)
                                   argv[i]);
         db_input_key((const char *const *)&argv[optind], (unsigned)(argc - optind), run_key);
         for (int i = optind; i < argc; i++) {
-            bool dt = is_dnstap_file(argv[i]);
+            bool dt = is_dnstap_file(argv[i]), lg = !dt && is_log_file(argv[i], log_fmt);
             dt_any |= dt;
-            pcap_any |= !dt;
+            log_any |= lg;
+            pcap_any |= !dt && !lg;
         }
         ri.run_key = run_key;
         ri.sensor = host;
-        ri.source = dt_any && !pcap_any ? "dnstap" : "packets";
+        ri.source = pcap_any ? "packets" : dt_any ? "dnstap" : "logs";
         ri.inputs = inputs;
         ri.version = DV_VERSION;
         ri.window_ns = disp->cfg.window_ns;
@@ -883,10 +1042,14 @@ static int cmd_analyze(int argc, char **argv)
         if (eng)
             engine_set_alert_hook(eng, alert_to_db, db);
     }
-    unsigned ndt = 0;
+    unsigned ndt = 0, nlog = 0;
     for (int i = optind; i < argc; i++) {
         if (is_dnstap_file(argv[i])) {
             ndt++; /* read after the captures, below */
+            continue;
+        }
+        if (is_log_file(argv[i], log_fmt)) {
+            nlog++; /* read last */
             continue;
         }
         if (cap_reader_add(rd, argv[i], err, sizeof(err)) < 0) {
@@ -894,8 +1057,8 @@ static int cmd_analyze(int argc, char **argv)
             status = EXIT_INPUT;
         }
     }
-    status = cap_reader_inputs(rd) + ndt == 0 ? EXIT_INPUT : status;
-    if (cap_reader_inputs(rd) + ndt == 0) {
+    status = cap_reader_inputs(rd) + ndt + nlog == 0 ? EXIT_INPUT : status;
+    if (cap_reader_inputs(rd) + ndt + nlog == 0) {
         log_msg(LOG_ERROR, "analyze: no input could be opened");
         goto out;
     }
@@ -942,6 +1105,32 @@ static int cmd_analyze(int argc, char **argv)
             dt_counts[k] += cap_dnstap_counters(t)[k];
         cap_dnstap_close(t);
         extras.dnstap = dt_counts;
+    }
+    /* Server logs: events to the rules and the store, counts to the summary. */
+    for (int i = optind; nlog && i < argc && !interrupted; i++) {
+        struct srvlog_event ev;
+        struct log_minute lm = {0};
+        srvlog *lg;
+        if (is_dnstap_file(argv[i]) || !is_log_file(argv[i], log_fmt))
+            continue;
+        if (!(lg = srvlog_open(argv[i], log_fmt, err, sizeof(err)))) {
+            log_msg(LOG_ERROR, "%s", err);
+            status = EXIT_INPUT;
+            continue;
+        }
+        while (!interrupted && srvlog_next(lg, &ev) == 1)
+            on_log_event(db, eng, &lm, argv[i], &ev);
+        log_minute_flush(db, &lm);
+        logs.files++;
+        logs.lines += srvlog_lines(lg);
+        for (int k = 0; k < SL_KINDS; k++)
+            logs.events[k] += srvlog_events(lg)[k];
+        for (int k = 0; k < SL_SKIPS; k++)
+            logs.skips[k] += srvlog_skips(lg)[k];
+        if (!logs.sample[0])
+            snprintf(logs.sample, sizeof(logs.sample), "%s", srvlog_unparsed_sample(lg));
+        srvlog_close(lg);
+        extras.logs = &logs;
     }
     cap_decoder_flush(dec);
     disp_finish(disp);

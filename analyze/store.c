@@ -46,7 +46,7 @@
 #define XFR_SLOTS 64
 #define DETAIL_SLICE 256 /* detail records handled between looks at the main ring */
 
-enum rec_kind { REC_PAD = 0, REC_WINDOW, REC_TXN, REC_MSG, REC_EVENT, REC_ALERT, REC_TOP };
+enum rec_kind { REC_PAD = 0, REC_WINDOW, REC_TXN, REC_MSG, REC_EVENT, REC_ALERT, REC_TOP, REC_LOGEV };
 
 struct rec_hdr {
     uint32_t len; /* whole record, header included, multiple of 8 */
@@ -131,6 +131,7 @@ enum stmt_id {
     ST_XFR,
     ST_TOP,
     ST_RUN_SPAN,
+    ST_LOGEV,
     ST_N
 };
 
@@ -160,6 +161,8 @@ static const char *const stmt_sql[ST_N] = {
                "serial,messages,rrs) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
     [ST_TOP] = "INSERT OR REPLACE INTO top(run_id,kind,rank,name,count) VALUES(?1,?2,?3,?4,?5)",
     /* A running sensor's run shows the time it covers so far. */
+    [ST_LOGEV] = "INSERT INTO log_event(run_id,ts_ns,source,server,kind,zone,peer,detail) "
+                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
     [ST_RUN_SPAN] = "UPDATE run SET first_ns=coalesce(first_ns,?2),last_ns=?3 WHERE id=?1",
 };
 
@@ -551,6 +554,19 @@ void db_top(db_store *s, const char *kind, unsigned rank, const char *name, uint
     r->rank = rank;
     r->count = count;
     strs_put((char *)(r + 1), v, 2);
+    ring_commit(&s->ring, nh);
+}
+
+void db_log_event(db_store *s, uint64_t ts_ns, const char *source, const char *server,
+                  const char *kind, const char *zone, const char *peer, const char *detail)
+{
+    const char *v[6] = {source, server, kind, zone, peer, detail};
+    size_t nh, sl = strs_len(v, 6);
+    uint64_t *r = rec_begin(s, REC_LOGEV, DB_DROP_ALERT, sizeof(*r) + sl, false, &nh);
+    if (!r)
+        return;
+    *r = ts_ns;
+    strs_put((char *)(r + 1), v, 6);
     ring_commit(&s->ring, nh);
 }
 
@@ -1189,6 +1205,22 @@ static void w_top(db_store *s, const struct rec_top *t)
     step(s, ST_TOP);
 }
 
+static void w_logev(db_store *s, const uint64_t *r)
+{
+    sqlite3_stmt *st = s->st[ST_LOGEV];
+    const char *p = (const char *)(r + 1);
+
+    tx_begin(s);
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_int64(st, 2, (int64_t)*r);
+    for (int i = 0; i < 6; i++) {
+        const char *v = next_str(&p);
+        if (*v || i == 0 || i == 2)
+            sqlite3_bind_text(st, 3 + i, v, -1, SQLITE_TRANSIENT);
+    }
+    step(s, ST_LOGEV);
+}
+
 static void handle(db_store *s, const struct rec_hdr *h)
 {
     const void *p = h + 1;
@@ -1213,6 +1245,9 @@ static void handle(db_store *s, const struct rec_hdr *h)
         break;
     case REC_TOP:
         w_top(s, p);
+        break;
+    case REC_LOGEV:
+        w_logev(s, p);
         break;
     default:
         break;

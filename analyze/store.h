@@ -91,6 +91,11 @@ void db_sink(db_store *s, struct disp_sink *sink);
 void db_alert(db_store *s, const struct db_alert *a);
 void db_top(db_store *s, const char *kind, unsigned rank, const char *name, uint64_t count);
 
+/* Queues a server log event (log_event table): source "bind", "unbound", "nsd", "knot";
+ * server is the log's file; kind as srvlog_kind_name(); detail free text or JSON. */
+void db_log_event(db_store *s, uint64_t ts_ns, const char *source, const char *server,
+                  const char *kind, const char *zone, const char *peer, const char *detail);
+
 /* Drains the queue, writes what the writer still holds, records the end of the run and
  * stops the writer. */
 int db_end_run(db_store *s, const struct db_run_end *re);

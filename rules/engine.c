@@ -357,6 +357,14 @@ static void on_event(void *user, const struct cap_event *ev)
             e->ctx[i].ops->on_event(&e->ctx[i], ev);
 }
 
+void engine_log(struct engine *e, const struct srvlog_event *ev)
+{
+    close_quiet(e, ev->ts_ns);
+    for (unsigned i = 0; i < e->nctx; i++)
+        if (e->ctx[i].ops->on_log)
+            e->ctx[i].ops->on_log(&e->ctx[i], ev);
+}
+
 struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, size_t errlen)
 {
     struct engine *e = calloc(1, sizeof(*e));

@@ -46,6 +46,9 @@ typedef void (*engine_alert_fn)(void *user, const struct engine_alert *a);
 /* Called for every open/update/closed line (the store records alerts through it). */
 void engine_set_alert_hook(struct engine *e, engine_alert_fn fn, void *user);
 
+/* A server log event (from capture/srvlog.c), on its own time. */
+void engine_log(struct engine *e, const struct srvlog_event *ev);
+
 /* End of input: flushes the JSON lines stream. Alerts still open stay open. */
 void engine_finish(struct engine *e);
 

@@ -10,6 +10,7 @@
 #include "../analyze/flow.h"
 #include "../analyze/window.h"
 #include "../capture/cap.h"
+#include "../capture/srvlog.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -51,6 +52,7 @@ struct rule_ops {
     void (*on_txn)(struct rule_ctx *rc, const struct flow_txn *txn);
     void (*on_event)(struct rule_ctx *rc, const struct cap_event *ev);
     void (*on_tick)(struct rule_ctx *rc, const struct win_stats *w);
+    void (*on_log)(struct rule_ctx *rc, const struct srvlog_event *ev); /* server logs */
     void (*fini)(struct rule_ctx *rc);
 };
 
