@@ -144,7 +144,7 @@ struct log_totals {
 };
 
 struct extras {
-    const uint64_t *dnstap; /* CAP_DT_N counters, NULL without dnstap input */
+    const uint64_t *dnstap;        /* CAP_DT_N counters, NULL without dnstap input */
     const struct log_totals *logs; /* NULL without log input */
     const struct engine *eng;
     const db_store *db;
@@ -233,8 +233,9 @@ static void extras_text(const void *arg, FILE *f)
             }
             col += fprintf(f, "%s  ", item);
         }
-        fprintf(f, "\n  skipped %llu ignored, %llu without time stamp, %llu other programs, %llu "
-                   "UNPARSED, %llu too long\n",
+        fprintf(f,
+                "\n  skipped %llu ignored, %llu without time stamp, %llu other programs, %llu "
+                "UNPARSED, %llu too long\n",
                 (unsigned long long)x->logs->skips[SL_SKIP_IGNORED],
                 (unsigned long long)x->logs->skips[SL_SKIP_NO_TIMESTAMP],
                 (unsigned long long)x->logs->skips[SL_SKIP_OTHER_PROGRAM],
@@ -655,11 +656,10 @@ static void raise_fd_limit(void)
  * format is forced). */
 static bool is_log_file(const char *path, enum srvlog_format force)
 {
-    static const uint8_t magics[][4] = {{0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4},
-                                        {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d},
-                                        {0x0a, 0x0d, 0x0d, 0x0a}, {0x1f, 0x8b, 0, 0},
-                                        {0xfd, 0x37, 0x7a, 0x58}, {0x04, 0x22, 0x4d, 0x18},
-                                        {0x28, 0xb5, 0x2f, 0xfd}};
+    static const uint8_t magics[][4] = {
+        {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, {0x4d, 0x3c, 0xb2, 0xa1},
+        {0xa1, 0xb2, 0x3c, 0x4d}, {0x0a, 0x0d, 0x0d, 0x0a}, {0x1f, 0x8b, 0, 0},
+        {0xfd, 0x37, 0x7a, 0x58}, {0x04, 0x22, 0x4d, 0x18}, {0x28, 0xb5, 0x2f, 0xfd}};
     char buf[4096];
     size_t n, o = 0;
     FILE *f;
@@ -699,8 +699,8 @@ static void log_minute_flush(db_store *db, struct log_minute *m)
              (unsigned long long)m->rcode[0], (unsigned long long)m->rcode[1],
              (unsigned long long)m->rcode[2], (unsigned long long)m->rcode[3],
              (unsigned long long)m->rcode[4], (unsigned long long)m->rcode[5]);
-    db_log_event(db, m->minute * 60000000000ull, srvlog_format_name(m->fmt), m->server,
-                 "queries", "", "", detail);
+    db_log_event(db, m->minute * 60000000000ull, srvlog_format_name(m->fmt), m->server, "queries",
+                 "", "", detail);
     memset(m->rcode, 0, sizeof(m->rcode));
     m->queries = m->replies = 0;
 }
@@ -713,8 +713,8 @@ static void on_log_event(db_store *db, struct engine *eng, struct log_minute *lm
     if (!db)
         return;
     if (ev->kind == SL_QUERY || ev->kind == SL_REPLY) {
-        static const char *const rc[] = {"NOERROR", "FORMERR", "SERVFAIL",
-                                         "NXDOMAIN", "NOTIMP", "REFUSED"};
+        static const char *const rc[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+                                         "NXDOMAIN", "NOTIMP",  "REFUSED"};
         uint64_t minute = ev->ts_ns / 60000000000ull;
         if (minute != lm->minute || ev->format != lm->fmt || strcmp(server, lm->server)) {
             log_minute_flush(db, lm);

@@ -46,7 +46,16 @@
 #define XFR_SLOTS 64
 #define DETAIL_SLICE 256 /* detail records handled between looks at the main ring */
 
-enum rec_kind { REC_PAD = 0, REC_WINDOW, REC_TXN, REC_MSG, REC_EVENT, REC_ALERT, REC_TOP, REC_LOGEV };
+enum rec_kind {
+    REC_PAD = 0,
+    REC_WINDOW,
+    REC_TXN,
+    REC_MSG,
+    REC_EVENT,
+    REC_ALERT,
+    REC_TOP,
+    REC_LOGEV
+};
 
 struct rec_hdr {
     uint32_t len; /* whole record, header included, multiple of 8 */

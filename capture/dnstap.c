@@ -50,8 +50,8 @@ static uint32_t be32(const uint8_t *p)
 bool cap_dnstap_sniff(const uint8_t *head, size_t n)
 {
     /* escape 0, control length, control type START (2) */
-    return n >= 12 && be32(head) == 0 && be32(head + 4) >= 4 &&
-           be32(head + 4) <= FSTRM_MAX_FRAME && be32(head + 8) == 2;
+    return n >= 12 && be32(head) == 0 && be32(head + 4) >= 4 && be32(head + 4) <= FSTRM_MAX_FRAME &&
+           be32(head + 8) == 2;
 }
 
 static int read_exact(cap_dnstap *d, void *p, size_t n)
@@ -182,20 +182,47 @@ static int message(cap_dnstap *d, const uint8_t *p, size_t n, struct cap_msg *ms
 
     while ((rc = field(&b, &num, &data, &len, &val)) == 1) {
         switch (num) {
-        case 1: type = val; break;
-        case 2: fam = val; break;
-        case 3: proto = val; break;
-        case 4: qa = data, qal = len; break;
-        case 5: ra = data, ral = len; break;
-        case 6: qport = val; break;
-        case 7: rport = val; break;
-        case 8: qs = val; break;
-        case 9: qns = val; break;
-        case 10: qm = data, qml = len; break;
-        case 12: rs = val; break;
-        case 13: rns = val; break;
-        case 14: rm = data, rml = len; break;
-        default: break;
+        case 1:
+            type = val;
+            break;
+        case 2:
+            fam = val;
+            break;
+        case 3:
+            proto = val;
+            break;
+        case 4:
+            qa = data, qal = len;
+            break;
+        case 5:
+            ra = data, ral = len;
+            break;
+        case 6:
+            qport = val;
+            break;
+        case 7:
+            rport = val;
+            break;
+        case 8:
+            qs = val;
+            break;
+        case 9:
+            qns = val;
+            break;
+        case 10:
+            qm = data, qml = len;
+            break;
+        case 12:
+            rs = val;
+            break;
+        case 13:
+            rns = val;
+            break;
+        case 14:
+            rm = data, rml = len;
+            break;
+        default:
+            break;
         }
     }
     if (rc < 0) {
@@ -210,7 +237,8 @@ static int message(cap_dnstap *d, const uint8_t *p, size_t n, struct cap_msg *ms
     }
     memset(&d->meta, 0, sizeof(d->meta));
     d->meta.af = fam == 2 ? 6 : 4;
-    if ((qa && qal != (d->meta.af == 6 ? 16u : 4u)) || (ra && ral != (d->meta.af == 6 ? 16u : 4u))) {
+    if ((qa && qal != (d->meta.af == 6 ? 16u : 4u)) ||
+        (ra && ral != (d->meta.af == 6 ? 16u : 4u))) {
         *why = CAP_DT_BAD_ADDRESS;
         return -1;
     }

@@ -21,8 +21,8 @@ struct srvlog {
     FILE *f;
     char path[512];
     enum srvlog_format force;
-    int year;         /* for syslog stamps */
-    time_t mtime;     /* of the file */
+    int year;     /* for syslog stamps */
+    time_t mtime; /* of the file */
     uint64_t lines;
     uint64_t events[SL_KINDS];
     uint64_t skips[SL_SKIPS];
@@ -215,9 +215,9 @@ static const char *prefix(srvlog *l, const char *s, uint64_t *ts, enum srvlog_fo
 /* Skips "category: " and "severity: " words (BIND, NSD, Knot, Unbound). */
 static const char *skip_labels(const char *m)
 {
-    static const char *const sev[] = {"debug: ",   "info: ",  "notice: ", "warning: ",
-                                      "error: ",   "critical: ", "alert: ", "emergency: ",
-                                      "fatal error: "};
+    static const char *const sev[] = {
+        "debug: ",    "info: ",  "notice: ",    "warning: ",    "error: ",
+        "critical: ", "alert: ", "emergency: ", "fatal error: "};
     for (int round = 0; round < 2; round++) {
         const char *c = m;
         bool found = false;
@@ -339,6 +339,10 @@ static bool bind_msg(const char *m, struct srvlog_event *ev)
             ev->kind = SL_XFR_FAILED;
             cpy(ev->detail, sizeof(ev->detail), p, strlen(p));
         }
+        return true;
+    }
+    if (!strncmp(m, "client ", 7) && strstr(m, ": received notify for zone")) {
+        ev->kind = SL_KINDS;
         return true;
     }
     if (!strncmp(m, "client ", 7)) {
@@ -539,8 +543,8 @@ static bool knot_msg(const char *m, struct srvlog_event *ev)
         ev->kind = SL_ZONE_EXPIRED;
         return true;
     }
-    if ((p = strstr(r, "serial ")) && (!strncmp(r, "zone file updated", 17) ||
-                                       !strncmp(r, "loaded", 6))) {
+    if ((p = strstr(r, "serial ")) &&
+        (!strncmp(r, "zone file updated", 17) || !strncmp(r, "loaded", 6))) {
         ev->kind = SL_ZONE_LOADED;
         ev->serial = strtoll(p + 7, NULL, 10);
         return true;

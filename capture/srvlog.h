@@ -12,8 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum srvlog_format { SRVLOG_AUTO = 0, SRVLOG_BIND, SRVLOG_UNBOUND, SRVLOG_NSD, SRVLOG_KNOT,
-                     SRVLOG_FORMATS };
+enum srvlog_format {
+    SRVLOG_AUTO = 0,
+    SRVLOG_BIND,
+    SRVLOG_UNBOUND,
+    SRVLOG_NSD,
+    SRVLOG_KNOT,
+    SRVLOG_FORMATS
+};
 
 #define SRVLOG_KINDS(X)                                                                            \
     X(QUERY, "query")                                                                              \
@@ -40,10 +46,10 @@ enum srvlog_kind {
 
 /* Lines not turned into events, by reason. */
 #define SRVLOG_SKIPS(X)                                                                            \
-    X(IGNORED, "ignored")             /* understood, nothing to count (start-up, stats...) */     \
-    X(NO_TIMESTAMP, "no_timestamp")   /* no time stamp in a known form */                         \
-    X(OTHER_PROGRAM, "other_program") /* a syslog line of another program */                      \
-    X(UNPARSED, "unparsed")           /* mentions zones, transfers, EDNS... but not understood */ \
+    X(IGNORED, "ignored")             /* understood, nothing to count (start-up, stats...) */      \
+    X(NO_TIMESTAMP, "no_timestamp")   /* no time stamp in a known form */                          \
+    X(OTHER_PROGRAM, "other_program") /* a syslog line of another program */                       \
+    X(UNPARSED, "unparsed")           /* mentions zones, transfers, EDNS... but not understood */  \
     X(TOO_LONG, "too_long")
 
 enum srvlog_skip {

@@ -284,6 +284,39 @@ static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
     ktab_clear(&s->polls);
 }
 
+/* Server logs: a failed transfer or refresh as the secondary (or primary) reported it. */
+static void on_log(struct rule_ctx *rc, const struct srvlog_event *ev)
+{
+    char key[400], summary[800], evidence[400];
+    const char *src = srvlog_format_name(ev->format);
+
+    if (ev->kind != SL_XFR_FAILED && ev->kind != SL_REFRESH_FAILED)
+        return;
+    snprintf(key, sizeof(key), "log|%s|%s|%s", src, ev->zone, ev->peer);
+    snprintf(summary, sizeof(summary), "%s of %s from %s failed (per the %s log): %s",
+             ev->kind == SL_XFR_FAILED ? "zone transfer" : "refresh", ev->zone,
+             ev->peer[0] ? ev->peer : "the primary", src, ev->detail[0] ? ev->detail : ev->rcode);
+    snprintf(evidence, sizeof(evidence),
+             "{\"source\":\"logs\",\"server_log\":\"%s\",\"event\":\"%s\",\"reason\":\"%.200s\"}",
+             src, srvlog_kind_name(ev->kind), ev->detail[0] ? ev->detail : ev->rcode);
+    for (char *p = evidence; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    struct alert_in a = {
+        .key = key,
+        .severity = ev->kind == SL_XFR_FAILED ? SEV_HIGH : SEV_WARNING,
+        .ts_ns = ev->ts_ns,
+        .summary = summary,
+        .server = ev->peer,
+        .zone = ev->zone,
+        .count = 1,
+        .threshold = 1,
+        .observed = 1,
+        .evidence = evidence,
+    };
+    rule_emit(rc, &a);
+}
+
 const struct rule_ops rule_xfr_failed = {
     .name = "xfr-failed",
     .summary = "zone transfers refused, cut short, without closing SOA, TSIG errors, SOA "
@@ -294,5 +327,6 @@ const struct rule_ops rule_xfr_failed = {
     .on_txn = on_txn,
     .on_event = on_event,
     .on_tick = on_tick,
+    .on_log = on_log,
     .fini = fini,
 };
