@@ -52,12 +52,12 @@ struct change {
 };
 
 struct xfr_item {
-    char zone[256], client[48], server[48], qtype[8], reason[128];
+    char zone[256], client[48], server[48], qtype[8], reason[128], source[16];
     uint64_t start_ns, end_ns;
 };
 
 struct zone_item {
-    char zone[256], server[48], status[16];
+    char zone[256], server[48], status[16], source[16];
     int64_t serial, refresh, expire;
     uint64_t last_ok_ns; /* 0: none seen */
     uint64_t failures;
@@ -91,7 +91,8 @@ struct rep {
     const struct rep_opts *o;
     uint64_t from, to, prev_from, prev_to, generated;
     struct source src_packets, src_dnstap, src_logs;
-    double coverage; /* share of the period covered by windows */
+    double coverage;   /* share of the period covered by windows */
+    bool logs_traffic; /* traffic figures come from server query logs */
     struct totals cur, prev;
     uint64_t bucket_ns;
     unsigned nb;
@@ -236,10 +237,15 @@ static int q_totals(sqlite3 *db, uint64_t from, uint64_t to, struct totals *t)
 
 static void q_source(sqlite3 *db, struct rep *r, const char *name, struct source *s)
 {
-    sqlite3_stmt *st = prep(db, "SELECT count(*),min(first_ns),max(coalesce(last_ns,"
-                                "9000000000000000000)) FROM run WHERE source=?1 AND "
-                                "coalesce(first_ns,0) < ?3 AND coalesce(last_ns,"
-                                "9000000000000000000) >= ?2");
+    /* Logs: runs of log files, and any run that carried log events in the period. */
+    sqlite3_stmt *st =
+        !strcmp(name, "logs")
+            ? prep(db, "SELECT count(DISTINCT run_id),min(ts_ns),max(ts_ns) FROM log_event WHERE "
+                       "ts_ns >= ?2 AND ts_ns < ?3 AND ?1 = 'logs'")
+            : prep(db, "SELECT count(*),min(first_ns),max(coalesce(last_ns,"
+                       "9000000000000000000)) FROM run WHERE source=?1 AND "
+                       "coalesce(first_ns,0) < ?3 AND coalesce(last_ns,"
+                       "9000000000000000000) >= ?2");
     memset(s, 0, sizeof(*s));
     if (!st)
         return;
@@ -354,6 +360,7 @@ static void q_xfr(sqlite3 *db, struct rep *r)
         x->start_ns = col_u64(st, 4);
         x->end_ns = col_u64(st, 5);
         copy_col(x->reason, sizeof(x->reason), st, 6);
+        snprintf(x->source, sizeof(x->source), "packets");
     }
     sqlite3_finalize(st);
     st = prep(db, "SELECT count(*) FROM xfr WHERE outcome='ok' AND end_ns >= ?1 AND end_ns < ?2");
@@ -402,6 +409,7 @@ static void q_zones(sqlite3 *db, struct rep *r)
         } else {
             continue; /* SOA seen in answers, no transfer to judge by */
         }
+        snprintf(z.source, sizeof(z.source), "packets");
         if (r->nzones < MAX_ITEMS)
             r->zones[r->nzones++] = z;
     }
@@ -507,6 +515,137 @@ static void q_health(sqlite3 *db, struct rep *r)
     }
 }
 
+/* Failed transfers and refreshes that server logs reported. */
+static void q_log_xfr(sqlite3 *db, struct rep *r)
+{
+    sqlite3_stmt *st = prep(db, "SELECT zone,peer,source,kind,ts_ns,detail FROM log_event WHERE "
+                                "kind IN ('transfer_failed','refresh_failed') AND ts_ns >= ?1 AND "
+                                "ts_ns < ?2 ORDER BY ts_ns,id");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)r->from);
+    sqlite3_bind_int64(st, 2, (int64_t)r->to);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct xfr_item *x;
+        char src[16];
+        r->xfr_failed_total++;
+        if (r->nxfr == MAX_ITEMS)
+            continue;
+        x = &r->xfr[r->nxfr++];
+        copy_col(x->zone, sizeof(x->zone), st, 0);
+        copy_col(x->server, sizeof(x->server), st, 1);
+        copy_col(src, sizeof(src), st, 2);
+        snprintf(x->client, sizeof(x->client), "%s secondary", src);
+        copy_col(x->qtype, sizeof(x->qtype), st, 3);
+        snprintf(x->qtype, sizeof(x->qtype), "%s",
+                 !strcmp((const char *)sqlite3_column_text(st, 3), "refresh_failed") ? "refresh"
+                                                                                     : "xfr");
+        x->start_ns = x->end_ns = col_u64(st, 4);
+        copy_col(x->reason, sizeof(x->reason), st, 5);
+        snprintf(x->source, sizeof(x->source), "logs");
+    }
+    sqlite3_finalize(st);
+}
+
+/* Zones as the secondaries' logs tell: expired, expiring (Knot says when; otherwise the
+ * last success plus the SOA expire seen on the wire), or only failing. */
+static void q_log_zones(sqlite3 *db, struct rep *r)
+{
+    sqlite3_stmt *st = prep(
+        db, "SELECT e.zone,e.source,"
+            "(SELECT max(ts_ns) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
+            "x.kind='zone_expired' AND x.ts_ns < ?2),"
+            "(SELECT max(ts_ns) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
+            "x.kind IN ('transfer_succeeded','zone_loaded','zone_expires_in') AND x.ts_ns < ?2),"
+            "(SELECT json_extract(detail,'$.seconds') FROM log_event x WHERE x.zone=e.zone AND "
+            "x.source=e.source AND x.kind='zone_expires_in' AND x.ts_ns < ?2 ORDER BY ts_ns DESC "
+            "LIMIT 1),"
+            "(SELECT count(*) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
+            "x.kind IN ('refresh_failed','transfer_failed') AND x.ts_ns >= ?1 AND x.ts_ns < ?2),"
+            "(SELECT max(expire) FROM zone z WHERE z.zone=e.zone) "
+            "FROM log_event e WHERE e.zone != '' AND e.ts_ns < ?2 AND e.kind IN "
+            "('zone_expired','refresh_failed','transfer_failed','transfer_succeeded',"
+            "'zone_loaded','zone_expires_in') GROUP BY e.zone,e.source ORDER BY e.zone,e.source");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)r->from);
+    sqlite3_bind_int64(st, 2, (int64_t)r->to);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct zone_item z = {0};
+        uint64_t expired = col_u64(st, 2), ok = col_u64(st, 3);
+        int64_t knot_s =
+            sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+        int64_t wire_expire =
+            sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6);
+        char src[16];
+        copy_col(z.zone, sizeof(z.zone), st, 0);
+        copy_col(src, sizeof(src), st, 1);
+        snprintf(z.server, sizeof(z.server), "%s secondary", src);
+        snprintf(z.source, sizeof(z.source), "logs");
+        z.failures = col_u64(st, 5);
+        z.serial = -1;
+        z.refresh = -1;
+        z.expire = knot_s >= 0 ? knot_s : wire_expire;
+        z.last_ok_ns = ok;
+        r->zones_seen = true;
+        if (expired && expired >= ok) {
+            snprintf(z.status, sizeof(z.status), "expired");
+            z.remaining_s = ok && z.expire >= 0 ? (int64_t)(ok / 1000000000ull) + z.expire -
+                                                      (int64_t)(r->to / 1000000000ull)
+                                                : 0;
+        } else if (z.failures && ok && z.expire >= 0) {
+            z.remaining_s =
+                (int64_t)(ok / 1000000000ull) + z.expire - (int64_t)(r->to / 1000000000ull);
+            snprintf(z.status, sizeof(z.status), z.remaining_s > 0 ? "expiring" : "expired");
+        } else if (z.failures) {
+            snprintf(z.status, sizeof(z.status), "at risk");
+        } else {
+            continue;
+        }
+        if (r->nzones < MAX_ITEMS)
+            r->zones[r->nzones++] = z;
+    }
+    sqlite3_finalize(st);
+}
+
+/* Queries and answers counted from server query logs (per-minute rows). */
+static void q_log_queries(sqlite3 *db, uint64_t from, uint64_t to, struct totals *t)
+{
+    sqlite3_stmt *st =
+        prep(db, "SELECT count(*),sum(json_extract(detail,'$.queries')),"
+                 "sum(json_extract(detail,'$.replies')),sum(json_extract(detail,'$.NOERROR')),"
+                 "sum(json_extract(detail,'$.FORMERR')),sum(json_extract(detail,'$.SERVFAIL')),"
+                 "sum(json_extract(detail,'$.NXDOMAIN')),sum(json_extract(detail,'$.NOTIMP')),"
+                 "sum(json_extract(detail,'$.REFUSED')) FROM log_event WHERE kind='queries' AND "
+                 "ts_ns >= ?1 AND ts_ns < ?2");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)from);
+    sqlite3_bind_int64(st, 2, (int64_t)to);
+    memset(t, 0, sizeof(*t));
+    if (sqlite3_step(st) == SQLITE_ROW && col_u64(st, 0)) {
+        sqlite3_stmt *e = prep(db, "SELECT count(*) FROM log_event WHERE kind='edns_error' AND "
+                                   "ts_ns >= ?1 AND ts_ns < ?2");
+        if (e) {
+            sqlite3_bind_int64(e, 1, (int64_t)from);
+            sqlite3_bind_int64(e, 2, (int64_t)to);
+            if (sqlite3_step(e) == SQLITE_ROW)
+                t->edns_errors = col_u64(e, 0);
+            sqlite3_finalize(e);
+        }
+        t->have = true;
+        t->windows = col_u64(st, 0);
+        t->queries = col_u64(st, 1);
+        t->responses = col_u64(st, 2);
+        t->noerror = col_u64(st, 3);
+        for (int i = 0; i < 5; i++) {
+            t->rc[i] = col_u64(st, 4 + i);
+            t->errors += t->rc[i];
+        }
+    }
+    sqlite3_finalize(st);
+}
+
 static int collect(sqlite3 *db, struct rep *r, char *err, size_t errlen)
 {
     const struct rep_opts *o = r->o;
@@ -539,10 +678,18 @@ static int collect(sqlite3 *db, struct rep *r, char *err, size_t errlen)
     q_source(db, r, "packets", &r->src_packets);
     q_source(db, r, "dnstap", &r->src_dnstap);
     q_source(db, r, "logs", &r->src_logs);
+    if (!r->src_packets.runs && !r->src_dnstap.runs && r->src_logs.runs) {
+        /* Only server logs: their query/reply lines give the traffic figures. */
+        q_log_queries(db, r->from, r->to, &r->cur);
+        q_log_queries(db, r->prev_from, r->prev_to, &r->prev);
+        r->logs_traffic = r->cur.have;
+    }
     q_series(db, r);
     find_changes(r);
     q_xfr(db, r);
+    q_log_xfr(db, r);
     q_zones(db, r);
+    q_log_zones(db, r);
     q_alerts(db, r);
     q_top(db, r);
     q_health(db, r);
@@ -552,6 +699,8 @@ static int collect(sqlite3 *db, struct rep *r, char *err, size_t errlen)
 /* The source behind the traffic figures: packets (and dnstap) feed the windows. */
 static const char *traffic_source(const struct rep *r)
 {
+    if (r->logs_traffic)
+        return "logs";
     if (r->src_packets.runs && r->src_dnstap.runs)
         return "packets, dnstap";
     if (r->src_packets.runs)
@@ -672,7 +821,7 @@ static void write_json(const struct rep *r, FILE *f)
         json_i64(&j, "serial", z->serial);
         json_i64(&j, "expire_seconds", z->expire);
         j_time(&j, "last_successful_transfer", z->last_ok_ns);
-        if (z->last_ok_ns) {
+        if (z->last_ok_ns && z->expire >= 0) {
             j_time(&j, "expires", z->last_ok_ns + (uint64_t)z->expire * 1000000000ull);
             json_i64(&j, "remaining_seconds", z->remaining_s);
         } else {
@@ -680,7 +829,7 @@ static void write_json(const struct rep *r, FILE *f)
             json_null(&j, "remaining_seconds");
         }
         json_u64(&j, "failed_transfers", z->failures);
-        json_str(&j, "source", xs ? xs : NO_SOURCE);
+        json_str(&j, "source", z->source);
         json_obj_end(&j);
     }
     json_arr_end(&j);
@@ -697,7 +846,7 @@ static void write_json(const struct rep *r, FILE *f)
         j_time(&j, "start", x->start_ns);
         j_time(&j, "end", x->end_ns);
         json_str(&j, "reason", x->reason);
-        json_str(&j, "source", "packets");
+        json_str(&j, "source", x->source);
         json_obj_end(&j);
     }
     json_arr_end(&j);
@@ -998,7 +1147,13 @@ static void write_text(const struct rep *r, FILE *f)
         fprintf(f, "  %s\n", xs ? "none" : NO_SOURCE);
     for (unsigned i = 0; i < r->nzones; i++) {
         const struct zone_item *z = &r->zones[i];
-        if (z->last_ok_ns) {
+        if (z->last_ok_ns && z->expire < 0) {
+            fmt_time(z->last_ok_ns, a, sizeof(a));
+            fprintf(f, "  %-9s %.60s at %s\n", z->status, z->zone, z->server);
+            fprintf(f, "            last transfer %s, %s\n", a,
+                    !strcmp(z->status, "expired") ? "expired (logged by the server)"
+                                                  : "SOA expire unknown");
+        } else if (z->last_ok_ns) {
             fmt_time(z->last_ok_ns, a, sizeof(a));
             fprintf(f, "  %-9s %.60s at %s\n", z->status, z->zone, z->server);
             long long rs = z->remaining_s > 0 ? z->remaining_s : -z->remaining_s;
@@ -1402,7 +1557,11 @@ static void write_html(const struct rep *r, FILE *f)
             fputs("<tr class='attn'><td>", f);
             h_esc(f, z->zone);
             fprintf(f, "</td><td>%s</td><td>%s</td>", z->server, z->status);
-            if (z->last_ok_ns) {
+            if (z->last_ok_ns && z->expire < 0) {
+                fmt_time(z->last_ok_ns, c, sizeof(c));
+                fprintf(f, "<td>%s</td><td>%s</td></tr>\n", c,
+                        !strcmp(z->status, "expired") ? "expired (logged)" : "unknown");
+            } else if (z->last_ok_ns) {
                 fmt_time(z->last_ok_ns, c, sizeof(c));
                 fmt_time(z->last_ok_ns + (uint64_t)z->expire * 1000000000ull, d, sizeof(d));
                 fprintf(f, "<td>%s</td><td>%s</td></tr>\n", c, d);

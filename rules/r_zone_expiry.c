@@ -94,11 +94,12 @@ static void emit(struct rule_ctx *rc, struct zone *z, uint64_t ts, bool expired)
         snprintf(summary, sizeof(summary),
                  "zone %s on the %s secondary expires in %lld s: refreshes failing (%s)", z->zone,
                  z->server, (long long)left, z->reason);
-    snprintf(evidence, sizeof(evidence),
-             "{\"source\":\"logs\",\"server_log\":\"%s\",\"last_success\":\"%s\",\"expire_seconds\":"
-             "%llu,\"refresh_failures\":%llu,\"seconds_left\":%lld}",
-             z->server, z->last_ok_ns ? rule_time(z->last_ok_ns, t) : "",
-             (unsigned long long)z->expire_s, (unsigned long long)z->failures, (long long)left);
+    snprintf(
+        evidence, sizeof(evidence),
+        "{\"source\":\"logs\",\"server_log\":\"%s\",\"last_success\":\"%s\",\"expire_seconds\":"
+        "%llu,\"refresh_failures\":%llu,\"seconds_left\":%lld}",
+        z->server, z->last_ok_ns ? rule_time(z->last_ok_ns, t) : "",
+        (unsigned long long)z->expire_s, (unsigned long long)z->failures, (long long)left);
     struct alert_in a = {
         .key = key,
         .severity = expired ? SEV_CRITICAL : SEV_WARNING,
@@ -160,8 +161,7 @@ static void on_log(struct rule_ctx *rc, const struct srvlog_event *ev)
         z->failures++;
         snprintf(z->reason, sizeof(z->reason), "%.95s", ev->detail[0] ? ev->detail : ev->rcode);
         if (z->expires_at_ns && !z->expired_sent && z->expires_at_ns > ev->ts_ns &&
-            (double)(z->expires_at_ns - ev->ts_ns) / 1e9 <=
-                s->warn_fraction * (double)z->expire_s)
+            (double)(z->expires_at_ns - ev->ts_ns) / 1e9 <= s->warn_fraction * (double)z->expire_s)
             emit(rc, z, ev->ts_ns, false);
         break;
     case SL_ZONE_EXPIRED:
@@ -206,10 +206,9 @@ static void rrsig(struct rule_ctx *rc, struct st *s, const struct dns_msg *m,
     ktab_get(&s->rrsig, &k, true);
     dns_name_to_str(m->qname, m->qname_len, qn, sizeof(qn));
     snprintf(key, sizeof(key), "rrsig|%s|%s", sname, srv);
-    snprintf(summary, sizeof(summary),
-             "signatures of %s served by %s %s (%s, signature on %s)", sname, srv,
-             left > 0 ? "expire soon" : "have expired", rule_time((uint64_t)exp * 1000000000ull, t),
-             qn);
+    snprintf(summary, sizeof(summary), "signatures of %s served by %s %s (%s, signature on %s)",
+             sname, srv, left > 0 ? "expire soon" : "have expired",
+             rule_time((uint64_t)exp * 1000000000ull, t), qn);
     snprintf(evidence, sizeof(evidence),
              "{\"source\":\"packets\",\"signer\":\"%s\",\"expiration\":%lld,\"seconds_left\":%lld}",
              sname, (long long)exp, (long long)left);
