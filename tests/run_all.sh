@@ -33,6 +33,7 @@ suite "system test: real DNS server on loopback" tests/sys/run.sh
 suite "system test: BIND 9 refusing AXFR and answering BADVERS" tests/sys/bind.sh
 suite "system test: dnsperf through Unbound and NSD, clean traffic" tests/sys/resolver.sh
 suite "system test: dnstap from Knot DNS against the client and a pcap" tests/sys/dnstap.sh
+suite "system test: server logs of expiring BIND, Knot and NSD secondaries" tests/sys/logs.sh
 if [ "${FUZZ_SECONDS:-0}" -gt 0 ]; then
     echo "== libFuzzer over the decoder (${FUZZ_SECONDS} s)"
     if ! command -v clang >/dev/null; then
