@@ -115,3 +115,5 @@ row() { # row LABEL LINE
 } | tee "$out/results.md"
 # The live sensor: soak (RSS over minutes of replay) and the live rate on a veth pair.
 "$top/bench/live.sh" "$out/results.md" "$cap"
+# Server-log parsing throughput.
+"$top/bench/logs.sh" "$out/results.md"

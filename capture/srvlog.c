@@ -77,11 +77,33 @@ static int month(const char *m)
     return -1;
 }
 
+/* mktime() is slow (it consults the zone rules every time); lines come in time order, so
+ * the start of the last minute converted is remembered per thread and mode. */
 static uint64_t mk(struct tm *tm, long nsec, int offset_s, bool utc)
 {
+    static _Thread_local struct {
+        int y, mo, d, h, mi;
+        bool utc, valid;
+        time_t minute;
+    } c;
+    int sec = tm->tm_sec;
     time_t t;
-    tm->tm_isdst = -1;
-    t = utc ? timegm(tm) - offset_s : mktime(tm);
+
+    if (c.valid && c.utc == utc && c.y == tm->tm_year && c.mo == tm->tm_mon && c.d == tm->tm_mday &&
+        c.h == tm->tm_hour && c.mi == tm->tm_min) {
+        t = c.minute + sec;
+    } else {
+        tm->tm_isdst = -1;
+        tm->tm_sec = 0;
+        t = utc ? timegm(tm) : mktime(tm);
+        if (t < 0)
+            return 0;
+        c.y = tm->tm_year, c.mo = tm->tm_mon, c.d = tm->tm_mday, c.h = tm->tm_hour;
+        c.mi = tm->tm_min, c.utc = utc, c.valid = true, c.minute = t;
+        t += sec;
+    }
+    if (utc)
+        t -= offset_s;
     if (t < 0)
         return 0;
     return (uint64_t)t * 1000000000ull + (uint64_t)nsec;
@@ -190,8 +212,12 @@ static const char *prefix(srvlog *l, const char *s, uint64_t *ts, enum srvlog_fo
             tm.tm_year--;
             *ts = mk(&tm, 0, 0, false);
         }
-        if (sscanf(s + n, " %127s %63[^[:]%n", host, prog, &m2) < 2)
+        if (sscanf(s + n, " %127s%n", host, &m2) == 1 && strchr(host, '[')) {
+            /* no host name: "Nov 24 00:26:27 unbound[24240:0] info: ..." (log-time-ascii) */
+            snprintf(prog, sizeof(prog), "%.*s", (int)(strchr(host, '[') - host), host);
+        } else if (sscanf(s + n, " %127s %63[^[:]%n", host, prog, &m2) < 2) {
             return NULL;
+        }
         p = s + n + m2;
         while (*p && *p != ':')
             p++;
