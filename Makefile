@@ -12,7 +12,7 @@ LIBS     = -lpcap -lldns -lpsl -linih -lsqlite3 -lncurses -lcap-ng -lz -llzma -l
 CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c) \
            $(wildcard rules/*.c) $(wildcard report/*.c) $(wildcard tui/*.c)
 HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h rules/*.h rules/*.def report/*.h \
-           tui/*.h) watch.h
+           tui/*.h) watch.h feed.h
 
 BUILD   ?= build
 SAN_BUILD = build-san
@@ -27,7 +27,7 @@ all: dnsvigil
 dnsvigil: $(BUILD)/dnsvigil
 	cp $< $@.tmp && mv -f $@.tmp $@
 
-$(BUILD)/dnsvigil: $(CORE_OBJ) $(BUILD)/main.o $(BUILD)/watch.o
+$(BUILD)/dnsvigil: $(CORE_OBJ) $(BUILD)/main.o $(BUILD)/watch.o $(BUILD)/feed.o
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/%.o: %.c $(HDRS)
@@ -104,7 +104,7 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr --suppress=missingIncludeSystem -D_DEFAULT_SOURCE \
-	  common capture analyze rules report tui tests/unit tests/gen tests/fuzz main.c watch.c
+	  common capture analyze rules report tui tests/unit tests/gen tests/fuzz main.c watch.c feed.c
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) dnsvigil

@@ -10,11 +10,14 @@
 #include "analyze/store.h"
 #include "analyze/summary.h"
 #include "capture/cap.h"
+#include "capture/dnstap.h"
 #include "capture/live.h"
+#include "capture/srvlog.h"
 #include "capture/source.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/sysl.h"
+#include "feed.h"
 #include "report/metrics.h"
 #include "report/report.h"
 #include "rules/config.h"
@@ -71,6 +74,11 @@ static void usage(FILE *f)
           "  -f, --filter EXPR      BPF filter (tcpdump syntax)\n"
           "  -p, --ports LIST       DNS ports (default 53)\n"
           "      --buffer MB        kernel capture buffer per interface (default 64)\n"
+          "      --log FILE         also follow a growing server log (BIND, Unbound, NSD, Knot;\n"
+          "                         tail -F: rotation and truncation are followed); repeatable\n"
+          "      --log-format F     force the log format (bind, unbound, nsd, knot)\n"
+          "      --dnstap-socket PATH  also accept dnstap on a unix socket (Frame Streams, as\n"
+          "                         Unbound's dnstap-socket-path or Knot's mod-dnstap connect)\n"
           "      --snaplen N        bytes kept per frame (default 262144)\n"
           "\n"
           "Analysis and output:\n"
@@ -128,6 +136,13 @@ struct watch {
     bool rules, daemon, syslog_on, allow_root;
     uint32_t linger_s;
     uint64_t retain_ns, report_every_ns;
+    const char *logs[8];
+    unsigned nlogs;
+    enum srvlog_format log_fmt;
+    const char *dnstap_path;
+    srvlog *follow[8];
+    struct log_minute lm[8];
+    cap_dnstap_srv *dnstap;
     struct cap_config capcfg;
     struct disp_config dcfg;
     struct cap_live_config lcfg;
@@ -445,6 +460,26 @@ static void *tui_thread(void *arg)
     return NULL;
 }
 
+/* ---- followed logs and the dnstap socket ---- */
+
+static void on_dnstap(void *user, const struct cap_msg *m)
+{
+    struct watch *w = user;
+    disp_time(w->disp, m->meta->ts_ns);
+    disp_msg(w->disp, m);
+}
+
+static void poll_side_inputs(struct watch *w)
+{
+    if (w->dnstap)
+        cap_dnstap_srv_poll(w->dnstap, on_dnstap, w);
+    for (unsigned i = 0; i < w->nlogs; i++) {
+        struct srvlog_event ev;
+        for (int k = 0; k < 100000 && srvlog_follow_next(w->follow[i], &ev) == 1; k++)
+            feed_log_event(w->db, w->eng, &w->lm[i], w->logs[i], &ev);
+    }
+}
+
 /* ---- main loop ---- */
 
 static int run(struct watch *w)
@@ -524,6 +559,7 @@ static int run(struct watch *w)
             if (!w->tui && mono_ns() - ended_at >= (uint64_t)w->linger_s * 1000000000ull)
                 break;
         }
+        poll_side_inputs(w);
         if (w->live && w->disp->stats.last_ns)
             maybe_report(w, w->disp->stats.last_ns);
         if (sig_hup) {
@@ -575,6 +611,9 @@ int cmd_watch(int argc, char **argv)
         {"db", required_argument, NULL, 'D'},
         {"retain", required_argument, NULL, 'T'},
         {"report-every", required_argument, NULL, 'E'},
+        {"log", required_argument, NULL, 'G'},
+        {"log-format", required_argument, NULL, 'Z'},
+        {"dnstap-socket", required_argument, NULL, 'U'},
         {"report-dir", required_argument, NULL, 'O'},
         {"report-format", required_argument, NULL, 'F'},
         {"alerts-jsonl", required_argument, NULL, 'A'},
@@ -686,6 +725,23 @@ int cmd_watch(int argc, char **argv)
             break;
         case 'O':
             w->report_dir = optarg;
+            break;
+        case 'G':
+            if (w->nlogs == 8) {
+                fputs("dnsvigil watch: at most 8 --log files\n", stderr);
+                goto usage_err;
+            }
+            w->logs[w->nlogs++] = optarg;
+            break;
+        case 'Z':
+            if (!srvlog_format_parse(optarg, &w->log_fmt)) {
+                fputs("dnsvigil watch: --log-format wants auto, bind, unbound, nsd or knot\n",
+                      stderr);
+                goto usage_err;
+            }
+            break;
+        case 'U':
+            w->dnstap_path = optarg;
             break;
         case 'F':
             if (strcmp(optarg, "html") && strcmp(optarg, "text") && strcmp(optarg, "json")) {
@@ -831,6 +887,22 @@ int cmd_watch(int argc, char **argv)
                         (unsigned long long)deleted);
         }
     }
+    for (unsigned i = 0; i < w->nlogs; i++) {
+        w->follow[i] = srvlog_follow(w->logs[i], w->log_fmt, err, sizeof(err));
+        if (!w->follow[i]) {
+            log_msg(LOG_ERROR, "watch: %s", err);
+            status = W_INPUT;
+            goto out;
+        }
+    }
+    if (w->dnstap_path) {
+        w->dnstap = cap_dnstap_listen(w->dnstap_path, err, sizeof(err));
+        if (!w->dnstap) {
+            log_msg(LOG_ERROR, "watch: %s", err);
+            status = W_INTERNAL;
+            goto out;
+        }
+    }
     if (w->metrics_addr) {
         w->metrics = rep_metrics_bind(w->metrics_addr, &w->pub, err, sizeof(err));
         if (!w->metrics) {
@@ -916,6 +988,8 @@ int cmd_watch(int argc, char **argv)
         pthread_join(tui_t, NULL);
         log_set_level(LOG_WARN);
     }
+    for (unsigned i = 0; i < w->nlogs; i++)
+        feed_log_flush(w->db, &w->lm[i]);
     if (w->db) {
         struct db_run_end re = {
             .status = sig_stop          ? "stopped"
@@ -960,6 +1034,9 @@ int cmd_watch(int argc, char **argv)
     }
 out:
     rep_metrics_stop(w->metrics);
+    for (unsigned i = 0; i < w->nlogs; i++)
+        srvlog_close(w->follow[i]);
+    cap_dnstap_srv_close(w->dnstap);
     db_close(w->db);
     engine_free(w->eng);
     if (w->out)

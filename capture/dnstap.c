@@ -10,6 +10,11 @@
 #include "../common/err.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +173,7 @@ static int field(struct pb *b, uint32_t *num, const uint8_t **data, size_t *len,
 
 /* Decodes a dnstap Message; returns 1 with msg filled, 0 if it has no DNS message, -1 if
  * malformed (counter in *why). */
-static int message(cap_dnstap *d, const uint8_t *p, size_t n, struct cap_msg *msg,
+static int message(struct cap_meta *meta, const uint8_t *p, size_t n, struct cap_msg *msg,
                    enum cap_dnstap_counter *why)
 {
     struct pb b = {p, p + n};
@@ -235,41 +240,75 @@ static int message(cap_dnstap *d, const uint8_t *p, size_t n, struct cap_msg *ms
         *why = CAP_DT_NO_DNS;
         return 0;
     }
-    memset(&d->meta, 0, sizeof(d->meta));
-    d->meta.af = fam == 2 ? 6 : 4;
-    if ((qa && qal != (d->meta.af == 6 ? 16u : 4u)) ||
-        (ra && ral != (d->meta.af == 6 ? 16u : 4u))) {
+    memset(meta, 0, sizeof(*meta));
+    meta->af = fam == 2 ? 6 : 4;
+    if ((qa && qal != (meta->af == 6 ? 16u : 4u)) || (ra && ral != (meta->af == 6 ? 16u : 4u))) {
         *why = CAP_DT_BAD_ADDRESS;
         return -1;
     }
     /* TCP, DoT, DoH, DoQ are all stream transports; UDP (1) and DNSCrypt-UDP are datagrams. */
-    d->meta.proto = proto == 1 || proto == 0 ? 17 : 6;
+    meta->proto = proto == 1 || proto == 0 ? 17 : 6;
     /* A query goes from the query address (the client) to the response address (the
      * server); a response the other way. */
     if (is_response) {
         if (ra)
-            memcpy(d->meta.src, ra, ral);
+            memcpy(meta->src, ra, ral);
         if (qa)
-            memcpy(d->meta.dst, qa, qal);
-        d->meta.sport = (uint16_t)rport;
-        d->meta.dport = (uint16_t)qport;
-        d->meta.ts_ns = rs * 1000000000ull + rns;
+            memcpy(meta->dst, qa, qal);
+        meta->sport = (uint16_t)rport;
+        meta->dport = (uint16_t)qport;
+        meta->ts_ns = rs * 1000000000ull + rns;
         msg->data = rm;
         msg->len = rml;
     } else {
         if (qa)
-            memcpy(d->meta.src, qa, qal);
+            memcpy(meta->src, qa, qal);
         if (ra)
-            memcpy(d->meta.dst, ra, ral);
-        d->meta.sport = (uint16_t)qport;
-        d->meta.dport = (uint16_t)rport;
-        d->meta.ts_ns = qs * 1000000000ull + qns;
+            memcpy(meta->dst, ra, ral);
+        meta->sport = (uint16_t)qport;
+        meta->dport = (uint16_t)rport;
+        meta->ts_ns = qs * 1000000000ull + qns;
         msg->data = qm;
         msg->len = qml;
     }
-    if (!d->meta.ts_ns) /* some senders stamp only the other side */
-        d->meta.ts_ns = rs ? rs * 1000000000ull + rns : qs * 1000000000ull + qns;
-    msg->meta = &d->meta;
+    if (!meta->ts_ns) /* some senders stamp only the other side */
+        meta->ts_ns = rs ? rs * 1000000000ull + rns : qs * 1000000000ull + qns;
+    msg->meta = meta;
+    return 1;
+}
+
+int cap_dnstap_frame(const uint8_t *p, size_t len, struct cap_meta *meta, struct cap_msg *msg,
+                     uint64_t c[CAP_DT_N])
+{
+    struct pb b = {p, p + len};
+    const uint8_t *data, *m = NULL;
+    size_t flen, ml = 0;
+    uint64_t val, type = 0;
+    uint32_t num;
+    int rc;
+    enum cap_dnstap_counter why = CAP_DT_BAD_PROTOBUF;
+
+    c[CAP_DT_FRAMES]++;
+    while ((rc = field(&b, &num, &data, &flen, &val)) == 1) {
+        if (num == 14)
+            m = data, ml = flen;
+        else if (num == 15)
+            type = val;
+    }
+    if (rc < 0) {
+        c[CAP_DT_BAD_PROTOBUF]++;
+        return 0;
+    }
+    if (type != 1 || !m) {
+        c[CAP_DT_NOT_MESSAGE]++;
+        return 0;
+    }
+    rc = message(meta, m, ml, msg, &why);
+    if (rc != 1) {
+        c[why]++;
+        return 0;
+    }
+    c[CAP_DT_MESSAGES]++;
     return 1;
 }
 
@@ -300,36 +339,8 @@ int cap_dnstap_next(cap_dnstap *d, struct cap_msg *msg, char *err, size_t errlen
             goto bad;
         if (read_exact(d, d->buf, len) < 0)
             goto trunc;
-        d->c[CAP_DT_FRAMES]++;
-        {
-            struct pb b = {d->buf, d->buf + len};
-            const uint8_t *data, *m = NULL;
-            size_t flen, ml = 0;
-            uint64_t val, type = 0;
-            uint32_t num;
-            enum cap_dnstap_counter why = CAP_DT_BAD_PROTOBUF;
-            while ((rc = field(&b, &num, &data, &flen, &val)) == 1) {
-                if (num == 14)
-                    m = data, ml = flen;
-                else if (num == 15)
-                    type = val;
-            }
-            if (rc < 0) {
-                d->c[CAP_DT_BAD_PROTOBUF]++;
-                continue;
-            }
-            if (type != 1 || !m) {
-                d->c[CAP_DT_NOT_MESSAGE]++;
-                continue;
-            }
-            rc = message(d, m, ml, msg, &why);
-            if (rc != 1) {
-                d->c[why]++;
-                continue;
-            }
-            d->c[CAP_DT_MESSAGES]++;
+        if (cap_dnstap_frame(d->buf, len, &d->meta, msg, d->c) == 1)
             return 1;
-        }
     }
 trunc:
     snprintf(err, errlen, "%s: truncated at byte %llu", d->path, (unsigned long long)d->off);
@@ -347,4 +358,203 @@ void cap_dnstap_close(cap_dnstap *d)
         fclose(d->f);
     free(d->buf);
     free(d);
+}
+
+/* ---- socket ---- */
+
+static uint32_t htonl_(uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    uint32_t o;
+    memcpy(&o, b, 4);
+    return o;
+}
+
+#define SRV_CLIENTS 16
+
+struct conn {
+    int fd;
+    uint8_t *buf;
+    size_t len;
+    bool started;
+};
+
+struct cap_dnstap_srv {
+    int fd;
+    char path[108];
+    struct conn c[SRV_CLIENTS];
+    struct cap_meta meta;
+    uint64_t counts[CAP_DT_N];
+};
+
+cap_dnstap_srv *cap_dnstap_listen(const char *path, char *err, size_t errlen)
+{
+    cap_dnstap_srv *s = calloc(1, sizeof(*s));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "--dnstap-socket %s: path too long", path);
+        free(s);
+        return NULL;
+    }
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    for (int i = 0; i < SRV_CLIENTS; i++)
+        s->c[i].fd = -1;
+    unlink(path);
+    s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s->fd, 8) < 0) {
+        snprintf(err, errlen, "--dnstap-socket %s: %s", path, strerror(errno));
+        if (s->fd >= 0)
+            close(s->fd);
+        free(s);
+        return NULL;
+    }
+    chmod(path, 0660);
+    return s;
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->buf);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+}
+
+/* ACCEPT (or FINISH) control frame with our content type. */
+static void send_control(int fd, uint32_t type)
+{
+    uint8_t f[12 + 8 + sizeof(CONTENT_TYPE) - 1];
+    uint32_t ct = (uint32_t)strlen(CONTENT_TYPE), clen = type == 5 ? 4 : 4 + 8 + ct;
+    uint32_t v[5] = {0, htonl_(clen), htonl_(type), htonl_(1), htonl_(ct)};
+    memcpy(f, v, 20);
+    memcpy(f + 20, CONTENT_TYPE, ct);
+    (void)!write(fd, f, 8 + clen);
+}
+
+/* Handles the frames in a connection's buffer; returns false when it must close. */
+static bool conn_frames(cap_dnstap_srv *s, struct conn *c,
+                        void (*fn)(void *user, const struct cap_msg *m), void *user, int *n)
+{
+    size_t o = 0;
+    bool keep = true;
+    while (c->len - o >= 4) {
+        uint32_t len = be32(c->buf + o);
+        if (len == 0) {
+            uint32_t clen, type;
+            if (c->len - o < 12)
+                break;
+            clen = be32(c->buf + o + 4);
+            if (clen < 4 || clen > FSTRM_MAX_FRAME) {
+                keep = false;
+                break;
+            }
+            if (c->len - o < 8 + clen)
+                break;
+            type = be32(c->buf + o + 8);
+            if (type == 4) /* READY: we accept dnstap */
+                send_control(c->fd, 1);
+            else if (type == 2) /* START */
+                c->started = true;
+            else if (type == 3) { /* STOP: FINISH and close */
+                send_control(c->fd, 5);
+                keep = false;
+            }
+            o += 8 + clen;
+            continue;
+        }
+        if (len > FSTRM_MAX_FRAME) {
+            keep = false;
+            break;
+        }
+        if (c->len - o < 4 + (size_t)len)
+            break;
+        {
+            struct cap_msg m;
+            if (cap_dnstap_frame(c->buf + o + 4, len, &s->meta, &m, s->counts) == 1) {
+                fn(user, &m);
+                (*n)++;
+            }
+        }
+        o += 4 + len;
+    }
+    memmove(c->buf, c->buf + o, c->len - o);
+    c->len -= o;
+    return keep;
+}
+
+int cap_dnstap_srv_poll(cap_dnstap_srv *s, void (*fn)(void *user, const struct cap_msg *m),
+                        void *user)
+{
+    int n = 0;
+    for (;;) {
+        int fd = accept(s->fd, NULL, NULL);
+        int i;
+        if (fd < 0)
+            break;
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        for (i = 0; i < SRV_CLIENTS && s->c[i].fd >= 0; i++)
+            ;
+        if (i == SRV_CLIENTS || !(s->c[i].buf = malloc(FSTRM_MAX_FRAME + 16))) {
+            close(fd);
+            continue;
+        }
+        s->c[i].fd = fd;
+        s->c[i].len = 0;
+    }
+    for (int i = 0; i < SRV_CLIENTS; i++) {
+        struct conn *c = &s->c[i];
+        bool open_ = true;
+        if (c->fd < 0)
+            continue;
+        for (int rounds = 0; rounds < 64 && open_; rounds++) {
+            ssize_t r = read(c->fd, c->buf + c->len, FSTRM_MAX_FRAME + 16 - c->len);
+            if (r == 0) {
+                open_ = false;
+                break;
+            }
+            if (r < 0) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                    open_ = false;
+                break;
+            }
+            c->len += (size_t)r;
+            open_ = conn_frames(s, c, fn, user, &n);
+        }
+        if (!open_)
+            conn_close(c);
+    }
+    return n;
+}
+
+const uint64_t *cap_dnstap_srv_counters(const cap_dnstap_srv *s)
+{
+    return s->counts;
+}
+
+unsigned cap_dnstap_srv_clients(const cap_dnstap_srv *s)
+{
+    unsigned n = 0;
+    for (int i = 0; i < SRV_CLIENTS; i++)
+        n += s->c[i].fd >= 0;
+    return n;
+}
+
+void cap_dnstap_srv_close(cap_dnstap_srv *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < SRV_CLIENTS; i++)
+        if (s->c[i].fd >= 0)
+            conn_close(&s->c[i]);
+    close(s->fd);
+    unlink(s->path);
+    free(s);
 }

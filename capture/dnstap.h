@@ -43,9 +43,30 @@ cap_dnstap *cap_dnstap_open(const char *path, char *err, size_t errlen);
  * naming the byte offset). Frames that carry no usable DNS message are counted and skipped. */
 int cap_dnstap_next(cap_dnstap *d, struct cap_msg *msg, char *err, size_t errlen);
 
+/* Decodes one data frame (a dnstap.Dnstap protobuf): 1 with *msg (its metadata in *meta),
+ * 0 when the frame carries no usable DNS message; counts into c. */
+int cap_dnstap_frame(const uint8_t *p, size_t len, struct cap_meta *meta, struct cap_msg *msg,
+                     uint64_t c[CAP_DT_N]);
+
 const uint64_t *cap_dnstap_counters(const cap_dnstap *d);
 const char *cap_dnstap_counter_name(enum cap_dnstap_counter c);
 
 void cap_dnstap_close(cap_dnstap *d);
 
 #endif
+
+/* ---- the dnstap unix socket (bidirectional Frame Streams, as Unbound, Knot and BIND
+ * connect to a collector) ---- */
+typedef struct cap_dnstap_srv cap_dnstap_srv;
+
+/* Creates and listens on the unix socket path (replacing a stale one), mode 0660. */
+cap_dnstap_srv *cap_dnstap_listen(const char *path, char *err, size_t errlen);
+
+/* Accepts connections and reads what is there without waiting; each DNS message goes to
+ * fn. Returns the number of messages. */
+int cap_dnstap_srv_poll(cap_dnstap_srv *s, void (*fn)(void *user, const struct cap_msg *m),
+                        void *user);
+
+const uint64_t *cap_dnstap_srv_counters(const cap_dnstap_srv *s);
+unsigned cap_dnstap_srv_clients(const cap_dnstap_srv *s);
+void cap_dnstap_srv_close(cap_dnstap_srv *s);

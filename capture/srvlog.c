@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #define LINE_MAX_LEN 4096
@@ -28,6 +29,9 @@ struct srvlog {
     uint64_t skips[SL_SKIPS];
     char sample[256]; /* first unparsed relevant line */
     char line[LINE_MAX_LEN + 2];
+    char pend[LINE_MAX_LEN + 2]; /* follow mode: bytes of a line not yet complete */
+    size_t plen;
+    bool skipping; /* follow mode: inside a line longer than LINE_MAX_LEN */
 };
 
 static const char *const kind_names[SL_KINDS] = {
@@ -748,6 +752,67 @@ int srvlog_next(srvlog *l, struct srvlog_event *ev)
             continue;
         if (srvlog_parse_line(l, l->line, ev))
             return 1;
+    }
+    return 0;
+}
+
+srvlog *srvlog_follow(const char *path, enum srvlog_format fmt, char *err, size_t errlen)
+{
+    srvlog *l = srvlog_open(path, fmt, err, errlen);
+    if (l)
+        lseek(fileno(l->f), 0, SEEK_END);
+    return l;
+}
+
+int srvlog_follow_next(srvlog *l, struct srvlog_event *ev)
+{
+    int fd = fileno(l->f);
+    for (int guard = 0; guard < 1000000; guard++) {
+        char *nl = memchr(l->pend, '\n', l->plen);
+        if (nl) {
+            size_t len = (size_t)(nl - l->pend);
+            bool skip = l->skipping;
+            memcpy(l->line, l->pend, len);
+            l->line[len] = 0;
+            memmove(l->pend, nl + 1, l->plen - len - 1);
+            l->plen -= len + 1;
+            l->skipping = false;
+            if (skip)
+                continue;
+            l->lines++;
+            while (len && l->line[len - 1] == '\r')
+                l->line[--len] = 0;
+            if (len && srvlog_parse_line(l, l->line, ev))
+                return 1;
+            continue;
+        }
+        if (l->plen >= LINE_MAX_LEN) {
+            if (!l->skipping)
+                l->skips[SL_SKIP_TOO_LONG]++;
+            l->skipping = true;
+            l->plen = 0;
+        }
+        {
+            ssize_t r = read(fd, l->pend + l->plen, LINE_MAX_LEN - l->plen);
+            struct stat a, b;
+            if (r > 0) {
+                l->plen += (size_t)r;
+                continue;
+            }
+            /* Nothing new: was the file rotated away or truncated? */
+            if (stat(l->path, &a) == 0 && fstat(fd, &b) == 0 &&
+                (a.st_ino != b.st_ino || a.st_dev != b.st_dev ||
+                 a.st_size < lseek(fd, 0, SEEK_CUR))) {
+                FILE *f = fopen(l->path, "r");
+                if (!f)
+                    return 0;
+                fclose(l->f);
+                l->f = f;
+                fd = fileno(f);
+                continue;
+            }
+            return 0;
+        }
     }
     return 0;
 }

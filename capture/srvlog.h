@@ -88,6 +88,12 @@ bool srvlog_parse_line(srvlog *l, const char *line, struct srvlog_event *ev);
 /* Next event: 1, or 0 at the end of the file. */
 int srvlog_next(srvlog *l, struct srvlog_event *ev);
 
+/* Follows a growing log (tail -F): starts at its end; srvlog_follow_next() returns 1 per
+ * event of the lines written since, 0 when there is nothing more for now. A rotated
+ * (replaced) or truncated file is reopened from its start. */
+srvlog *srvlog_follow(const char *path, enum srvlog_format fmt, char *err, size_t errlen);
+int srvlog_follow_next(srvlog *l, struct srvlog_event *ev);
+
 const uint64_t *srvlog_events(const srvlog *l); /* [SL_KINDS] */
 const uint64_t *srvlog_skips(const srvlog *l);  /* [SL_SKIPS] */
 uint64_t srvlog_lines(const srvlog *l);

@@ -29,6 +29,7 @@ suite "live view in tmux (replay)" tests/watch/tui.sh
 suite "live capture on loopback: privileges, signals, counts" tests/watch/live.sh
 suite "metrics endpoint (promtool)" tests/watch/metrics.sh
 suite "periodic reports from the sensor" tests/watch/report.sh
+suite "watch: dnstap socket from Unbound, followed and rotated logs" tests/watch/follow.sh
 suite "system test: real DNS server on loopback" tests/sys/run.sh
 suite "system test: BIND 9 refusing AXFR and answering BADVERS" tests/sys/bind.sh
 suite "system test: dnsperf through Unbound and NSD, clean traffic" tests/sys/resolver.sh

@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static uint64_t utc(int y, int mo, int d, int h, int mi, int s)
 {
     struct tm tm = {0};
@@ -84,8 +83,8 @@ static void test_bind(void **state)
         {"24-Nov-2026 00:26:27.450 general: info: zone refused.test/IN: refresh: unexpected rcode "
          "(SERVFAIL) from primary 127.0.0.1#20712 (source 0.0.0.0#0)",
          SL_REFRESH_FAILED, "refused.test.", "127.0.0.1#20712", 0},
-        {"24-Nov-2026 00:28:27.454 general: warning: zone example.test/IN: expired", SL_ZONE_EXPIRED,
-         "example.test.", NULL, 0},
+        {"24-Nov-2026 00:28:27.454 general: warning: zone example.test/IN: expired",
+         SL_ZONE_EXPIRED, "example.test.", NULL, 0},
         {"24-Nov-2026 00:26:34.850 queries: info: client @0x7f5e666ea098 127.0.0.1#54702 "
          "(www.example.test): query: www.example.test IN A +E(0)K (127.0.0.1)",
          SL_QUERY, NULL, "127.0.0.1#54702", 0},
@@ -177,7 +176,8 @@ static void test_times_and_counts(void **state)
     assert_int_equal(srvlog_next(l, &ev), 1);
     /* The file was written now (2026): the syslog line without a year gets the file's year,
      * one less if that would put it more than a day after the file. */
-    assert_true(ev.ts_ns == utc(2026, 11, 24, 0, 26, 27) || ev.ts_ns == utc(2025, 11, 24, 0, 26, 27));
+    assert_true(ev.ts_ns == utc(2026, 11, 24, 0, 26, 27) ||
+                ev.ts_ns == utc(2025, 11, 24, 0, 26, 27));
     assert_int_equal(srvlog_next(l, &ev), 0);
     assert_int_equal(srvlog_lines(l), 6);
     assert_int_equal(srvlog_skips(l)[SL_SKIP_UNPARSED], 1);
