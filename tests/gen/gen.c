@@ -1236,6 +1236,38 @@ static void fx_edns_fail_one(const char *dir, const char *name, int nfail, int n
     close_out(&o);
 }
 
+/* rrsig.pcap: an authoritative server answers DNSSEC queries (DO) with signatures; those of
+ * signed.example expire on 2026-11-25 (two days after the capture), those of fresh.example
+ * on 2027-01-01. Only the first is within zone-expiry's 7 days. */
+static void fx_rrsig(const char *dir)
+{
+    struct out o = open_pcap(dir, "rrsig.pcap", L_ETH);
+    static uint8_t q[512], r[1024];
+    struct edns e = {.on = true, .do_bit = true, .size = 1232};
+    static const char *const zones[2] = {"signed.example.", "fresh.example."};
+    static const char *const ends[2] = {"20261125000000", "20270101000000"};
+    uint64_t us = 0;
+
+    for (int z = 0; z < 2; z++) {
+        for (int i = 0; i < 3; i++, us += 100000) {
+            char qn[64], a[160], sig[320];
+            const char *rrs[2] = {a, sig};
+            snprintf(qn, sizeof(qn), "h%d.%s", i, zones[z]);
+            snprintf(a, sizeof(a), "A %s 300 IN A 192.0.2.%d", qn, 10 + i);
+            snprintf(sig, sizeof(sig),
+                     "A %s 300 IN RRSIG A 13 3 300 %s 20261101000000 4711 %s "
+                     "c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl",
+                     qn, ends[z], zones[z]);
+            size_t n = dns_query(q, (uint16_t)(500 + 10 * z + i), qn, LDNS_RR_TYPE_A, &e);
+            udp_at(&o, us, CLI4, SRV4, (uint16_t)(33000 + 10 * z + i), 53, q, n);
+            n = dns_response(r, (uint16_t)(500 + 10 * z + i), qn, LDNS_RR_TYPE_A, 0, rrs, 2, &e,
+                             true, false);
+            udp_at(&o, us + 800, SRV4, CLI4, 53, (uint16_t)(33000 + 10 * z + i), r, n);
+        }
+    }
+    close_out(&o);
+}
+
 static size_t axfr_messages(uint8_t *f, uint16_t id, const char *zone, int nmsg, bool closing)
 {
     static uint8_t r[MAXF];
@@ -1377,6 +1409,7 @@ static void fixtures(const char *dir)
     fx_edns_fail_one(dir, "edns_near.pcap", 2, 4);
     fx_xfr(dir);
     fx_amp(dir);
+    fx_rrsig(dir);
 }
 
 /* ---- realistic mix (sample and benchmark) -------------------------------------------------- */
