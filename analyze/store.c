@@ -45,6 +45,7 @@
 #define PDNS_SLOTS (1u << 18)
 #define XFR_SLOTS 64
 #define DETAIL_SLICE 256 /* detail records handled between looks at the main ring */
+#define DETAIL_REST 1    /* when behind on detail, rest this many times the slice took */
 
 enum rec_kind {
     REC_PAD = 0,
@@ -105,8 +106,10 @@ struct ring {
     size_t size, mask;
     _Atomic size_t head, tail;
     /* Producer's copy of tail, re-read only when the ring looks full (keeps the consumer's
-     * cache line from bouncing on every record). */
+     * cache line from bouncing on every record); after a failed reserve the producer does
+     * not look again for `backoff` detail records (they are dropped and counted). */
     size_t tail_seen __attribute__((aligned(64)));
+    uint32_t backoff;
 };
 
 struct srv_agg {
@@ -326,6 +329,9 @@ static sqlite3 *open_db(const char *path, char *err, size_t errlen)
         return NULL;
     }
     sqlite3_busy_timeout(db, 10000);
+    /* Closing does not copy the WAL back into the file (a checkpoint with an fsync, which
+     * made the end of a run wait for the disk); the next writer or `db vacuum` does. */
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     /* WAL: readers (reports) do not block the writer; synchronous=NORMAL keeps every
      * committed transaction across a process crash (the WAL is in the OS page cache). */
     if (exec(db,
@@ -412,8 +418,15 @@ static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, si
     struct ring *r = kind == REC_MSG || kind == REC_EVENT ? &s->detail : &s->ring;
     struct rec_hdr *h;
 
+    if (detail && r->backoff) {
+        r->backoff--;
+        atomic_fetch_add_explicit(&s->drops[dk], 1, memory_order_relaxed);
+        return NULL;
+    }
     if (!s->running ||
         !(h = ring_reserve(r, len, detail ? DETAIL_SHARE(r->size) : r->size, newhead))) {
+        if (detail)
+            r->backoff = 1024;
         if (s->running)
             atomic_fetch_add_explicit(&s->drops[dk], 1, memory_order_relaxed);
         return NULL;
@@ -1319,7 +1332,8 @@ static void *writer(void *arg)
             /* Behind on detail: rest as long as the slice took, so the writer uses at most
              * about half a core and leaves memory bandwidth to the analysis. */
             long us = elapsed_us(&t0);
-            struct timespec rest = {us / 1000000, (us % 1000000) * 1000};
+            long r = us * DETAIL_REST;
+            struct timespec rest = {r / 1000000, (r % 1000000) * 1000};
             nanosleep(&rest, NULL);
         }
         if (n + m)
