@@ -62,3 +62,29 @@ void feed_log_event(db_store *db, struct engine *eng, struct log_minute *lm, con
                      srvlog_kind_name(ev->kind), ev->zone, ev->peer, detail);
     }
 }
+
+void feed_alert(db_store *db, const struct engine_alert *a)
+{
+    struct db_alert d = {
+        .id = a->id,
+        .rule = a->rule,
+        .reference = a->reference,
+        .severity = a->severity,
+        .state = a->state,
+        .key = a->key,
+        .summary = a->summary,
+        .client = a->client,
+        .server = a->server,
+        .victim = a->victim,
+        .zone = a->zone,
+        .qname = a->qname,
+        .evidence = a->evidence,
+        .evidence_file = a->evidence_file,
+        .first_ns = a->first_ns,
+        .last_ns = a->last_ns,
+        .count = a->count,
+        .threshold = a->threshold,
+        .observed = a->observed,
+    };
+    db_alert(db, &d);
+}

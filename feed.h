@@ -21,6 +21,9 @@ struct log_minute {
 void feed_log_event(db_store *db, struct engine *eng, struct log_minute *lm, const char *server,
                     const struct srvlog_event *ev);
 
+/* Stores an alert line of the rule engine. */
+void feed_alert(db_store *db, const struct engine_alert *a);
+
 /* Writes the minute being counted. */
 void feed_log_flush(db_store *db, struct log_minute *lm);
 

@@ -269,28 +269,7 @@ static void extras_text(const void *arg, FILE *f)
 
 static void alert_to_db(void *user, const struct engine_alert *a)
 {
-    struct db_alert d = {
-        .id = a->id,
-        .rule = a->rule,
-        .reference = a->reference,
-        .severity = a->severity,
-        .state = a->state,
-        .key = a->key,
-        .summary = a->summary,
-        .client = a->client,
-        .server = a->server,
-        .victim = a->victim,
-        .zone = a->zone,
-        .qname = a->qname,
-        .evidence = a->evidence,
-        .evidence_file = a->evidence_file,
-        .first_ns = a->first_ns,
-        .last_ns = a->last_ns,
-        .count = a->count,
-        .threshold = a->threshold,
-        .observed = a->observed,
-    };
-    db_alert(user, &d);
+    feed_alert(user, a);
 }
 
 /* Hands the run's top lists to the store. */

@@ -208,30 +208,8 @@ static void on_alert(void *user, const struct engine_alert *a)
     struct watch *w = user;
     struct snap_alert s;
 
-    if (w->db) {
-        struct db_alert d = {
-            .id = a->id,
-            .rule = a->rule,
-            .reference = a->reference,
-            .severity = a->severity,
-            .state = a->state,
-            .key = a->key,
-            .summary = a->summary,
-            .client = a->client,
-            .server = a->server,
-            .victim = a->victim,
-            .zone = a->zone,
-            .qname = a->qname,
-            .evidence = a->evidence,
-            .evidence_file = a->evidence_file,
-            .first_ns = a->first_ns,
-            .last_ns = a->last_ns,
-            .count = a->count,
-            .threshold = a->threshold,
-            .observed = a->observed,
-        };
-        db_alert(w->db, &d);
-    }
+    if (w->db)
+        feed_alert(w->db, a);
     memset(&s, 0, sizeof(s));
     s.id = a->id;
     snprintf(s.rule, sizeof(s.rule), "%s", a->rule);

@@ -348,7 +348,8 @@ static bool bind_msg(const char *m, struct srvlog_event *ev)
         return false;
     }
     if (!strncmp(m, "transfer of '", 13) &&
-        (strstr(m, ": connected using ") || strstr(m, ": Transfer completed: "))) {
+        (strstr(m, ": connected using ") || strstr(m, ": Transfer completed: ") ||
+         strstr(m, ": failed while ") || strstr(m, ": failed to connect: "))) {
         ev->kind = SL_KINDS; /* the "Transfer status" line says how it went */
         return true;
     }

@@ -181,6 +181,17 @@ static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
     return st;
 }
 
+/* Prepares a query whose ?1 and ?2 are the start and end of a period. */
+static sqlite3_stmt *prep_period(sqlite3 *db, const char *sql, uint64_t from, uint64_t to)
+{
+    sqlite3_stmt *st = prep(db, sql);
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)from);
+        sqlite3_bind_int64(st, 2, (int64_t)to);
+    }
+    return st;
+}
+
 static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -341,13 +352,14 @@ static void find_changes(struct rep *r)
 
 static void q_xfr(sqlite3 *db, struct rep *r)
 {
-    sqlite3_stmt *st = prep(db, "SELECT zone,client,server,qtype,start_ns,end_ns,reason FROM xfr "
-                                "WHERE outcome='failed' AND end_ns >= ?1 AND end_ns < ?2 ORDER BY "
-                                "end_ns,id");
+    sqlite3_stmt *st =
+        prep_period(db,
+                    "SELECT zone,client,server,qtype,start_ns,end_ns,reason FROM xfr "
+                    "WHERE outcome='failed' AND end_ns >= ?1 AND end_ns < ?2 ORDER BY "
+                    "end_ns,id",
+                    r->from, r->to);
     if (!st)
         return;
-    sqlite3_bind_int64(st, 1, (int64_t)r->from);
-    sqlite3_bind_int64(st, 2, (int64_t)r->to);
     while (sqlite3_step(st) == SQLITE_ROW) {
         r->xfr_failed_total++;
         if (r->nxfr == MAX_ITEMS)
@@ -375,16 +387,16 @@ static void q_xfr(sqlite3 *db, struct rep *r)
 
 static void q_zones(sqlite3 *db, struct rep *r)
 {
-    sqlite3_stmt *st = prep(
-        db, "SELECT z.zone,z.server,z.serial,z.refresh,z.expire,max(z.last_ns),(SELECT "
-            "max(last_xfr_ok_ns) FROM zone y WHERE y.zone=z.zone AND y.server=z.server AND "
-            "y.last_xfr_ok_ns < ?2),(SELECT count(*) FROM xfr x WHERE x.zone=z.zone AND "
-            "x.server=z.server AND x.outcome='failed' AND x.end_ns >= ?1 AND x.end_ns < ?2) FROM "
-            "zone z WHERE z.first_ns < ?2 GROUP BY z.zone,z.server ORDER BY z.zone,z.server");
+    sqlite3_stmt *st = prep_period(
+        db,
+        "SELECT z.zone,z.server,z.serial,z.refresh,z.expire,max(z.last_ns),(SELECT "
+        "max(last_xfr_ok_ns) FROM zone y WHERE y.zone=z.zone AND y.server=z.server AND "
+        "y.last_xfr_ok_ns < ?2),(SELECT count(*) FROM xfr x WHERE x.zone=z.zone AND "
+        "x.server=z.server AND x.outcome='failed' AND x.end_ns >= ?1 AND x.end_ns < ?2) FROM "
+        "zone z WHERE z.first_ns < ?2 GROUP BY z.zone,z.server ORDER BY z.zone,z.server",
+        r->from, r->to);
     if (!st)
         return;
-    sqlite3_bind_int64(st, 1, (int64_t)r->from);
-    sqlite3_bind_int64(st, 2, (int64_t)r->to);
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct zone_item z = {0};
         r->zones_seen = true;
@@ -418,14 +430,15 @@ static void q_zones(sqlite3 *db, struct rep *r)
 
 static void q_alerts(sqlite3 *db, struct rep *r)
 {
-    sqlite3_stmt *st = prep(db, "SELECT rule,reference,severity,state,summary,client,server,"
-                                "victim,zone,qname,evidence,evidence_file,first_ns,last_ns,count,"
-                                "threshold,observed FROM alert WHERE last_ns >= ?1 AND first_ns < "
-                                "?2 ORDER BY first_ns,run_id,alert_no");
+    sqlite3_stmt *st =
+        prep_period(db,
+                    "SELECT rule,reference,severity,state,summary,client,server,"
+                    "victim,zone,qname,evidence,evidence_file,first_ns,last_ns,count,"
+                    "threshold,observed FROM alert WHERE last_ns >= ?1 AND first_ns < "
+                    "?2 ORDER BY first_ns,run_id,alert_no",
+                    r->from, r->to);
     if (!st)
         return;
-    sqlite3_bind_int64(st, 1, (int64_t)r->from);
-    sqlite3_bind_int64(st, 2, (int64_t)r->to);
     while (sqlite3_step(st) == SQLITE_ROW) {
         r->alerts_total++;
         if (r->nalerts == MAX_ITEMS)
@@ -518,13 +531,14 @@ static void q_health(sqlite3 *db, struct rep *r)
 /* Failed transfers and refreshes that server logs reported. */
 static void q_log_xfr(sqlite3 *db, struct rep *r)
 {
-    sqlite3_stmt *st = prep(db, "SELECT zone,peer,source,kind,ts_ns,detail FROM log_event WHERE "
-                                "kind IN ('transfer_failed','refresh_failed') AND ts_ns >= ?1 AND "
-                                "ts_ns < ?2 ORDER BY ts_ns,id");
+    sqlite3_stmt *st =
+        prep_period(db,
+                    "SELECT zone,peer,source,kind,ts_ns,detail FROM log_event WHERE "
+                    "kind IN ('transfer_failed','refresh_failed') AND ts_ns >= ?1 AND "
+                    "ts_ns < ?2 ORDER BY ts_ns,id",
+                    r->from, r->to);
     if (!st)
         return;
-    sqlite3_bind_int64(st, 1, (int64_t)r->from);
-    sqlite3_bind_int64(st, 2, (int64_t)r->to);
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct xfr_item *x;
         char src[16];
@@ -551,25 +565,25 @@ static void q_log_xfr(sqlite3 *db, struct rep *r)
  * last success plus the SOA expire seen on the wire), or only failing. */
 static void q_log_zones(sqlite3 *db, struct rep *r)
 {
-    sqlite3_stmt *st = prep(
-        db, "SELECT e.zone,e.source,"
-            "(SELECT max(ts_ns) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
-            "x.kind='zone_expired' AND x.ts_ns < ?2),"
-            "(SELECT max(ts_ns) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
-            "x.kind IN ('transfer_succeeded','zone_loaded','zone_expires_in') AND x.ts_ns < ?2),"
-            "(SELECT json_extract(detail,'$.seconds') FROM log_event x WHERE x.zone=e.zone AND "
-            "x.source=e.source AND x.kind='zone_expires_in' AND x.ts_ns < ?2 ORDER BY ts_ns DESC "
-            "LIMIT 1),"
-            "(SELECT count(*) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
-            "x.kind IN ('refresh_failed','transfer_failed') AND x.ts_ns >= ?1 AND x.ts_ns < ?2),"
-            "(SELECT max(expire) FROM zone z WHERE z.zone=e.zone) "
-            "FROM log_event e WHERE e.zone != '' AND e.ts_ns < ?2 AND e.kind IN "
-            "('zone_expired','refresh_failed','transfer_failed','transfer_succeeded',"
-            "'zone_loaded','zone_expires_in') GROUP BY e.zone,e.source ORDER BY e.zone,e.source");
+    sqlite3_stmt *st = prep_period(
+        db,
+        "SELECT e.zone,e.source,"
+        "(SELECT max(ts_ns) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
+        "x.kind='zone_expired' AND x.ts_ns < ?2),"
+        "(SELECT max(ts_ns) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
+        "x.kind IN ('transfer_succeeded','zone_loaded','zone_expires_in') AND x.ts_ns < ?2),"
+        "(SELECT json_extract(detail,'$.seconds') FROM log_event x WHERE x.zone=e.zone AND "
+        "x.source=e.source AND x.kind='zone_expires_in' AND x.ts_ns < ?2 ORDER BY ts_ns DESC "
+        "LIMIT 1),"
+        "(SELECT count(*) FROM log_event x WHERE x.zone=e.zone AND x.source=e.source AND "
+        "x.kind IN ('refresh_failed','transfer_failed') AND x.ts_ns >= ?1 AND x.ts_ns < ?2),"
+        "(SELECT max(expire) FROM zone z WHERE z.zone=e.zone) "
+        "FROM log_event e WHERE e.zone != '' AND e.ts_ns < ?2 AND e.kind IN "
+        "('zone_expired','refresh_failed','transfer_failed','transfer_succeeded',"
+        "'zone_loaded','zone_expires_in') GROUP BY e.zone,e.source ORDER BY e.zone,e.source",
+        r->from, r->to);
     if (!st)
         return;
-    sqlite3_bind_int64(st, 1, (int64_t)r->from);
-    sqlite3_bind_int64(st, 2, (int64_t)r->to);
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct zone_item z = {0};
         uint64_t expired = col_u64(st, 2), ok = col_u64(st, 3);

@@ -96,6 +96,12 @@ static void test_bind(void **state)
          SL_XFR_DENIED, "example.test.", "192.0.2.9#5353", 0},
         {"24-Nov-2026 00:26:26.982 xfer-in: info: zone example.test/IN: Transfer started.", -1,
          NULL, NULL, 0},
+        {"24-Nov-2026 00:26:27.100 xfer-in: error: transfer of 'refused.test/IN' from "
+         "127.0.0.1#20712: failed while receiving responses: REFUSED",
+         -1, NULL, NULL, 0},
+        {"24-Nov-2026 00:26:27.100 xfer-in: info: transfer of 'refused.test/IN' from "
+         "127.0.0.1#20712: Transfer status: REFUSED",
+         SL_XFR_FAILED, "refused.test.", "127.0.0.1#20712", 0},
         {"24-Nov-2026 00:26:26.978 notify: info: client @0x7f5e 127.0.0.1#42275: received notify "
          "for zone 'example.test'",
          -1, NULL, NULL, 0},
