@@ -71,6 +71,11 @@ deps:
 demo: deps
 	$(MAKE) dnsvigil
 	./dnsvigil analyze tests/sample.pcap
+	rm -f demo.db demo.db-wal demo.db-shm
+	./dnsvigil analyze -q --db demo.db tests/sample.pcap tests/pcap/xfr.pcap >/dev/null
+	./dnsvigil report --db demo.db --format html -o demo-report.html
+	./dnsvigil report --db demo.db
+	@echo "demo: the ISO report is also in demo-report.html; 'dnsvigil watch -r tests/sample.pcap' replays it live"
 
 # Regenerate the checked-in fixtures and sample from the generator.
 fixtures: $(BUILD)/tests/gen
