@@ -336,7 +336,7 @@ static sqlite3 *open_db(const char *path, char *err, size_t errlen)
      * committed transaction across a process crash (the WAL is in the OS page cache). */
     if (exec(db,
              "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
-             "PRAGMA cache_size=-65536;PRAGMA wal_autocheckpoint=4000;",
+             "PRAGMA cache_size=-8192;PRAGMA wal_autocheckpoint=4000;",
              err, errlen) < 0) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", err ? err : "");
