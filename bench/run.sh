@@ -40,7 +40,7 @@ ldnsr=$(best "$B" ldns "$cap")
 # The two whole-process runs alternate, so both see the same machine conditions.
 # The store run writes into a fresh database each time (bench/out/bench.db) and keeps its
 # JSON summary for the store's figures.
-norules="" full="" withdb=""
+norules="" full="" withdb="" db_ratios=()
 faster() { [ -z "$2" ] || awk -v x="$(awk '{print $4}' <<<"$1")" -v y="$(awk '{print $4}' <<<"$2")" 'BEGIN{exit !(x<y)}'; }
 for _ in $(seq 1 "$repeat"); do
     a=$("$B" run "$top/dnsvigil" analyze --no-progress --json --no-rules "$cap")
@@ -50,6 +50,7 @@ for _ in $(seq 1 "$repeat"); do
     if faster "$a" "$norules"; then norules=$a; fi
     if faster "$b" "$full"; then full=$b; fi
     if faster "$c" "$withdb"; then withdb=$c; cp "$out/db-try.json" "$out/db.json"; fi
+    db_ratios+=("$(awk -v b="$(awk '{print $4}' <<<"$b")" -v c="$(awk '{print $4}' <<<"$c")" 'BEGIN { printf "%.0f%%", 100 * (c - b) / b }')")
 done
 subfloor=$(best "$B" floor "$sub")
 subfull=$(best "$B" run "$top/dnsvigil" analyze --no-progress --json "$sub")
@@ -78,6 +79,8 @@ row() { # row LABEL LINE
     echo
     awk -v a="$(awk '{print $4}' <<<"$norules")" -v b="$(awk '{print $4}' <<<"$full")" \
         'BEGIN { printf "Rules cost %.0f%% on top of the analysis without rules.\n\n", 100 * (b - a) / a }'
+    echo "Store wall-time cost per interleaved pair (with/without --db): ${db_ratios[*]}; median $(printf '%s\n' "${db_ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')."
+    echo
     jq -r --arg t "$(awk '{print $4}' <<<"$withdb")" --arg f "$(awk '{print $4}' <<<"$full")" '.store |
         "Store: \(.rows) rows in \(.batches) transactions, \((.rows / ($t | tonumber)) | floor) rows/s; "
         + "\(.rrsets_new) passive-DNS RRs; detail dropped (writer behind): \(.dropped.transactions) transactions, "
