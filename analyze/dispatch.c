@@ -128,9 +128,18 @@ void disp_time(struct dispatch *d, uint64_t now_ns)
     if (!d->have_win) {
         win_open(d, now_ns - now_ns % d->cfg.window_ns);
     } else {
+        /* Quiet periods show as empty windows, but at most DISP_MAX_GAP_WINDOWS of them:
+         * a time stamp far ahead (a clock jump, a damaged record) skips the rest and is
+         * counted, instead of emitting billions of windows. */
+        unsigned n = 0;
         while (now_ns >= d->cur.end_ns) {
             uint64_t next = d->cur.end_ns;
             win_close(d);
+            if (++n == DISP_MAX_GAP_WINDOWS && now_ns - next >= d->cfg.window_ns) {
+                uint64_t skip = (now_ns - next) / d->cfg.window_ns;
+                d->wins_skipped += skip;
+                next += skip * d->cfg.window_ns;
+            }
             win_open(d, next);
         }
     }

@@ -25,6 +25,7 @@ void disp_config_defaults(struct disp_config *cfg);
 
 /* Callbacks for consumers of the analysis (rules, the store). Any may be NULL. */
 #define DISP_MAX_SINKS 4
+#define DISP_MAX_GAP_WINDOWS 10080 /* empty windows emitted for one gap (a week of minutes) */
 
 struct disp_sink {
     void (*on_message)(void *user, const struct dns_msg *m, const struct cap_meta *meta);
@@ -53,6 +54,7 @@ struct dispatch {
     struct win_stats *wins; /* ring of finished windows */
     uint32_t wins_head, nwins;
     uint64_t wins_total, wins_dropped;
+    uint64_t wins_skipped; /* empty windows not emitted across a long gap */
 };
 
 /* Creates the dispatcher; cap is the capture layer's counters (read for loss accounting).

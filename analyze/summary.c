@@ -209,13 +209,16 @@ static void json_outcomes(struct json *j, const uint64_t *o, const uint64_t *ret
     json_obj_end(j);
 }
 
-static void json_loss(struct json *j, const uint64_t *loss, const uint64_t *windows_dropped)
+static void json_loss(struct json *j, const uint64_t *loss, const struct dispatch *d)
 {
     json_obj_begin(j, "loss");
     for (int i = 0; i < LOSS_N; i++)
         json_u64(j, loss_name((enum loss_counter)i), loss[i]);
-    if (windows_dropped)
-        json_u64(j, "windows_dropped", *windows_dropped);
+    if (d) {
+        json_u64(j, "windows_dropped", d->wins_dropped);
+        if (d->wins_skipped)
+            json_u64(j, "windows_skipped", d->wins_skipped);
+    }
     json_obj_end(j);
 }
 
@@ -304,7 +307,7 @@ static void json_analysis(struct json *j, const struct summary_in *in)
     json_sizes(j, d->resp_size);
     loss_snapshot(d->cap, d->stats.malformed_total, fc.outcome[FLOW_EVICTED], loss);
     loss[LOSS_KERNEL_DROPS] = in->cap->kernel_drops;
-    json_loss(j, loss, &d->wins_dropped);
+    json_loss(j, loss, d);
     json_obj_begin(j, "top");
     json_top(j, "clients", &d->clients, false, in->top_n);
     json_top(j, "servers", &d->servers, false, in->top_n);

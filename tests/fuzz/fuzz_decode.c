@@ -7,6 +7,8 @@
 #include "../../analyze/dispatch.h"
 #include "../../analyze/dns.h"
 #include "../../capture/cap.h"
+#include "../../capture/dnstap.h"
+#include "../../capture/srvlog.h"
 #include "../../rules/config.h"
 #include "../../rules/engine.h"
 #include "../../rules/registry.h"
@@ -113,6 +115,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    (uint32_t)len + ((data[off - 2] & 0x80) ? 10 : 0));
         off += len;
         ts += 1000000;
+    }
+    {
+        /* The same bytes as a server log line and as a dnstap frame: both parsers take
+         * anything; what they find goes through the engine and the dispatcher. */
+        char line[4097];
+        size_t n = size < 4096 ? size : 4096;
+        struct srvlog_event ev;
+        struct cap_meta meta;
+        struct cap_msg cm;
+        uint64_t c[CAP_DT_N] = {0};
+        memcpy(line, data, n);
+        line[n] = 0;
+        if (srvlog_parse_line(NULL, line, &ev))
+            engine_log(eng, &ev);
+        if (cap_dnstap_frame(data, size, &meta, &cm, c) == 1)
+            on_msg(&b, &cm);
     }
     cap_decoder_flush(d);
     disp_finish(b.disp);
