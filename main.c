@@ -720,7 +720,8 @@ static int cmd_analyze(int argc, char **argv)
     static uint64_t dt_counts[CAP_DT_N];
     static struct log_totals logs;
     enum srvlog_format log_fmt = SRVLOG_AUTO;
-    bool dt_any = false, pcap_any = false, log_any = false;
+    bool dt_any = false, pcap_any = false;
+    enum { IN_CAPTURE, IN_DNSTAP, IN_LOG } *kinds = NULL;
     int progress = -1, opt, status = EXIT_OK;
     struct dispatch *disp = NULL;
     cap_reader *rd = NULL;
@@ -916,6 +917,17 @@ static int cmd_analyze(int argc, char **argv)
             engine_set_open_hook(eng, evidence_hook, evid);
         }
     }
+    /* What each input is, decided once: capture, dnstap or server log. */
+    kinds = calloc((size_t)(argc - optind), sizeof(*kinds));
+    if (!kinds)
+        goto nomem;
+    for (int i = optind; i < argc; i++) {
+        kinds[i - optind] = is_dnstap_file(argv[i])         ? IN_DNSTAP
+                            : is_log_file(argv[i], log_fmt) ? IN_LOG
+                                                            : IN_CAPTURE;
+        dt_any |= kinds[i - optind] == IN_DNSTAP;
+        pcap_any |= kinds[i - optind] == IN_CAPTURE;
+    }
     if (db_path) {
         struct disp_sink sink;
         struct db_run_info ri = {0};
@@ -933,12 +945,6 @@ static int cmd_analyze(int argc, char **argv)
             o += (size_t)snprintf(inputs + o, sizeof(inputs) - o, "%s%s", i > optind ? " " : "",
                                   argv[i]);
         db_input_key((const char *const *)&argv[optind], (unsigned)(argc - optind), run_key);
-        for (int i = optind; i < argc; i++) {
-            bool dt = is_dnstap_file(argv[i]), lg = !dt && is_log_file(argv[i], log_fmt);
-            dt_any |= dt;
-            log_any |= lg;
-            pcap_any |= !dt && !lg;
-        }
         ri.run_key = run_key;
         ri.sensor = host;
         ri.source = pcap_any ? "packets" : dt_any ? "dnstap" : "logs";
@@ -957,11 +963,11 @@ static int cmd_analyze(int argc, char **argv)
     }
     unsigned ndt = 0, nlog = 0;
     for (int i = optind; i < argc; i++) {
-        if (is_dnstap_file(argv[i])) {
+        if (kinds[i - optind] == IN_DNSTAP) {
             ndt++; /* read after the captures, below */
             continue;
         }
-        if (is_log_file(argv[i], log_fmt)) {
+        if (kinds[i - optind] == IN_LOG) {
             nlog++; /* read last */
             continue;
         }
@@ -1007,7 +1013,7 @@ static int cmd_analyze(int argc, char **argv)
         struct cap_msg cm;
         cap_dnstap *t;
         int rc = 0;
-        if (!is_dnstap_file(argv[i]))
+        if (kinds[i - optind] != IN_DNSTAP)
             continue;
         if (!(t = cap_dnstap_open(argv[i], err, sizeof(err)))) {
             log_msg(LOG_ERROR, "%s", err);
@@ -1032,7 +1038,7 @@ static int cmd_analyze(int argc, char **argv)
         struct srvlog_event ev;
         struct log_minute lm = {0};
         srvlog *lg;
-        if (is_dnstap_file(argv[i]) || !is_log_file(argv[i], log_fmt))
+        if (kinds[i - optind] != IN_LOG)
             continue;
         if (!(lg = srvlog_open(argv[i], log_fmt, err, sizeof(err)))) {
             log_msg(LOG_ERROR, "%s", err);
@@ -1145,6 +1151,7 @@ nomem:
     log_msg(LOG_ERROR, "analyze: out of memory");
     status = EXIT_INTERNAL;
 out:
+    free(kinds);
     db_close(db);
     engine_free(eng);
     evid_free(evid);

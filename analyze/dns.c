@@ -486,3 +486,22 @@ const char *dns_opcode_name(unsigned opcode)
         return NULL;
     return names[opcode];
 }
+
+bool dns_soa_fields(const struct dns_msg *m, const struct dns_rr *rr, uint32_t t[5])
+{
+    size_t next = rr->rdata_off, len, end = (size_t)rr->rdata_off + rr->rdlen;
+    uint8_t buf[DNS_MAX_NAME];
+
+    if (end > m->len || rr->type != 6)
+        return false;
+    for (int i = 0; i < 2; i++) /* MNAME, RNAME */
+        if (dns_name_walk(m->wire, end, next, &next, buf, &len) != DNS_MAL_NONE)
+            return false;
+    if (next + 20 > end)
+        return false;
+    for (int i = 0; i < 5; i++) {
+        const uint8_t *p = m->wire + next + 4 * (size_t)i;
+        t[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    }
+    return true;
+}

@@ -140,6 +140,10 @@ void dns_rr_iter_init(struct dns_rr_iter *it, const struct dns_msg *m);
 /* Stores the next RR in *rr and returns true, or false at the end. */
 bool dns_rr_next(struct dns_rr_iter *it, struct dns_rr *rr);
 
+/* SOA rdata of rr: stores serial, refresh, retry, expire, minimum in t[0..4]; false if the
+ * rdata is not a well-formed SOA. */
+bool dns_soa_fields(const struct dns_msg *m, const struct dns_rr *rr, uint32_t t[5]);
+
 /* Stable snake_case name of a malformed reason (used as JSON key). */
 const char *dns_malformed_name(enum dns_malformed reason);
 

@@ -989,27 +989,6 @@ static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr
     s->stats.pdns_new++;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* SOA rdata: returns the serial and fills t[0..4] (serial refresh retry expire minimum). */
-static bool soa_fields(const struct dns_msg *m, const struct dns_rr *rr, uint32_t t[5])
-{
-    size_t next = rr->rdata_off, len;
-    uint8_t buf[DNS_MAX_NAME];
-    size_t end = rr->rdata_off + rr->rdlen;
-    for (int i = 0; i < 2; i++)
-        if (dns_name_walk(m->wire, end, next, &next, buf, &len) != DNS_MAL_NONE)
-            return false;
-    if (next + 20 > end)
-        return false;
-    for (int i = 0; i < 5; i++)
-        t[i] = be32(m->wire + next + 4 * (size_t)i);
-    return true;
-}
-
 static void w_zone(db_store *s, const struct rec_msg *r, const struct dns_rr *rr,
                    const uint32_t t[5])
 {
@@ -1128,7 +1107,7 @@ static void w_xfr(db_store *s, const struct rec_msg *r)
     dns_rr_iter_init(&it, m);
     while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
         x->rrs++;
-        if (rr.type != 6 || !soa_fields(m, &rr, t))
+        if (rr.type != 6 || !dns_soa_fields(m, &rr, t))
             continue;
         if (x->soa_count++ == 0) {
             x->first_serial = t[0];
@@ -1164,7 +1143,7 @@ static void w_msg(db_store *s, const struct rec_msg *r)
         if (rr.type == 41)
             continue;
         w_pdns(s, r, &rr);
-        if (rr.type == 6 && soa_fields(&s->msg, &rr, t))
+        if (rr.type == 6 && dns_soa_fields(&s->msg, &rr, t))
             w_zone(s, r, &rr, t);
     }
 }

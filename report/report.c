@@ -550,7 +550,6 @@ static void q_log_xfr(sqlite3 *db, struct rep *r)
         copy_col(x->server, sizeof(x->server), st, 1);
         copy_col(src, sizeof(src), st, 2);
         snprintf(x->client, sizeof(x->client), "%s secondary", src);
-        copy_col(x->qtype, sizeof(x->qtype), st, 3);
         snprintf(x->qtype, sizeof(x->qtype), "%s",
                  !strcmp((const char *)sqlite3_column_text(st, 3), "refresh_failed") ? "refresh"
                                                                                      : "xfr");

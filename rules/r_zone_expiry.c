@@ -244,13 +244,11 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
     dns_rr_iter_init(&it, m);
     while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
         if (rr.type == 6 && soa_q) {
-            /* SOA: two names, then serial refresh retry expire minimum. */
             uint8_t name[DNS_MAX_NAME];
             char zn[256];
-            size_t next = rr.rdata_off, len, olen, end = rr.rdata_off + rr.rdlen, dummy;
-            if (dns_name_walk(m->wire, end, next, &next, name, &len) != DNS_MAL_NONE ||
-                dns_name_walk(m->wire, end, next, &next, name, &len) != DNS_MAL_NONE ||
-                next + 20 > end ||
+            size_t olen, dummy;
+            uint32_t t[5];
+            if (!dns_soa_fields(m, &rr, t) ||
                 dns_name_walk(m->wire, m->len, rr.name_off, &dummy, name, &olen) != DNS_MAL_NONE)
                 continue;
             dns_name_to_str(name, olen, zn, sizeof(zn));
@@ -259,7 +257,7 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
             struct ktab_key k = name_key(zn, "");
             struct soa *v = ktab_get(&s->soas, &k, true);
             if (v)
-                v->expire_s = be32(m->wire + next + 12);
+                v->expire_s = t[3];
         } else if (rr.type == 46 && sig) {
             rrsig(rc, s, m, meta, &rr);
         }
