@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Histogram, Space-Saving and HyperLogLog. All memory is allocated at init; adds are
- * O(1) (histogram, HyperLogLog) or O(log k) (Space-Saving heap). */
+/* Histogram, Filtered Space-Saving and HyperLogLog. All memory is allocated at init; every
+ * add is O(1) (the Space-Saving probe is O(1) expected at load factor 1/2). */
 #include "sketch.h"
 
 #include "../common/err.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,21 +119,25 @@ uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
 /* ---- Space-Saving ---- */
 int topn_init(struct topn *t, uint32_t k, uint32_t keymax)
 {
-    uint32_t n = 2;
+    uint32_t n = 2, c = 64;
 
     memset(t, 0, sizeof(*t));
     if (k == 0)
         k = 1;
     while (n < k * 2)
         n <<= 1;
+    while (c < k * 8)
+        c <<= 1;
     t->k = k;
     t->keymax = keymax;
     t->mask = n - 1;
+    t->cmask = c - 1;
     t->items = calloc(k, sizeof(*t->items));
     t->keys = calloc(k, keymax);
     t->buckets = calloc(k, sizeof(*t->buckets));
     t->index = calloc(n, sizeof(*t->index));
-    if (!t->items || !t->keys || !t->buckets || !t->index) {
+    t->cells = calloc(c, sizeof(*t->cells));
+    if (!t->items || !t->keys || !t->buckets || !t->index || !t->cells) {
         topn_free(t);
         return ERR_NOMEM;
     }
@@ -151,6 +156,7 @@ void topn_free(struct topn *t)
     free(t->keys);
     free(t->buckets);
     free(t->index);
+    free(t->cells);
     memset(t, 0, sizeof(*t));
 }
 
@@ -291,9 +297,22 @@ void topn_add(struct topn *t, const uint8_t *key, size_t len, uint64_t h)
     topn_add_fold(t, key, len, h, false);
 }
 
+/* Filtered Space-Saving. Let c(j) be cell j and min the smallest monitored count.
+ *  (I1) every unmonitored key y has true(y) <= c(h(y)): an unmonitored arrival increments
+ *       its cell; a key enters with count c + 1 (>= its true count); an evicted key m
+ *       raises its cell to its count (an upper bound of true(m)), and cells never fall.
+ *  (I2) c(j) <= min: a cell is incremented only while c + 1 <= min, an eviction raises a
+ *       cell to the old minimum, and min never falls.
+ *  (I3) the monitored counts sum to at most N: an entry replaces the minimum with
+ *       c + 1 <= min + 1, every other step adds 1 or nothing. So min <= N/k.
+ * Hence every key with true count > N/k is monitored (I1, I2, I3), each monitored key has
+ * count - error <= true <= count with error = its cell at entry <= N/k: the guarantees of
+ * plain Space-Saving, which this is when every cell sits at min. */
 void topn_add_fold(struct topn *t, const uint8_t *key, size_t len, uint64_t h, bool fold)
 {
     uint32_t tag = (uint32_t)(h >> 32), i, item;
+    uint32_t *cell = &t->cells[(uint32_t)h & t->cmask];
+    uint64_t entry;
     struct topn_item *it;
 
     if (len > t->keymax)
@@ -312,14 +331,38 @@ void topn_add_fold(struct topn *t, const uint8_t *key, size_t len, uint64_t h, b
     if (t->n < t->k) {
         item = t->n++;
         it = &t->items[item];
-        it->error = 0;
-        if (t->bmin == TOPN_NONE || t->buckets[t->bmin].count != 1)
-            bucket_new(t, 1, TOPN_NONE, t->bmin);
-        bucket_attach(t, t->bmin, item);
+        entry = (uint64_t)*cell + 1;
+        it->error = entry - 1;
+        /* Buckets ascend from bmin: find or make the one for this count (the list is not
+         * full yet, so cells are still 0 and this is the bucket of 1 in practice). */
+        {
+            uint32_t b = t->bmin, prev = TOPN_NONE;
+            while (b != TOPN_NONE && t->buckets[b].count < entry) {
+                prev = b;
+                b = t->buckets[b].next;
+            }
+            if (b == TOPN_NONE || t->buckets[b].count != entry)
+                b = bucket_new(t, entry, prev, b);
+            bucket_attach(t, b, item);
+        }
     } else {
-        /* Replace a counter of the minimum: the newcomer inherits its count as error. */
+        uint64_t min = t->buckets[t->bmin].count;
+        if ((uint64_t)*cell + 1 <= min) {
+            /* Not yet a candidate: count it in its cell only (I1, I2 hold). */
+            (*cell)++;
+            t->filtered++;
+            return;
+        }
+        /* *cell == min (I2): replace a counter of the minimum; the newcomer's count is
+         * min + 1 = cell + 1 with error min, as in Space-Saving. The evicted key's cell
+         * rises to its count (I1). */
         item = t->buckets[t->bmin].head;
         it = &t->items[item];
+        {
+            uint32_t *old = &t->cells[(uint32_t)it->hash & t->cmask];
+            if (*old < min)
+                *old = (uint32_t)(min > UINT32_MAX ? UINT32_MAX : min);
+        }
         index_del(t, item);
         it->error = it->count;
         t->replacements++;

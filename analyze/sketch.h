@@ -2,9 +2,9 @@
 /* Bounded summaries of unbounded streams, so memory does not grow with the number of
  * distinct clients or names (DESIGN.md principle 3):
  *  - hist: latency histogram, exact to 1 us below 2048 us, relative error < 1/1024 above;
- *  - topn: Space-Saving heavy hitters (Metwally et al. 2005) with k counters: every key
- *    whose true count exceeds N/k is listed, and each listed count overestimates the true
- *    one by at most its reported error;
+ *  - topn: Filtered Space-Saving heavy hitters (Metwally et al. 2005; Homem and Carvalho
+ *    2010) with k counters: every key whose true count exceeds N/k is listed, and each
+ *    listed count overestimates the true one by at most its reported error (<= N/k);
  *  - hll: HyperLogLog distinct counter (2^14 registers, standard error about 0.8%). */
 #ifndef DV_ANALYZE_SKETCH_H
 #define DV_ANALYZE_SKETCH_H
@@ -31,7 +31,12 @@ bool hist_percentile(const struct hist *h, double p, uint64_t *us);
 
 /* ---- Space-Saving top-N ---- */
 /* Stream-summary layout (Metwally et al.): counters hang in buckets of equal count, the
- * buckets in ascending order, so an increment and a replacement of the minimum are O(1). */
+ * buckets in ascending order, so an increment and a replacement of the minimum are O(1).
+ * In front of it sits a filter of 8k small counters ("cells", by hash): a key that is not
+ * monitored only counts in its cell until the cell exceeds the smallest monitored count,
+ * and only then replaces the minimum. Invariants (proved in sketch.c): a cell is never
+ * below the true count of any unmonitored key hashing to it, and never above the minimum.
+ * So a flood of unique names costs a cell increment per name, not a replacement. */
 #define TOPN_NONE 0xffffffffu
 
 struct topn_item {
@@ -59,8 +64,11 @@ struct topn {
     uint32_t bfree;  /* free bucket list (through next) */
     uint64_t *index; /* open addressing: (hash high 32 bits << 32) | (item index + 1) */
     uint32_t mask;
+    uint32_t *cells; /* the filter: bound on the true count of unmonitored keys */
+    uint32_t cmask;
     uint64_t total;        /* items added */
     uint64_t replacements; /* times the minimum was replaced (the sketch is approximate) */
+    uint64_t filtered;     /* unmonitored keys that only counted in their cell */
 };
 
 /* Allocates a summary of k counters for keys of up to keymax bytes. 0 or ERR_NOMEM. */
@@ -75,6 +83,7 @@ void topn_add_fold(struct topn *t, const uint8_t *key, size_t len, uint64_t h, b
 static inline void topn_prefetch(const struct topn *t, uint64_t h)
 {
     __builtin_prefetch(&t->index[(uint32_t)(h >> 32) & t->mask]);
+    __builtin_prefetch(&t->cells[(uint32_t)h & t->cmask]);
 }
 
 /* Stores up to max items, largest count first, in out; returns how many. */
