@@ -17,6 +17,8 @@ HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h rules/*.h rules/*.def r
 BUILD   ?= build
 SAN_BUILD = build-san
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TSAN_BUILD = build-tsan
+TSANFLAGS = -O1 -g -fsanitize=thread
 
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 
@@ -59,9 +61,11 @@ test: tests-build
 	BUILD=$(BUILD) tests/run_all.sh
 
 # `make check`: formatting, lint, then all suites on the sanitizer build plus a bounded
-# libFuzzer run (FUZZ_SECONDS, 0 to skip): the CI gate.
+# libFuzzer run (FUZZ_SECONDS, 0 to skip): the CI gate. A ThreadSanitizer build of the
+# binary (build-tsan) is made for tests/pipe.sh.
 check: format-check lint
 	$(MAKE) BUILD=$(SAN_BUILD) CFLAGS="$(SANFLAGS)" tests-build
+	$(MAKE) BUILD=$(TSAN_BUILD) CFLAGS="$(TSANFLAGS)" $(TSAN_BUILD)/dnsvigil
 	BUILD=$(SAN_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run_all.sh
 
 # Install the Debian packages (build and test), then the quick-start demo.
@@ -112,4 +116,4 @@ lint:
 	  common capture analyze rules report tui tests/unit tests/gen tests/fuzz main.c watch.c feed.c
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) dnsvigil
+	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD) dnsvigil

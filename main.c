@@ -112,6 +112,10 @@ static void usage_analyze(FILE *f)
         "      --max-pending N  queries tracked at once (default 131072)\n"
         "      --tcp-streams N  TCP connections tracked at once (default 8192)\n"
         "      --frag-slots N   IP datagrams reassembled at once (default 256)\n"
+        "      --threads N      1: everything on one thread; 2: the flow store, the rules and\n"
+        "                       the store's feed run on a second thread fed through a ring\n"
+        "                       (default 2 on a machine with two or more cores, else 1;\n"
+        "                       always 1 with --evidence-dir). The output is the same\n"
         "      --log-format F   server logs among the inputs are auto-detected (BIND, Unbound,\n"
         "                       NSD, Knot; files or syslog); F = bind, unbound, nsd or knot\n"
         "                       forces the format of lines that do not say\n"
@@ -696,6 +700,7 @@ static int cmd_analyze(int argc, char **argv)
         {"db", required_argument, NULL, 'D'},
         {"retain", required_argument, NULL, 'r'},
         {"log-format", required_argument, NULL, 'L'},
+        {"threads", required_argument, NULL, 'X'},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -716,7 +721,7 @@ static int cmd_analyze(int argc, char **argv)
     uint64_t retain_ns = 0;
     char run_key[33] = "";
     struct extras extras = {0};
-    uint32_t top_n = 10, secs;
+    uint32_t top_n = 10, secs, threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
     static uint64_t dt_counts[CAP_DT_N];
     static struct log_totals logs;
     enum srvlog_format log_fmt = SRVLOG_AUTO;
@@ -825,6 +830,12 @@ static int cmd_analyze(int argc, char **argv)
             if (!srvlog_format_parse(optarg, &log_fmt)) {
                 fprintf(stderr, "dnsvigil analyze: --log-format wants auto, bind, unbound, nsd "
                                 "or knot\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'X':
+            if (!parse_u32(optarg, 1, 2, &threads)) {
+                fprintf(stderr, "dnsvigil analyze: --threads wants 1 or 2\n");
                 return EXIT_USAGE;
             }
             break;
@@ -983,6 +994,9 @@ static int cmd_analyze(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    /* The evidence ring is filled here and read when an alert opens: one thread then. */
+    if (threads == 2 && !evid && disp_pipe_start(disp, 0) < 0)
+        log_msg(LOG_WARN, "analyze: no second thread (out of memory); running on one");
     start = last_progress = wall_now();
     while (!interrupted && cap_reader_next(rd, &pkt) == 1) {
         disp_time(disp, pkt.ts_ns);
@@ -999,14 +1013,6 @@ static int cmd_analyze(int argc, char **argv)
                 last_progress = now;
             }
         }
-    }
-    {
-        /* CPU time of the reading/analysis thread (the store writer runs beside it): what
-         * `make bench` compares, since wall time on a shared VM varies by tens of %. */
-        struct timespec cpu;
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-        log_msg(LOG_DEBUG, "analysis thread CPU: %.3f s",
-                (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
     }
     /* dnstap inputs: each message goes to the dispatcher as a captured one would. */
     for (int i = optind; ndt && i < argc && !interrupted; i++) {
@@ -1032,6 +1038,22 @@ static int cmd_analyze(int argc, char **argv)
             dt_counts[k] += cap_dnstap_counters(t)[k];
         cap_dnstap_close(t);
         extras.dnstap = dt_counts;
+    }
+    /* The flow thread finishes what it was handed; from here on everything (server logs,
+     * the end of input, the summary) is on this thread. */
+    disp_pipe_stop(disp);
+    {
+        /* CPU time of the reading thread (the flow thread and the store writer run beside
+         * it), and how often the hand-over found the ring full or empty. */
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        uint64_t pw, cw, fcpu;
+        disp_pipe_waits(disp, &pw, &cw, &fcpu);
+        log_msg(LOG_DEBUG,
+                "analyze: CPU of the reading thread %.3f s, of the flow thread %.3f s; "
+                "hand-over ring full %llu times, empty %llu times",
+                (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9, (double)fcpu / 1e9,
+                (unsigned long long)pw, (unsigned long long)cw);
     }
     /* Server logs: events to the rules and the store, counts to the summary. */
     for (int i = optind; nlog && i < argc && !interrupted; i++) {

@@ -5,7 +5,10 @@
 #include "dispatch.h"
 
 #include "../common/err.h"
+#include "../common/spsc.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +24,8 @@ static void on_txn(void *user, const struct flow_txn *t)
 {
     struct dispatch *d = user;
 
-    d->cur.outcome[t->outcome]++;
-    d->cur.edns_errors += win_edns_error(t);
+    d->back.outcome[t->outcome]++;
+    d->back.edns_errors += win_edns_error(t);
     if (t->outcome == FLOW_ANSWERED) {
         uint64_t us = t->latency_ns / 1000;
         hist_add(&d->lat_total, us);
@@ -62,6 +65,7 @@ void disp_free(struct dispatch *d)
 {
     if (!d)
         return;
+    disp_pipe_stop(d);
     flow_free(d->flow);
     topn_free(&d->clients);
     topn_free(&d->servers);
@@ -80,11 +84,244 @@ int disp_add_sink(struct dispatch *d, const struct disp_sink *sink)
     return 0;
 }
 
+/* ---- the hand-over ring (flow half on its own thread) ---- */
+
+enum rec_type { REC_MSG = 1, REC_EVENT, REC_TIME, REC_WINDOW };
+
+/* A message record is this, then the payload copy, then the decoded view of the copy: the
+ * view ends in the name buffer, which a message whose name is used in place (nearly all)
+ * never writes, so those lines cost nothing. */
+struct rec_msg {
+    uint64_t now; /* packet time of the dispatcher when the message came */
+    uint64_t qhash, kh, hn;
+    uint32_t msg_off; /* the struct dns_msg, from the start of this record */
+    struct cap_meta meta;
+};
+
+static inline struct dns_msg *rec_msg_view(const struct rec_msg *r)
+{
+    return (struct dns_msg *)(uintptr_t)((const uint8_t *)r + r->msg_off);
+}
+
+struct rec_event {
+    uint64_t now;
+    struct cap_meta meta;
+    enum cap_event_kind kind;
+    uint32_t pending_bytes;
+};
+
+struct rec_time {
+    uint64_t now;
+};
+
+struct rec_window {
+    uint64_t now;
+    struct win_stats w; /* the message half's counts; the flow half adds its own */
+};
+
+#define PIPE_TAKE 64 /* records the flow thread takes at once */
+#define PIPE_AHEAD 4 /* messages ahead whose flow-index slot is prefetched */
+
+struct disp_pipe {
+    struct spsc q;
+    pthread_t thread;
+    uint64_t now;         /* packet time last handed over */
+    bool time_pending;    /* a time step not yet carried by any record */
+    uint64_t back_now;    /* flow thread: time the flow store was last advanced to */
+    uint64_t back_cpu_ns; /* flow thread: its CPU time, when it ends */
+};
+
+/* ---- flow half ---- */
+
+static void back_advance(struct dispatch *d, uint64_t now_ns)
+{
+    flow_advance(d->flow, now_ns);
+}
+
+static void tops_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
+                     uint64_t hn);
+
+static void back_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
+                     uint64_t qhash, uint64_t kh, uint64_t hn)
+{
+    tops_msg(d, m, meta, hn);
+    flow_message(d->flow, m, qhash, kh, meta);
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_message)
+            d->sinks[i].on_message(d->sinks[i].user, m, meta);
+}
+
+static void back_event(struct dispatch *d, const struct cap_event *ev)
+{
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_event)
+            d->sinks[i].on_event(d->sinks[i].user, ev);
+}
+
+/* A window closed by the message half: add the flow half's figures, hand it to the sinks,
+ * keep it, and start the flow half's share of the next window. */
+static void back_window(struct dispatch *d, struct win_stats *w)
+{
+    uint64_t evicted = flow_evicted(d->flow);
+    struct win_stats *slot;
+
+    memcpy(w->outcome, d->back.outcome, sizeof(w->outcome));
+    w->edns_errors = d->back.edns_errors;
+    w->latency_samples = d->lat_win.count;
+    hist_percentile(&d->lat_win, 50, &w->p50_us);
+    hist_percentile(&d->lat_win, 95, &w->p95_us);
+    hist_percentile(&d->lat_win, 99, &w->p99_us);
+    w->loss[LOSS_FLOW_EVICTED] = evicted - d->back.evicted_start;
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_window)
+            d->sinks[i].on_window(d->sinks[i].user, w);
+    if (d->nwins == d->cfg.max_windows) {
+        d->wins_head = (d->wins_head + 1) % d->cfg.max_windows;
+        d->nwins--;
+        d->wins_dropped++;
+    }
+    slot = &d->wins[(d->wins_head + d->nwins) % d->cfg.max_windows];
+    *slot = *w;
+    d->nwins++;
+    d->wins_total++;
+    memset(&d->back, 0, sizeof(d->back));
+    d->back.evicted_start = evicted;
+    hist_reset(&d->lat_win);
+}
+
+static void back_record(struct dispatch *d, const struct spsc_hdr *h)
+{
+    struct disp_pipe *p = d->pipe;
+    const uint64_t *now = (const uint64_t *)(const void *)(h + 1);
+
+    /* Every record says how far packet time had moved when it was made: the flow store
+     * expires queries up to there first, exactly as it would on the caller's thread. */
+    if (h->type != REC_WINDOW && *now != p->back_now) {
+        back_advance(d, *now);
+        p->back_now = *now;
+    }
+    switch (h->type) {
+    case REC_MSG: {
+        const struct rec_msg *r = (const void *)(h + 1);
+        back_msg(d, rec_msg_view(r), &r->meta, r->qhash, r->kh, r->hn);
+        break;
+    }
+    case REC_EVENT: {
+        const struct rec_event *r = (const void *)(h + 1);
+        struct cap_event ev = {
+            .kind = r->kind, .meta = &r->meta, .pending_bytes = r->pending_bytes};
+        back_event(d, &ev);
+        break;
+    }
+    case REC_WINDOW: {
+        /* The record is the flow thread's to finish: the producer never touches it again. */
+        struct rec_window *r = (void *)(uintptr_t)(const void *)(h + 1);
+        back_window(d, &r->w);
+        break;
+    }
+    default: /* REC_TIME: the advance above was all */
+        break;
+    }
+}
+
+static void *back_thread(void *arg)
+{
+    struct dispatch *d = arg;
+    const struct spsc_hdr *batch[PIPE_TAKE];
+    size_t n;
+
+    while ((n = spsc_take(&d->pipe->q, batch, PIPE_TAKE)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (i + PIPE_AHEAD < n && batch[i + PIPE_AHEAD]->type == REC_MSG) {
+                const struct rec_msg *r = (const void *)(batch[i + PIPE_AHEAD] + 1);
+                __builtin_prefetch(rec_msg_view(r));
+                flow_prefetch_hash(d->flow, r->kh);
+            }
+            back_record(d, batch[i]);
+        }
+        spsc_release(&d->pipe->q);
+    }
+    {
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        d->pipe->back_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+    }
+    return NULL;
+}
+
+/* Caller's thread: the time step not carried by a message yet goes over on its own. */
+static void pipe_time_flush(struct dispatch *d)
+{
+    struct disp_pipe *p = d->pipe;
+    struct spsc_hdr *h;
+
+    if (!p->time_pending)
+        return;
+    h = spsc_reserve(&p->q, sizeof(*h) + sizeof(struct rec_time));
+    h->type = REC_TIME;
+    ((struct rec_time *)(void *)(h + 1))->now = p->now;
+    spsc_commit(&p->q);
+    p->time_pending = false;
+}
+
+int disp_pipe_start(struct dispatch *d, size_t ring_bytes)
+{
+    struct disp_pipe *p;
+    int rc;
+
+    /* A record holds a whole message (up to 64 KiB) and must fit a quarter of the ring. */
+    if (d->pipe || (ring_bytes && ring_bytes < (1u << 19)))
+        return ERR_INVAL;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return ERR_NOMEM;
+    if ((rc = spsc_init(&p->q, ring_bytes ? ring_bytes : 4u << 20)) < 0) {
+        free(p);
+        return rc;
+    }
+    p->now = p->back_now = 0;
+    d->pipe = p;
+    if (pthread_create(&p->thread, NULL, back_thread, d) != 0) {
+        d->pipe = NULL;
+        spsc_destroy(&p->q);
+        free(p);
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+void disp_pipe_stop(struct dispatch *d)
+{
+    struct disp_pipe *p = d->pipe;
+
+    if (!p)
+        return;
+    pipe_time_flush(d);
+    spsc_close(&p->q);
+    pthread_join(p->thread, NULL);
+    d->pipe_waits[0] += p->q.producer_waits;
+    d->pipe_waits[1] += p->q.consumer_waits;
+    d->pipe_cpu_ns += p->back_cpu_ns;
+    spsc_destroy(&p->q);
+    free(p);
+    d->pipe = NULL;
+}
+
+void disp_pipe_waits(const struct dispatch *d, uint64_t *producer, uint64_t *consumer,
+                     uint64_t *flow_cpu_ns)
+{
+    *producer = d->pipe_waits[0];
+    *consumer = d->pipe_waits[1];
+    *flow_cpu_ns = d->pipe_cpu_ns;
+}
+
+/* ---- message half ---- */
+
+/* Loss counters of the capture layer and the decoder; the flow store's evictions are added
+ * by the flow half (back_window). */
 static void loss_now(const struct dispatch *d, uint64_t out[LOSS_N])
 {
-    struct flow_counts fc;
-    flow_get_counts(d->flow, &fc);
-    loss_snapshot(d->cap, d->stats.malformed_total, fc.outcome[FLOW_EVICTED], out);
+    loss_snapshot(d->cap, d->stats.malformed_total, 0, out);
 }
 
 static void win_open(struct dispatch *d, uint64_t start)
@@ -92,7 +329,6 @@ static void win_open(struct dispatch *d, uint64_t start)
     memset(&d->cur, 0, sizeof(d->cur));
     d->cur.start_ns = start;
     d->cur.end_ns = start + d->cfg.window_ns;
-    hist_reset(&d->lat_win);
     loss_now(d, d->loss_start);
     d->have_win = true;
 }
@@ -100,122 +336,174 @@ static void win_open(struct dispatch *d, uint64_t start)
 static void win_close(struct dispatch *d)
 {
     uint64_t loss[LOSS_N];
-    struct win_stats *slot;
 
-    d->cur.latency_samples = d->lat_win.count;
-    hist_percentile(&d->lat_win, 50, &d->cur.p50_us);
-    hist_percentile(&d->lat_win, 95, &d->cur.p95_us);
-    hist_percentile(&d->lat_win, 99, &d->cur.p99_us);
     loss_now(d, loss);
     for (int i = 0; i < LOSS_N; i++)
         d->cur.loss[i] = loss[i] - d->loss_start[i];
-    for (unsigned i = 0; i < d->nsinks; i++)
-        if (d->sinks[i].on_window)
-            d->sinks[i].on_window(d->sinks[i].user, &d->cur);
-    if (d->nwins == d->cfg.max_windows) {
-        d->wins_head = (d->wins_head + 1) % d->cfg.max_windows;
-        d->nwins--;
-        d->wins_dropped++;
+    if (d->pipe) {
+        struct spsc_hdr *h = spsc_reserve(&d->pipe->q, sizeof(*h) + sizeof(struct rec_window));
+        struct rec_window *r = (void *)(h + 1);
+        h->type = REC_WINDOW;
+        r->now = d->pipe->now;
+        r->w = d->cur;
+        spsc_commit(&d->pipe->q);
+    } else {
+        back_window(d, &d->cur);
     }
-    slot = &d->wins[(d->wins_head + d->nwins) % d->cfg.max_windows];
-    *slot = d->cur;
-    d->nwins++;
-    d->wins_total++;
+}
+
+/* Windows up to now_ns (the message half's part of a time step). */
+static void front_time(struct dispatch *d, uint64_t now_ns)
+{
+    if (!d->have_win) {
+        win_open(d, now_ns - now_ns % d->cfg.window_ns);
+        return;
+    }
+    /* Quiet periods show as empty windows, but at most DISP_MAX_GAP_WINDOWS of them: a
+     * time stamp far ahead (a clock jump, a damaged record) skips the rest and is counted,
+     * instead of emitting billions of windows. */
+    unsigned n = 0;
+    while (now_ns >= d->cur.end_ns) {
+        uint64_t next = d->cur.end_ns;
+        win_close(d);
+        if (++n == DISP_MAX_GAP_WINDOWS && now_ns - next >= d->cfg.window_ns) {
+            uint64_t skip = (now_ns - next) / d->cfg.window_ns;
+            d->wins_skipped += skip;
+            next += skip * d->cfg.window_ns;
+        }
+        win_open(d, next);
+    }
 }
 
 void disp_time(struct dispatch *d, uint64_t now_ns)
 {
-    if (!d->have_win) {
-        win_open(d, now_ns - now_ns % d->cfg.window_ns);
-    } else {
-        /* Quiet periods show as empty windows, but at most DISP_MAX_GAP_WINDOWS of them:
-         * a time stamp far ahead (a clock jump, a damaged record) skips the rest and is
-         * counted, instead of emitting billions of windows. */
-        unsigned n = 0;
-        while (now_ns >= d->cur.end_ns) {
-            uint64_t next = d->cur.end_ns;
-            win_close(d);
-            if (++n == DISP_MAX_GAP_WINDOWS && now_ns - next >= d->cfg.window_ns) {
-                uint64_t skip = (now_ns - next) / d->cfg.window_ns;
-                d->wins_skipped += skip;
-                next += skip * d->cfg.window_ns;
-            }
-            win_open(d, next);
-        }
+    struct disp_pipe *p = d->pipe;
+
+    if (!p) {
+        front_time(d, now_ns);
+        back_advance(d, now_ns);
+        return;
     }
-    flow_advance(d->flow, now_ns);
+    if (d->have_win && p->now == now_ns)
+        return; /* the same step again (each message repeats its frame's time) */
+    pipe_time_flush(d);
+    front_time(d, now_ns);
+    p->now = now_ns;
+    p->time_pending = true;
+}
+
+/* Totals and window counts of one decoded message; the hashes the flow half needs come
+ * back in *qhash, *kh and *hn (the folded name's hash, for the top lists). */
+static void front_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
+                      uint64_t *qhash, uint64_t *kh, uint64_t *hn)
+{
+    *qhash = *kh = *hn = 0;
+    /* Hashes first, and the flow store's slot requested from memory when it is on this
+     * thread: the counting below runs while that cache line arrives (the flow thread
+     * prefetches its own a few messages ahead). */
+    if (m->has_header)
+        *kh = d->pipe ? flow_key_hash(m, meta) : flow_prefetch(d->flow, m, meta);
+    if (m->has_qtype) {
+        /* One hash of the folded name serves the flow store, the top list and HLL. */
+        *hn = sketch_hash(m->qname, m->qname_len, true);
+        *qhash = flow_question_hash_from(*hn, m);
+    }
+    dns_stats_add(&d->stats, m, meta);
+    win_add_msg(&d->cur, m, meta);
+    if (m->has_header && m->qr)
+        d->resp_size[win_size_bucket(m->len)]++;
+}
+
+/* Top lists and distinct counts follow the queries: who asks, whom, for what (flow half:
+ * the message half has the capture to do). hn is the folded name's hash. */
+static void tops_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
+                     uint64_t hn)
+{
+    size_t alen = meta->af == 4 ? 4 : 16, rstart = 0;
+    uint64_t hc, hs, hr;
+    bool named;
+
+    if (!m->has_header || m->qr)
+        return;
+    hc = sketch_hash(meta->src, alen, false) ^ meta->af;
+    hs = sketch_hash(meta->dst, alen, false) ^ meta->af;
+    topn_prefetch(&d->clients, hc);
+    topn_prefetch(&d->servers, hs);
+    named = m->has_question && regdom_find(d->rd, m->qname, m->qname_len, &rstart);
+    if (m->has_question)
+        topn_prefetch(&d->qnames, hn);
+    hr = named ? sketch_hash(m->qname + rstart, m->qname_len - rstart, true) : 0;
+    if (named)
+        topn_prefetch(&d->regdoms, hr);
+    topn_add(&d->clients, meta->src, alen, hc);
+    topn_add(&d->servers, meta->dst, alen, hs);
+    hll_add(&d->hll_clients, hc);
+    if (!m->has_question)
+        return;
+    topn_add_fold(&d->qnames, m->qname, m->qname_len, hn, true);
+    hll_add(&d->hll_qnames, hn);
+    if (named) {
+        topn_add_fold(&d->regdoms, m->qname + rstart, m->qname_len - rstart, hr, true);
+        hll_add(&d->hll_regdoms, hr);
+    }
 }
 
 void disp_msg(void *user, const struct cap_msg *cm)
 {
     struct dispatch *d = user;
-    struct dns_msg *m = &d->msg;
     const struct cap_meta *meta = cm->meta;
+    uint64_t qhash, kh, hn;
 
-    uint64_t hn = 0, qhash = 0, kh = 0, hc = 0, hs = 0, hr = 0;
-    size_t alen = meta->af == 4 ? 4 : 16, rstart = 0;
-    bool query, named = false;
-
-    dns_decode(cm->data, cm->len, meta->truncated, m);
-    query = m->has_header && !m->qr;
-    /* Hashes first, and their table slots requested from memory: the counting below runs
-     * while those cache lines arrive. */
-    if (m->has_header)
-        kh = flow_prefetch(d->flow, m, meta);
-    if (m->has_qtype) {
-        /* One hash of the folded name serves the flow store, the top list and HLL. */
-        hn = sketch_hash(m->qname, m->qname_len, true);
-        qhash = flow_question_hash_from(hn, m);
-    }
-    if (query) {
-        hc = sketch_hash(meta->src, alen, false) ^ meta->af;
-        hs = sketch_hash(meta->dst, alen, false) ^ meta->af;
-        topn_prefetch(&d->clients, hc);
-        topn_prefetch(&d->servers, hs);
-        if (m->has_question) {
-            topn_prefetch(&d->qnames, hn);
-            named = regdom_find(d->rd, m->qname, m->qname_len, &rstart);
-            if (named) {
-                hr = sketch_hash(m->qname + rstart, m->qname_len - rstart, true);
-                topn_prefetch(&d->regdoms, hr);
-            }
-        }
-    }
     disp_time(d, meta->ts_ns);
-    dns_stats_add(&d->stats, m, meta);
-    win_add_msg(&d->cur, m, meta);
-    if (m->has_header && m->qr) {
-        d->resp_size[win_size_bucket(m->len)]++;
-    } else if (query) {
-        /* Top lists and distinct counts follow the queries: who asks, whom, for what. */
-        topn_add(&d->clients, meta->src, alen, hc);
-        topn_add(&d->servers, meta->dst, alen, hs);
-        hll_add(&d->hll_clients, hc);
-        if (m->has_question) {
-            topn_add_fold(&d->qnames, m->qname, m->qname_len, hn, true);
-            hll_add(&d->hll_qnames, hn);
-            if (named) {
-                topn_add_fold(&d->regdoms, m->qname + rstart, m->qname_len - rstart, hr, true);
-                hll_add(&d->hll_regdoms, hr);
-            }
-        }
+    if (d->pipe) {
+        /* Copy first, decode the copy: the views in the record stay valid on the flow
+         * thread after the capture buffer has moved on. */
+        struct disp_pipe *p = d->pipe;
+        size_t moff = (sizeof(struct rec_msg) + cm->len + 7) & ~(size_t)7;
+        struct spsc_hdr *h = spsc_reserve(&p->q, sizeof(*h) + moff + sizeof(struct dns_msg));
+        struct rec_msg *r = (void *)(h + 1);
+        uint8_t *payload = (uint8_t *)(r + 1);
+        struct dns_msg *m = (struct dns_msg *)(void *)((uint8_t *)r + moff);
+
+        h->type = REC_MSG;
+        r->now = p->now;
+        r->msg_off = (uint32_t)moff;
+        r->meta = *meta;
+        memcpy(payload, cm->data, cm->len);
+        dns_decode(payload, cm->len, meta->truncated, m);
+        front_msg(d, m, &r->meta, &r->qhash, &r->kh, &r->hn);
+        spsc_commit(&p->q);
+        p->time_pending = false;
+        return;
     }
-    flow_message(d->flow, m, qhash, kh, meta);
-    for (unsigned i = 0; i < d->nsinks; i++)
-        if (d->sinks[i].on_message)
-            d->sinks[i].on_message(d->sinks[i].user, m, meta);
+    dns_decode(cm->data, cm->len, meta->truncated, &d->msg);
+    front_msg(d, &d->msg, meta, &qhash, &kh, &hn);
+    back_msg(d, &d->msg, meta, qhash, kh, hn);
 }
 
 void disp_event(void *user, const struct cap_event *ev)
 {
     struct dispatch *d = user;
-    for (unsigned i = 0; i < d->nsinks; i++)
-        if (d->sinks[i].on_event)
-            d->sinks[i].on_event(d->sinks[i].user, ev);
+    struct disp_pipe *p = d->pipe;
+
+    if (p) {
+        struct spsc_hdr *h = spsc_reserve(&p->q, sizeof(*h) + sizeof(struct rec_event));
+        struct rec_event *r = (void *)(h + 1);
+        h->type = REC_EVENT;
+        r->now = p->now;
+        r->meta = *ev->meta;
+        r->kind = ev->kind;
+        r->pending_bytes = ev->pending_bytes;
+        spsc_commit(&p->q);
+        p->time_pending = false;
+        return;
+    }
+    back_event(d, ev);
 }
 
 void disp_finish(struct dispatch *d)
 {
+    disp_pipe_stop(d);
     flow_flush(d->flow);
     if (d->have_win) {
         win_close(d);

@@ -2,7 +2,14 @@
 /* The analysis dispatcher: receives each DNS payload from capture/, decodes it once, and
  * feeds the totals, the current window, the flow store and the top-N/distinct sketches, then
  * hands the read-only results to an optional sink (rules/ plugs in there; analyze/ never
- * includes rules/). Owns all of that state; everything is sized at creation. */
+ * includes rules/). Owns all of that state; everything is sized at creation.
+ *
+ * Two halves: the message half (decode, totals, window counts, sketches) and the flow half
+ * (flow store, transactions, the sinks). They run one after the other on the caller's
+ * thread, or, after disp_pipe_start(), the flow half runs on a second thread fed through a
+ * ring: each message is copied into the ring and decoded there, so the views the sinks get
+ * stay valid on that thread. Both ways give identical results (the flow half sees the same
+ * sequence of time steps, messages, events and window closes); tests compare them. */
 #ifndef DV_ANALYZE_DISPATCH_H
 #define DV_ANALYZE_DISPATCH_H
 
@@ -35,6 +42,16 @@ struct disp_sink {
     void *user;
 };
 
+struct disp_pipe;
+
+/* The flow half's share of the current window (answered/unanswered/..., EDNS errors,
+ * latency), joined with the message half's counts when the window closes. */
+struct disp_back {
+    uint64_t outcome[FLOW_OUTCOME_N];
+    uint64_t edns_errors;
+    uint64_t evicted_start; /* flow-store evictions when the window opened */
+};
+
 struct dispatch {
     struct disp_config cfg;
     const struct cap_stats *cap;
@@ -49,12 +66,16 @@ struct dispatch {
     struct hll hll_clients, hll_qnames, hll_regdoms;
     struct regdom *rd;
     bool have_win;
-    struct win_stats cur;
+    struct win_stats cur;   /* message half of the current window */
+    struct disp_back back;  /* flow half of the current window */
+    struct disp_pipe *pipe; /* non-NULL while the flow half runs on its own thread */
     uint64_t loss_start[LOSS_N];
     struct win_stats *wins; /* ring of finished windows */
     uint32_t wins_head, nwins;
     uint64_t wins_total, wins_dropped;
-    uint64_t wins_skipped; /* empty windows not emitted across a long gap */
+    uint64_t wins_skipped;  /* empty windows not emitted across a long gap */
+    uint64_t pipe_waits[2]; /* hand-over ring found full (producer) / empty (flow thread) */
+    uint64_t pipe_cpu_ns;   /* CPU time of the flow threads */
 };
 
 /* Creates the dispatcher; cap is the capture layer's counters (read for loss accounting).
@@ -71,6 +92,21 @@ void disp_event(void *user, const struct cap_event *ev);
 
 /* Advances packet time (call once per captured frame): closes windows, expires queries. */
 void disp_time(struct dispatch *d, uint64_t now_ns);
+
+/* From now on the flow half (flow store, transactions, every sink) runs on a second thread;
+ * the caller keeps calling disp_msg/disp_event/disp_time from one thread. ring_bytes sizes
+ * the hand-over ring (0 = 4 MiB, at least 512 KiB). Sinks then run on that thread: they must not share
+ * unsynchronised state with the caller's thread. 0, ERR_NOMEM, or ERR_INVAL if already
+ * started. */
+int disp_pipe_start(struct dispatch *d, size_t ring_bytes);
+/* Hands over what is pending, waits until the flow half has handled all of it, and stops
+ * the thread: afterwards everything runs on the caller's thread again and all state may be
+ * read. No-op without a pipe. */
+void disp_pipe_stop(struct dispatch *d);
+/* How often the hand-over found the ring full (producer) or empty (flow thread), and the
+ * flow thread's CPU time, over all pipes so far (for the debug log and the benchmark). */
+void disp_pipe_waits(const struct dispatch *d, uint64_t *producer, uint64_t *consumer,
+                     uint64_t *flow_cpu_ns);
 
 /* End of input: pending queries end unanswered, the last window closes. */
 void disp_finish(struct dispatch *d);

@@ -179,9 +179,21 @@ void dns_decode(const uint8_t *wire, size_t len, bool capture_truncated, struct 
     m->qname_in_wire = false;
     m->rcode = 0;
     m->end_off = 0;
+    /* Fields whose has_* flag is false still read as zero, not as the previous message. */
+    m->qtype = m->qclass = 0;
+    m->edns_udp_size = 0;
+    m->edns_version = m->edns_ext_rcode = 0;
+    m->edns_do = false;
+    m->tsig_error = 0;
 
     rd_init(&r, wire, len);
     if (len < DNS_HDR_LEN) {
+        /* No header: every header field reads as zero/false, never as what the previous
+         * message left in *m (callers that test m->qr before has_header stay defined). */
+        m->id = m->flags = 0;
+        m->qr = m->aa = m->tc = m->rd = m->ra = m->ad = m->cd = false;
+        m->opcode = 0;
+        m->qdcount = m->ancount = m->nscount = m->arcount = 0;
         m->malformed = capture_truncated ? DNS_MAL_CAPTURE_TRUNCATED : DNS_MAL_SHORT_HEADER;
         return;
     }

@@ -74,9 +74,8 @@ struct dns_msg {
     bool has_question;
     bool has_qtype;
     const uint8_t *qname; /* into the wire when the name is not compressed, else qname_buf */
-    uint8_t qname_buf[DNS_MAX_NAME];
-    uint8_t qname_len;  /* bytes in qname, root label included */
-    bool qname_in_wire; /* qname points at offset 12 of the wire */
+    uint8_t qname_len;    /* bytes in qname, root label included */
+    bool qname_in_wire;   /* qname points at offset 12 of the wire */
     uint8_t qname_labels;
     uint16_t qtype, qclass;
 
@@ -98,6 +97,9 @@ struct dns_msg {
     /* TSIG (RFC 8945): present as the last additional record. */
     bool has_tsig;
     uint16_t tsig_error;
+
+    /* Last, so that a message whose name is used in place never touches these bytes. */
+    uint8_t qname_buf[DNS_MAX_NAME];
 };
 
 /* One resource record, as handed out by the iterator. name_off indexes msg->wire. */

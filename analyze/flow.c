@@ -327,14 +327,24 @@ static void on_response(flow_store *f, const struct dns_msg *m, uint64_t qhash, 
     emit(f, &t);
 }
 
-uint64_t flow_prefetch(const flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+uint64_t flow_key_hash(const struct dns_msg *m, const struct cap_meta *meta)
 {
     /* The client is the query's source and the response's destination. */
-    uint64_t kh = m->qr ? key_hash(meta->af, meta->proto, meta->dst, meta->src, meta->dport,
-                                   meta->sport, m->id)
-                        : key_hash(meta->af, meta->proto, meta->src, meta->dst, meta->sport,
-                                   meta->dport, m->id);
+    return m->qr ? key_hash(meta->af, meta->proto, meta->dst, meta->src, meta->dport, meta->sport,
+                            m->id)
+                 : key_hash(meta->af, meta->proto, meta->src, meta->dst, meta->sport, meta->dport,
+                            m->id);
+}
+
+void flow_prefetch_hash(const flow_store *f, uint64_t kh)
+{
     __builtin_prefetch(&f->index[home_of(kh, f->mask)]);
+}
+
+uint64_t flow_prefetch(const flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    uint64_t kh = flow_key_hash(m, meta);
+    flow_prefetch_hash(f, kh);
     return kh;
 }
 
@@ -362,6 +372,11 @@ void flow_get_counts(const flow_store *f, struct flow_counts *out)
     out->pending = 0;
     for (uint32_t i = 0, p = f->head; i < f->count; i++, p = p + 1 == f->cap ? 0 : p + 1)
         out->pending += f->pool[p].state == ST_PENDING;
+}
+
+uint64_t flow_evicted(const flow_store *f)
+{
+    return f->counts.outcome[FLOW_EVICTED];
 }
 
 const char *flow_outcome_name(enum flow_outcome o)

@@ -115,7 +115,7 @@ void snap_pub_update(struct snap_pub *p, const struct dispatch *d, const struct 
     s->edns = st->edns;
     s->edns_do = st->edns_do;
     s->tc = st->flag_tc;
-    s->edns_errors = p->closed_edns_errors + (d->have_win ? d->cur.edns_errors : 0);
+    s->edns_errors = p->closed_edns_errors + (d->have_win ? d->back.edns_errors : 0);
     s->have_latency = hist_percentile(&d->lat_total, 0.50, &s->p50_us) &&
                       hist_percentile(&d->lat_total, 0.95, &s->p95_us) &&
                       hist_percentile(&d->lat_total, 0.99, &s->p99_us);

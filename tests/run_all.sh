@@ -20,6 +20,7 @@ suite "unit tests (cmocka)" tests/unit/run.sh
 suite "fixture captures (tests/pcap/LIST)" tests/pcap/run.sh
 suite "tshark oracle" tests/oracle_all.sh
 suite "command line, inputs and errors" tests/cli.sh
+suite "two threads give the same results as one (and ThreadSanitizer)" tests/pipe.sh
 suite "generator reproduces the checked-in fixtures" tests/regen.sh
 suite "fuzz corpus replay" tests/fuzz/replay.sh
 suite "store: SIGKILL while writing (crash safety)" tests/store/kill.sh

@@ -399,10 +399,15 @@ static void test_regdom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flow_outcomes),    cmocka_unit_test(test_flow_eviction_and_flush),
-        cmocka_unit_test(test_flow_index_churn), cmocka_unit_test(test_hist),
-        cmocka_unit_test(test_topn_bounds), cmocka_unit_test(test_topn_flood),      cmocka_unit_test(test_hll),
-        cmocka_unit_test(test_fold_hash),        cmocka_unit_test(test_fold_exact),
+        cmocka_unit_test(test_flow_outcomes),
+        cmocka_unit_test(test_flow_eviction_and_flush),
+        cmocka_unit_test(test_flow_index_churn),
+        cmocka_unit_test(test_hist),
+        cmocka_unit_test(test_topn_bounds),
+        cmocka_unit_test(test_topn_flood),
+        cmocka_unit_test(test_hll),
+        cmocka_unit_test(test_fold_hash),
+        cmocka_unit_test(test_fold_exact),
         cmocka_unit_test(test_regdom),
     };
     return cmocka_run_group_tests_name("analyze", tests, NULL, NULL);

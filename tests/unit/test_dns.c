@@ -301,13 +301,41 @@ static void test_edns_options(void **state)
     assert_int_equal(d.ede[0], 18);
 }
 
+/* A view reused for the next message (the flow thread's ring slots are) must not keep the
+ * previous message's header, question or EDNS fields where the new one has none. */
+static void test_no_stale_fields(void **state)
+{
+    static const char *const ans[] = {"www.example.com. 60 IN A 192.0.2.1"};
+    uint8_t buf[512];
+    struct dns_msg m;
+    size_t n =
+        build(buf, sizeof(buf), "www.example.com.", LDNS_RR_TYPE_A, true, ans, 1, 4096, true, 0);
+    (void)state;
+
+    memset(&m, 0xbe, sizeof(m)); /* what a recycled slot may hold */
+    dns_decode(buf, n, false, &m);
+    assert_true(m.qr && m.has_opt && m.edns_do);
+    dns_decode(buf, 7, false, &m); /* a short header */
+    assert_false(m.has_header);
+    assert_false(m.qr || m.aa || m.tc || m.rd || m.ra || m.ad || m.cd);
+    assert_int_equal(m.id, 0);
+    assert_int_equal(m.ancount, 0);
+    assert_int_equal(m.qtype, 0);
+    assert_false(m.has_opt || m.edns_do);
+    assert_int_equal(m.edns_udp_size, 0);
+    buf[5] = 0; /* qdcount 0: a header without a question */
+    dns_decode(buf, 12, false, &m);
+    assert_true(m.has_header && !m.has_qtype);
+    assert_int_equal(m.qtype, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_fields),      cmocka_unit_test(test_response_rrs),
         cmocka_unit_test(test_extended_rcode),    cmocka_unit_test(test_every_prefix),
         cmocka_unit_test(test_malformed_reasons), cmocka_unit_test(test_names),
-        cmocka_unit_test(test_edns_options),
+        cmocka_unit_test(test_edns_options),      cmocka_unit_test(test_no_stale_fields),
     };
     return cmocka_run_group_tests_name("dns", tests, NULL, NULL);
 }

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* SPSC record ring. Sleeping follows the store-then-load pattern on both sides: a side
+ * that goes to sleep sets its flag and then re-reads the other side's position; a side that
+ * moves its position then reads the flag. With sequentially consistent atomics one of the
+ * two always sees the other, so no wake-up is lost; the timed wait only bounds how long a
+ * side sleeps when the other chose not to wake it yet (it wakes only when worth a system
+ * call: a full share of the ring, a flush, the close). */
+#include "spsc.h"
+
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SPIN 256           /* looks at the other side before sleeping */
+#define NAP_NS 1000000     /* longest sleep without being woken */
+#define WAKE_SHARE(size) ((size) / 8)
+#define PREFETCH_AHEAD 2048 /* bytes of ring requested for writing ahead of the producer */
+#define CONSUMER_AHEAD 4096 /* bytes of ring requested for reading ahead of the consumer */
+
+int spsc_init(struct spsc *q, size_t size)
+{
+    memset(q, 0, sizeof(*q));
+    if (size < 4096 || (size & (size - 1)) != 0)
+        return ERR_INVAL;
+    q->buf = aligned_alloc(64, size);
+    if (!q->buf)
+        return ERR_NOMEM;
+    q->size = size;
+    q->mask = size - 1;
+    atomic_init(&q->head, 0);
+    atomic_init(&q->tail, 0);
+    atomic_init(&q->producer_sleeps, false);
+    atomic_init(&q->consumer_sleeps, false);
+    atomic_init(&q->closed, false);
+    if (pthread_mutex_init(&q->mu, NULL) != 0) {
+        free(q->buf);
+        q->buf = NULL;
+        return ERR_NOMEM;
+    }
+    if (pthread_cond_init(&q->cv, NULL) != 0) {
+        pthread_mutex_destroy(&q->mu);
+        free(q->buf);
+        q->buf = NULL;
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+void spsc_destroy(struct spsc *q)
+{
+    if (!q->buf)
+        return;
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    free(q->buf);
+    q->buf = NULL;
+}
+
+static void pause_cpu(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void nap(struct spsc *q)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += NAP_NS;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+}
+
+static void wake(struct spsc *q)
+{
+    pthread_mutex_lock(&q->mu);
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* ---- producer ---- */
+
+static void publish(struct spsc *q, bool urgent)
+{
+    atomic_store(&q->head, q->p_head);
+    q->p_unpublished = 0;
+    if (atomic_load(&q->consumer_sleeps) &&
+        (urgent || q->p_head - atomic_load(&q->tail) >= WAKE_SHARE(q->size)))
+        wake(q);
+}
+
+static bool fits(const struct spsc *q, size_t tail, size_t need)
+{
+    return q->p_head + need - tail <= q->size;
+}
+
+struct spsc_hdr *spsc_reserve(struct spsc *q, size_t len)
+{
+    size_t off, pad;
+    struct spsc_hdr *h;
+
+    len = (len + 7) & ~(size_t)7;
+    off = q->p_head & q->mask;
+    pad = off + len > q->size ? q->size - off : 0;
+    if (!fits(q, q->p_tail_seen, pad + len)) {
+        q->p_tail_seen = atomic_load_explicit(&q->tail, memory_order_acquire);
+        if (!fits(q, q->p_tail_seen, pad + len)) {
+            /* Full: let the consumer see everything, then wait for a share of the ring. */
+            publish(q, true);
+            q->producer_waits++;
+            for (unsigned i = 0; i < SPIN; i++) {
+                pause_cpu();
+                q->p_tail_seen = atomic_load_explicit(&q->tail, memory_order_acquire);
+                if (fits(q, q->p_tail_seen, pad + len))
+                    break;
+            }
+            if (!fits(q, q->p_tail_seen, pad + len)) {
+                pthread_mutex_lock(&q->mu);
+                atomic_store(&q->producer_sleeps, true);
+                while (!fits(q, (q->p_tail_seen = atomic_load(&q->tail)), pad + len))
+                    nap(q);
+                atomic_store(&q->producer_sleeps, false);
+                pthread_mutex_unlock(&q->mu);
+            }
+        }
+    }
+    if (pad) {
+        struct spsc_hdr *p = (struct spsc_hdr *)(void *)(q->buf + off);
+        p->len = (uint32_t)pad;
+        p->type = 0;
+        q->p_head += pad;
+        off = 0;
+    }
+    h = (struct spsc_hdr *)(void *)(q->buf + off);
+    h->len = (uint32_t)len;
+    h->type = 0;
+    q->p_reserved = len;
+    return h;
+}
+
+void spsc_commit(struct spsc *q)
+{
+    q->p_head += q->p_reserved;
+    q->p_reserved = 0;
+    /* Ask for the next records' lines for writing now: the consumer read them one lap ago,
+     * so each is a cross-core ownership transfer that would otherwise stall the stores
+     * that fill the record. Only space the consumer has released. */
+    if (q->p_prefetched < q->p_head)
+        q->p_prefetched = q->p_head;
+    while (q->p_prefetched < q->p_head + PREFETCH_AHEAD &&
+           q->p_prefetched + 64 - q->p_tail_seen <= q->size) {
+        __builtin_prefetch(q->buf + (q->p_prefetched & q->mask), 1, 3);
+        q->p_prefetched += 64;
+    }
+    if (++q->p_unpublished >= SPSC_BATCH)
+        publish(q, false);
+}
+
+void spsc_flush(struct spsc *q)
+{
+    publish(q, true);
+}
+
+void spsc_close(struct spsc *q)
+{
+    publish(q, true);
+    atomic_store(&q->closed, true);
+    wake(q);
+}
+
+/* ---- consumer ---- */
+
+size_t spsc_take(struct spsc *q, const struct spsc_hdr **out, size_t max)
+{
+    for (;;) {
+        size_t n = 0, pos;
+
+        if (q->c_head_seen == q->c_tail)
+            q->c_head_seen = atomic_load_explicit(&q->head, memory_order_acquire);
+        if (q->c_head_seen == q->c_tail) {
+            q->consumer_waits++;
+            for (unsigned i = 0; i < SPIN && q->c_head_seen == q->c_tail; i++) {
+                pause_cpu();
+                q->c_head_seen = atomic_load_explicit(&q->head, memory_order_acquire);
+            }
+        }
+        if (q->c_head_seen == q->c_tail) {
+            pthread_mutex_lock(&q->mu);
+            atomic_store(&q->consumer_sleeps, true);
+            for (;;) {
+                q->c_head_seen = atomic_load(&q->head);
+                if (q->c_head_seen != q->c_tail)
+                    break;
+                if (atomic_load(&q->closed)) {
+                    /* the producer published its last head before it set closed */
+                    q->c_head_seen = atomic_load(&q->head);
+                    break;
+                }
+                nap(q);
+            }
+            atomic_store(&q->consumer_sleeps, false);
+            pthread_mutex_unlock(&q->mu);
+            if (q->c_head_seen == q->c_tail)
+                return 0;
+        }
+        pos = q->c_tail;
+        /* The records were written on the other core: request their lines well ahead of
+         * use, so the misses overlap instead of each header waiting for the one before. */
+        if (q->c_prefetched < pos)
+            q->c_prefetched = pos & ~(size_t)63;
+        while (n < max && pos != q->c_head_seen) {
+            const struct spsc_hdr *h;
+            while (q->c_prefetched < pos + CONSUMER_AHEAD && q->c_prefetched < q->c_head_seen) {
+                __builtin_prefetch(q->buf + (q->c_prefetched & q->mask), 0, 3);
+                q->c_prefetched += 64;
+            }
+            h = (const struct spsc_hdr *)(const void *)(q->buf + (pos & q->mask));
+            pos += h->len;
+            if (h->type != 0)
+                out[n++] = h;
+        }
+        q->c_tail = pos;
+        if (n)
+            return n;
+        spsc_release(q); /* only padding: give it back and look again */
+    }
+}
+
+void spsc_release(struct spsc *q)
+{
+    atomic_store(&q->tail, q->c_tail);
+    if (atomic_load(&q->producer_sleeps)) {
+        size_t used = atomic_load(&q->head) - q->c_tail;
+        if (q->size - used >= q->size / 4)
+            wake(q);
+    }
+}
