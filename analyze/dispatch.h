@@ -95,8 +95,8 @@ void disp_time(struct dispatch *d, uint64_t now_ns);
 
 /* From now on the flow half (flow store, transactions, every sink) runs on a second thread;
  * the caller keeps calling disp_msg/disp_event/disp_time from one thread. ring_bytes sizes
- * the hand-over ring (0 = 4 MiB, at least 512 KiB). Sinks then run on that thread: they must not share
- * unsynchronised state with the caller's thread. 0, ERR_NOMEM, or ERR_INVAL if already
+ * the hand-over ring (0 = 4 MiB, at least 512 KiB). Sinks then run on that thread: they must not
+ * share unsynchronised state with the caller's thread. 0, ERR_NOMEM, or ERR_INVAL if already
  * started. */
 int disp_pipe_start(struct dispatch *d, size_t ring_bytes);
 /* Hands over what is pending, waits until the flow half has handled all of it, and stops

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#define SPIN 256           /* looks at the other side before sleeping */
-#define NAP_NS 1000000     /* longest sleep without being woken */
+#define SPIN 256       /* looks at the other side before sleeping */
+#define NAP_NS 1000000 /* longest sleep without being woken */
 #define WAKE_SHARE(size) ((size) / 8)
 #define PREFETCH_AHEAD 2048 /* bytes of ring requested for writing ahead of the producer */
 #define CONSUMER_AHEAD 4096 /* bytes of ring requested for reading ahead of the consumer */

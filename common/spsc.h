@@ -3,9 +3,9 @@
  * ring, for handing work from one thread to the next without locks or allocation. Records
  * are 8-byte aligned and never wrap (the producer pads the end). The producer publishes in
  * batches and the consumer releases in batches, so the two threads share a cache line about
- * once per batch, not once per record (the consumer takes and releases whole batches). A side that finds the ring full (or empty) spins
- * briefly and then sleeps on a condition variable; the other side wakes it. Not for more
- * than one producer or one consumer. */
+ * once per batch, not once per record (the consumer takes and releases whole batches). A side that
+ * finds the ring full (or empty) spins briefly and then sleeps on a condition variable; the other
+ * side wakes it. Not for more than one producer or one consumer. */
 #ifndef DV_COMMON_SPSC_H
 #define DV_COMMON_SPSC_H
 

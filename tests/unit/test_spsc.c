@@ -131,7 +131,7 @@ static void test_empty_close_and_bad_size(void **state)
     spsc_close(&q);
     assert_int_equal(spsc_take(&q, b, 4), 0);
     spsc_destroy(&q);
-    spsc_destroy(&q); /* twice is harmless */
+    spsc_destroy(&q);                     /* twice is harmless */
     assert_true(spsc_init(&q, 5000) < 0); /* not a power of two */
     assert_true(spsc_init(&q, 1024) < 0); /* too small */
     spsc_destroy(&q);
