@@ -8,6 +8,7 @@
 #include "../common/spsc.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,8 +426,8 @@ static void tops_msg(struct dispatch *d, const struct dns_msg *m, const struct c
 
     if (!m->has_header || m->qr)
         return;
-    hc = sketch_hash(meta->src, alen, false) ^ meta->af;
-    hs = sketch_hash(meta->dst, alen, false) ^ meta->af;
+    hc = sketch_hash_addr(meta->src, meta->af);
+    hs = sketch_hash_addr(meta->dst, meta->af);
     topn_prefetch(&d->clients, hc);
     topn_prefetch(&d->servers, hs);
     named = m->has_question && regdom_find(d->rd, m->qname, m->qname_len, &rstart);
@@ -470,8 +471,15 @@ void disp_msg(void *user, const struct cap_msg *cm)
         r->msg_off = (uint32_t)moff;
         r->meta = *meta;
         memcpy(payload, cm->data, cm->len);
-        dns_decode(payload, cm->len, meta->truncated, m);
-        front_msg(d, m, &r->meta, &r->qhash, &r->kh, &r->hn);
+        /* Decoded in this thread's scratch (its stores stay in L1), then copied in one go;
+         * the name buffer only when the name is not used in place. */
+        dns_decode(payload, cm->len, meta->truncated, &d->msg);
+        memcpy(m, &d->msg, offsetof(struct dns_msg, qname_buf));
+        if (d->msg.qname == d->msg.qname_buf) {
+            memcpy(m->qname_buf, d->msg.qname_buf, d->msg.qname_len);
+            m->qname = m->qname_buf;
+        }
+        front_msg(d, &d->msg, &r->meta, &r->qhash, &r->kh, &r->hn);
         spsc_commit(&p->q);
         p->time_pending = false;
         return;

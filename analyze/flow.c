@@ -7,6 +7,7 @@
 
 #include "sketch.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ struct flow_store {
     uint32_t *index; /* (tag << POS_BITS) | (pool position + 1); 0 = empty */
     uint32_t mask;
     uint64_t timeout_ns;
+    uint64_t due; /* packet time from which flow_advance has work (the head expires) */
     flow_txn_fn fn;
     void *user;
     struct flow_counts counts;
@@ -67,6 +69,7 @@ flow_store *flow_new(const struct flow_config *cfg, flow_txn_fn fn, void *user)
     }
     f->mask = n - 1;
     f->timeout_ns = cfg->timeout_ns;
+    f->due = UINT64_MAX;
     f->fn = fn;
     f->user = user;
     return f;
@@ -190,6 +193,20 @@ static void emit(flow_store *f, struct flow_txn *t)
         f->fn(f->user, t);
 }
 
+/* When the head of the ring needs attention: a dead head at once, a live one when it times
+ * out (flow_advance ends entries whose query_ns + timeout < now), never when empty. */
+static void set_due(flow_store *f)
+{
+    const struct flow_entry *e = &f->pool[f->head];
+
+    if (f->count == 0)
+        f->due = UINT64_MAX;
+    else if (e->state == ST_DEAD)
+        f->due = 0;
+    else
+        f->due = e->query_ns + f->timeout_ns + 1;
+}
+
 /* Ends the entry at the head of the ring. */
 static void pop_head(flow_store *f, enum flow_outcome pending_outcome)
 {
@@ -211,17 +228,20 @@ static void pop_head(flow_store *f, enum flow_outcome pending_outcome)
 
 void flow_advance(flow_store *f, uint64_t now_ns)
 {
+    if (now_ns < f->due)
+        return; /* the common case: the oldest entry is not due yet */
     while (f->count > 0) {
         const struct flow_entry *e = &f->pool[f->head];
+        if (e->state != ST_DEAD && e->query_ns + f->timeout_ns >= now_ns)
+            break;
         if (f->count > 8) {
             /* The ring says which entries expire next: load their index slots early. */
             uint32_t p = f->head + 8 >= f->cap ? f->head + 8 - f->cap : f->head + 8;
             __builtin_prefetch(&f->index[home_of(f->pool[p].key_hash, f->mask)]);
         }
-        if (e->state != ST_DEAD && e->query_ns + f->timeout_ns >= now_ns)
-            break;
         pop_head(f, FLOW_UNANSWERED);
     }
+    set_due(f);
 }
 
 static struct flow_entry *lookup(flow_store *f, uint64_t kh, uint8_t af, uint8_t proto,
@@ -256,6 +276,8 @@ static void on_query(flow_store *f, const struct dns_msg *m, uint64_t qhash, uin
         /* The same key again after an answer: a new transaction. */
         index_remove(f, (uint32_t)(e - f->pool));
         e->state = ST_DEAD;
+        if (e == &f->pool[f->head])
+            f->due = 0;
     }
     if (f->count == f->cap)
         pop_head(f, FLOW_EVICTED);
@@ -281,6 +303,7 @@ static void on_query(flow_store *f, const struct dns_msg *m, uint64_t qhash, uin
     e->udp_size = m->has_opt ? m->edns_udp_size : 0;
     e->state = ST_PENDING;
     f->count++;
+    set_due(f); /* the head may have changed (eviction) or the store was empty */
     for (uint32_t i = home_of(kh, f->mask);; i = (i + 1) & f->mask) {
         if (f->index[i] == 0) {
             f->index[i] = (tag_of(kh) << POS_BITS) | (pos + 1);
@@ -364,6 +387,7 @@ void flow_flush(flow_store *f)
 {
     while (f->count > 0)
         pop_head(f, FLOW_UNANSWERED);
+    set_due(f);
 }
 
 void flow_get_counts(const flow_store *f, struct flow_counts *out)

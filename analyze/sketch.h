@@ -109,6 +109,23 @@ static inline uint64_t sketch_mix64(uint64_t h)
     return h;
 }
 
+/* A 64-bit hash of an IP address (af 4: 4 bytes, else 16), for the client and server top
+ * lists and distinct clients: two multiplies instead of the byte loop. */
+static inline uint64_t sketch_hash_addr(const uint8_t *a, uint8_t af)
+{
+    uint64_t x, y = 0;
+    uint32_t v4;
+
+    if (af == 4) {
+        __builtin_memcpy(&v4, a, 4);
+        x = v4;
+    } else {
+        __builtin_memcpy(&x, a, 8);
+        __builtin_memcpy(&y, a + 8, 8);
+    }
+    return sketch_mix64((x * 0x9e3779b97f4a7c15ull) ^ (y * 0xc2b2ae3d27d4eb4full) ^ af);
+}
+
 /* A good 64-bit hash of bytes (for keys fed to topn and hll). fold lowercases ASCII. */
 uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold);
 

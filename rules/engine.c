@@ -56,6 +56,10 @@ struct engine {
     engine_alert_fn alert_fn;
     void *alert_user;
     struct ktab servers; /* learned: answers with AA (authoritative) or RA (resolver) */
+    /* The rules that have a per-message or per-transaction hook, gathered once, so the
+     * per-packet dispatch is a tight loop over what is there to call. */
+    struct rule_ctx *msg_ctx[CFG_MAX_RULES], *txn_ctx[CFG_MAX_RULES];
+    unsigned nmsg, ntxn;
 };
 
 struct learned {
@@ -327,17 +331,15 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
             l->ra += m->ra;
         }
     }
-    for (unsigned i = 0; i < e->nctx; i++)
-        if (e->ctx[i].ops->on_message)
-            e->ctx[i].ops->on_message(&e->ctx[i], m, meta);
+    for (unsigned i = 0, n = e->nmsg; i < n; i++)
+        e->msg_ctx[i]->ops->on_message(e->msg_ctx[i], m, meta);
 }
 
 static void on_txn(void *user, const struct flow_txn *t)
 {
     struct engine *e = user;
-    for (unsigned i = 0; i < e->nctx; i++)
-        if (e->ctx[i].ops->on_txn)
-            e->ctx[i].ops->on_txn(&e->ctx[i], t);
+    for (unsigned i = 0, n = e->ntxn; i < n; i++)
+        e->txn_ctx[i]->ops->on_txn(e->txn_ctx[i], t);
 }
 
 static void on_window(void *user, const struct win_stats *w)
@@ -397,6 +399,10 @@ struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, s
             engine_free(e);
             return NULL;
         }
+        if (rc->ops->on_message)
+            e->msg_ctx[e->nmsg++] = rc;
+        if (rc->ops->on_txn)
+            e->txn_ctx[e->ntxn++] = rc;
         e->nctx++;
     }
     return e;

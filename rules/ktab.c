@@ -47,18 +47,26 @@ static uint32_t khash(const struct ktab_key *k)
     return (uint32_t)(h ^ (h >> 32));
 }
 
+static inline bool key_eq(const uint8_t *e, const struct ktab_key *k)
+{
+    uint64_t a[3], b[3];
+    memcpy(a, e, sizeof(a));
+    memcpy(b, k->b, sizeof(b));
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2])) == 0;
+}
+
 void *ktab_get(struct ktab *t, const struct ktab_key *key, bool create)
 {
     uint32_t i;
 
     if (t->last) {
         uint8_t *e = t->entries + (size_t)(t->last - 1) * t->stride;
-        if (memcmp(e, key, sizeof(*key)) == 0)
+        if (key_eq(e, key))
             return e + sizeof(*key);
     }
     for (i = khash(key) & t->mask; t->index[i] != 0; i = (i + 1) & t->mask) {
         uint8_t *e = t->entries + (size_t)(t->index[i] - 1) * t->stride;
-        if (memcmp(e, key, sizeof(*key)) == 0) {
+        if (key_eq(e, key)) {
             t->last = t->index[i];
             return e + sizeof(*key);
         }
