@@ -93,8 +93,7 @@ enum rec_type { REC_MSG = 1, REC_EVENT, REC_TIME, REC_WINDOW };
  * view ends in the name buffer, which a message whose name is used in place (nearly all)
  * never writes, so those lines cost nothing. */
 struct rec_msg {
-    uint64_t now; /* packet time of the dispatcher when the message came */
-    uint64_t qhash, kh, hn;
+    uint64_t now;     /* packet time of the dispatcher when the message came */
     uint32_t msg_off; /* the struct dns_msg, from the start of this record */
     struct cap_meta meta;
 };
@@ -139,14 +138,77 @@ static void back_advance(struct dispatch *d, uint64_t now_ns)
     flow_advance(d->flow, now_ns);
 }
 
+/* The hashes of one message, computed and their table slots requested from memory ahead of
+ * use (the flow thread does it a few records ahead; one thread does it before counting):
+ * the flow key (kh), the question (qhash), the folded name (hn), and for a query the
+ * client, server and registered domain (hc, hs, hr at rstart when named). */
+struct msg_hashes {
+    uint64_t kh, qhash, hn, hc, hs, hr;
+    uint8_t rstart;
+    bool query, named;
+};
+
+static inline void msg_hashes(const struct dispatch *d, const struct dns_msg *m,
+                              const struct cap_meta *meta, struct msg_hashes *h)
+{
+    size_t rstart = 0;
+
+    h->kh = h->qhash = h->hn = 0;
+    h->query = h->named = false;
+    if (!m->has_header)
+        return;
+    h->kh = flow_prefetch(d->flow, m, meta);
+    if (m->has_qtype) {
+        /* One hash of the folded name serves the flow store, the top list and HLL. */
+        h->hn = sketch_hash(m->qname, m->qname_len, true);
+        h->qhash = flow_question_hash_from(h->hn, m);
+    }
+    if (m->qr)
+        return;
+    /* Top lists and distinct counts follow the queries: who asks, whom, for what. */
+    h->query = true;
+    h->hc = sketch_hash_addr(meta->src, meta->af);
+    h->hs = sketch_hash_addr(meta->dst, meta->af);
+    topn_prefetch(&d->clients, h->hc);
+    topn_prefetch(&d->servers, h->hs);
+    if (!m->has_question)
+        return;
+    topn_prefetch(&d->qnames, h->hn);
+    if (regdom_find(d->rd, m->qname, m->qname_len, &rstart)) {
+        h->named = true;
+        h->rstart = (uint8_t)rstart;
+        h->hr = sketch_hash(m->qname + rstart, m->qname_len - rstart, true);
+        topn_prefetch(&d->regdoms, h->hr);
+    }
+}
+
+/* The top lists and distinct counts of a query (flow half: the message half has the
+ * capture to do). */
 static void tops_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
-                     uint64_t hn);
+                     const struct msg_hashes *h)
+{
+    size_t alen = meta->af == 4 ? 4 : 16;
+
+    if (!h->query)
+        return;
+    topn_add(&d->clients, meta->src, alen, h->hc);
+    topn_add(&d->servers, meta->dst, alen, h->hs);
+    hll_add(&d->hll_clients, h->hc);
+    if (!m->has_question)
+        return;
+    topn_add_fold(&d->qnames, m->qname, m->qname_len, h->hn, true);
+    hll_add(&d->hll_qnames, h->hn);
+    if (h->named) {
+        topn_add_fold(&d->regdoms, m->qname + h->rstart, m->qname_len - h->rstart, h->hr, true);
+        hll_add(&d->hll_regdoms, h->hr);
+    }
+}
 
 static void back_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
-                     uint64_t qhash, uint64_t kh, uint64_t hn)
+                     const struct msg_hashes *h)
 {
-    tops_msg(d, m, meta, hn);
-    flow_message(d->flow, m, qhash, kh, meta);
+    tops_msg(d, m, meta, h);
+    flow_message(d->flow, m, h->qhash, h->kh, meta);
     for (unsigned i = 0; i < d->nsinks; i++)
         if (d->sinks[i].on_message)
             d->sinks[i].on_message(d->sinks[i].user, m, meta);
@@ -190,7 +252,7 @@ static void back_window(struct dispatch *d, struct win_stats *w)
     hist_reset(&d->lat_win);
 }
 
-static void back_record(struct dispatch *d, const struct spsc_hdr *h)
+static void back_record(struct dispatch *d, const struct spsc_hdr *h, const struct msg_hashes *hs)
 {
     struct disp_pipe *p = d->pipe;
     const uint64_t *now = (const uint64_t *)(const void *)(h + 1);
@@ -204,7 +266,7 @@ static void back_record(struct dispatch *d, const struct spsc_hdr *h)
     switch (h->type) {
     case REC_MSG: {
         const struct rec_msg *r = (const void *)(h + 1);
-        back_msg(d, rec_msg_view(r), &r->meta, r->qhash, r->kh, r->hn);
+        back_msg(d, rec_msg_view(r), &r->meta, hs);
         break;
     }
     case REC_EVENT: {
@@ -225,20 +287,30 @@ static void back_record(struct dispatch *d, const struct spsc_hdr *h)
     }
 }
 
+/* Hashes of the message in record h, if it is one (computed a few records ahead, so its
+ * flow-index slot and its view are on their way to this core's cache when it is handled). */
+static void back_ahead(struct dispatch *d, const struct spsc_hdr *h, struct msg_hashes *hs)
+{
+    if (h->type == REC_MSG) {
+        const struct rec_msg *r = (const void *)(h + 1);
+        msg_hashes(d, rec_msg_view(r), &r->meta, hs);
+    }
+}
+
 static void *back_thread(void *arg)
 {
     struct dispatch *d = arg;
     const struct spsc_hdr *batch[PIPE_TAKE];
+    struct msg_hashes hs[PIPE_TAKE];
     size_t n;
 
     while ((n = spsc_take(&d->pipe->q, batch, PIPE_TAKE)) > 0) {
+        for (size_t i = 0; i < n && i < PIPE_AHEAD; i++)
+            back_ahead(d, batch[i], &hs[i]);
         for (size_t i = 0; i < n; i++) {
-            if (i + PIPE_AHEAD < n && batch[i + PIPE_AHEAD]->type == REC_MSG) {
-                const struct rec_msg *r = (const void *)(batch[i + PIPE_AHEAD] + 1);
-                __builtin_prefetch(rec_msg_view(r));
-                flow_prefetch_hash(d->flow, r->kh);
-            }
-            back_record(d, batch[i]);
+            if (i + PIPE_AHEAD < n)
+                back_ahead(d, batch[i + PIPE_AHEAD], &hs[i + PIPE_AHEAD]);
+            back_record(d, batch[i], &hs[i]);
         }
         spsc_release(&d->pipe->q);
     }
@@ -393,69 +465,24 @@ void disp_time(struct dispatch *d, uint64_t now_ns)
     p->time_pending = true;
 }
 
-/* Totals and window counts of one decoded message; the hashes the flow half needs come
- * back in *qhash, *kh and *hn (the folded name's hash, for the top lists). */
-static void front_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
-                      uint64_t *qhash, uint64_t *kh, uint64_t *hn)
+/* Totals and window counts of one decoded message. */
+static void front_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta)
 {
-    *qhash = *kh = *hn = 0;
-    /* Hashes first, and the flow store's slot requested from memory when it is on this
-     * thread: the counting below runs while that cache line arrives (the flow thread
-     * prefetches its own a few messages ahead). */
-    if (m->has_header)
-        *kh = d->pipe ? flow_key_hash(m, meta) : flow_prefetch(d->flow, m, meta);
-    if (m->has_qtype) {
-        /* One hash of the folded name serves the flow store, the top list and HLL. */
-        *hn = sketch_hash(m->qname, m->qname_len, true);
-        *qhash = flow_question_hash_from(*hn, m);
-    }
     dns_stats_add(&d->stats, m, meta);
     win_add_msg(&d->cur, m, meta);
     if (m->has_header && m->qr)
         d->resp_size[win_size_bucket(m->len)]++;
 }
 
-/* Top lists and distinct counts follow the queries: who asks, whom, for what (flow half:
- * the message half has the capture to do). hn is the folded name's hash. */
-static void tops_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
-                     uint64_t hn)
-{
-    size_t alen = meta->af == 4 ? 4 : 16, rstart = 0;
-    uint64_t hc, hs, hr;
-    bool named;
-
-    if (!m->has_header || m->qr)
-        return;
-    hc = sketch_hash_addr(meta->src, meta->af);
-    hs = sketch_hash_addr(meta->dst, meta->af);
-    topn_prefetch(&d->clients, hc);
-    topn_prefetch(&d->servers, hs);
-    named = m->has_question && regdom_find(d->rd, m->qname, m->qname_len, &rstart);
-    if (m->has_question)
-        topn_prefetch(&d->qnames, hn);
-    hr = named ? sketch_hash(m->qname + rstart, m->qname_len - rstart, true) : 0;
-    if (named)
-        topn_prefetch(&d->regdoms, hr);
-    topn_add(&d->clients, meta->src, alen, hc);
-    topn_add(&d->servers, meta->dst, alen, hs);
-    hll_add(&d->hll_clients, hc);
-    if (!m->has_question)
-        return;
-    topn_add_fold(&d->qnames, m->qname, m->qname_len, hn, true);
-    hll_add(&d->hll_qnames, hn);
-    if (named) {
-        topn_add_fold(&d->regdoms, m->qname + rstart, m->qname_len - rstart, hr, true);
-        hll_add(&d->hll_regdoms, hr);
-    }
-}
-
 void disp_msg(void *user, const struct cap_msg *cm)
 {
     struct dispatch *d = user;
     const struct cap_meta *meta = cm->meta;
-    uint64_t qhash, kh, hn;
+    struct msg_hashes hs;
 
-    disp_time(d, meta->ts_ns);
+    /* Each message repeats its frame's time: only a new time is a step. */
+    if (!d->pipe || !d->have_win || d->pipe->now != meta->ts_ns)
+        disp_time(d, meta->ts_ns);
     if (d->pipe) {
         /* Copy first, decode the copy: the views in the record stay valid on the flow
          * thread after the capture buffer has moved on. */
@@ -479,14 +506,15 @@ void disp_msg(void *user, const struct cap_msg *cm)
             memcpy(m->qname_buf, d->msg.qname_buf, d->msg.qname_len);
             m->qname = m->qname_buf;
         }
-        front_msg(d, &d->msg, &r->meta, &r->qhash, &r->kh, &r->hn);
+        front_msg(d, &d->msg, &r->meta);
         spsc_commit(&p->q);
         p->time_pending = false;
         return;
     }
     dns_decode(cm->data, cm->len, meta->truncated, &d->msg);
-    front_msg(d, &d->msg, meta, &qhash, &kh, &hn);
-    back_msg(d, &d->msg, meta, qhash, kh, hn);
+    msg_hashes(d, &d->msg, meta, &hs);
+    front_msg(d, &d->msg, meta);
+    back_msg(d, &d->msg, meta, &hs);
 }
 
 void disp_event(void *user, const struct cap_event *ev)

@@ -84,16 +84,18 @@ static inline uint64_t swar_lower(uint64_t v)
 uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
 {
     /* One multiply per 8 bytes and a final avalanche: table hashing, not cryptography.
-     * Adversarial collisions only lengthen probe chains, they never change a result. */
+     * Adversarial collisions only lengthen probe chains, they never change a result.
+     * Folding sets bit 0x20 of every byte: 'A'..'Z' meet 'a'..'z' (what case-insensitive
+     * equality needs, RFC 4343) for one OR; the few other bytes it pairs up ('@' and '`',
+     * a label length of 1 and '!') only collide, and every user compares the keys exactly. */
+    const uint64_t f = fold ? 0x2020202020202020ull : 0;
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
     size_t i = 0;
 
     for (; i + 8 <= n; i += 8) {
         uint64_t v;
         memcpy(&v, p + i, 8);
-        if (fold)
-            v = swar_lower(v);
-        h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+        h = ((h ^ (v | f)) * 0xbf58476d1ce4e5b9ull);
         h ^= h >> 31;
     }
     if (i < n) {
@@ -109,9 +111,7 @@ uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold)
         } else {
             v = (uint64_t)p[0] | ((uint64_t)p[n / 2] << 8) | ((uint64_t)p[n - 1] << 16);
         }
-        if (fold)
-            v = swar_lower(v);
-        h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+        h = (h ^ (v | f)) * 0xbf58476d1ce4e5b9ull;
     }
     return sketch_mix64(h);
 }

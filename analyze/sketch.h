@@ -126,7 +126,8 @@ static inline uint64_t sketch_hash_addr(const uint8_t *a, uint8_t af)
     return sketch_mix64((x * 0x9e3779b97f4a7c15ull) ^ (y * 0xc2b2ae3d27d4eb4full) ^ af);
 }
 
-/* A good 64-bit hash of bytes (for keys fed to topn and hll). fold lowercases ASCII. */
+/* A good 64-bit hash of bytes (for keys fed to topn and hll). With fold, keys equal but for
+ * ASCII case hash alike (RFC 4343). */
 uint64_t sketch_hash(const uint8_t *p, size_t n, bool fold);
 
 #endif

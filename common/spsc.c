@@ -16,7 +16,6 @@
 #define SPIN 256       /* looks at the other side before sleeping */
 #define NAP_NS 1000000 /* longest sleep without being woken */
 #define WAKE_SHARE(size) ((size) / 8)
-#define PREFETCH_AHEAD 2048 /* bytes of ring requested for writing ahead of the producer */
 #define CONSUMER_AHEAD 4096 /* bytes of ring requested for reading ahead of the consumer */
 
 int spsc_init(struct spsc *q, size_t size)
@@ -148,16 +147,6 @@ void spsc_commit(struct spsc *q)
 {
     q->p_head += q->p_reserved;
     q->p_reserved = 0;
-    /* Ask for the next records' lines for writing now: the consumer read them one lap ago,
-     * so each is a cross-core ownership transfer that would otherwise stall the stores
-     * that fill the record. Only space the consumer has released. */
-    if (q->p_prefetched < q->p_head)
-        q->p_prefetched = q->p_head;
-    while (q->p_prefetched < q->p_head + PREFETCH_AHEAD &&
-           q->p_prefetched + 64 - q->p_tail_seen <= q->size) {
-        __builtin_prefetch(q->buf + (q->p_prefetched & q->mask), 1, 3);
-        q->p_prefetched += 64;
-    }
     if (++q->p_unpublished >= SPSC_BATCH)
         publish(q, false);
 }

@@ -36,7 +36,6 @@ struct spsc {
     _Alignas(64) size_t p_head; /* end including unpublished records */
     size_t p_tail_seen;         /* consumer's tail as last read */
     size_t p_reserved;          /* length of the record being written */
-    size_t p_prefetched;        /* ring lines from p_head up to here are requested */
     unsigned p_unpublished;
     uint64_t producer_waits;
     /* Consumer's own. */

@@ -350,7 +350,7 @@ static void test_fold_exact(void **state)
                 raw[i] = (uint8_t)(base + i * 37);
                 low[i] = (raw[i] >= 'A' && raw[i] <= 'Z') ? (uint8_t)(raw[i] + 32) : raw[i];
             }
-            assert_true(sketch_hash(raw, len, true) == sketch_hash(low, len, false));
+            assert_true(sketch_hash(raw, len, true) == sketch_hash(low, len, true));
             struct topn t;
             const struct topn_item *top[1];
             assert_int_equal(topn_init(&t, 4, 64), 0);
@@ -361,6 +361,23 @@ static void test_fold_exact(void **state)
             assert_memory_equal(top[0]->key, low, len);
             topn_free(&t);
         }
+    }
+    {
+        /* The folded hash pairs a label length of 1 with '!': same hash, and still two
+         * keys in the top list (keys are compared exactly, case aside). */
+        static const uint8_t k1[] = "\x01x\x00", k2[] = "!x\x00";
+        struct topn t;
+        const struct topn_item *top[2];
+        assert_true(sketch_hash(k1, 3, true) == sketch_hash(k2, 3, true));
+        assert_int_equal(topn_init(&t, 4, 64), 0);
+        topn_add_fold(&t, k1, 3, sketch_hash(k1, 3, true), true);
+        topn_add_fold(&t, k2, 3, sketch_hash(k2, 3, true), true);
+        topn_add_fold(&t, k2, 3, sketch_hash(k2, 3, true), true);
+        assert_int_equal(topn_top(&t, top, 2), 2);
+        assert_int_equal(top[0]->count, 2);
+        assert_memory_equal(top[0]->key, k2, 3);
+        assert_int_equal(top[1]->count, 1);
+        topn_free(&t);
     }
 }
 
