@@ -6,7 +6,7 @@
  *   view     capture + the zero-copy DNS view (dns_decode) per message
  *   ldns     capture + ldns_wire2pkt/ldns_pkt_free per message
  *   stats    capture + view + totals (what analyze does per message today)
- *   run CMD  fork/exec CMD..., wall time and peak RSS of the child
+ *   run CMD  fork/exec CMD..., wall time, peak RSS and CPU time (user + system) of the child
  * Prints one line: mode packets messages seconds ns_per_packet peak_rss_kib. */
 #include "../analyze/dns.h"
 #include "../analyze/stats.h"
@@ -98,8 +98,10 @@ int main(int argc, char **argv)
         }
         wait4(pid, &status, 0, &ru);
         t1 = now();
-        printf("run 0 0 %.3f 0 %ld exit=%d\n", t1 - t0, ru.ru_maxrss,
-               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        printf("run 0 0 %.3f 0 %ld exit=%d cpu=%.3f\n", t1 - t0, ru.ru_maxrss,
+               WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+               (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
         return 0;
     }
     if (!strcmp(argv[1], "floor")) {
