@@ -94,7 +94,7 @@ fuzz:
 $(BUILD)/bench: bench/bench.c $(CORE_OBJ) $(HDRS)
 	$(CC) $(ALLCFLAGS) -o $@ bench/bench.c $(CORE_OBJ) $(LIBS)
 
-# `make bench`: BENCH_PACKETS (default 5000000) and REPEAT (3) tune it; see bench/run.sh.
+# `make bench`: BENCH_PACKETS (default 5000000), REPEAT (3) and PAIRS (7) tune it; see bench/run.sh.
 bench: dnsvigil $(BUILD)/bench $(BUILD)/tests/gen
 	bench/run.sh
 

@@ -11,6 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out="$top/bench/out"
 packets=${BENCH_PACKETS:-5000000}
 repeat=${REPEAT:-3}
+pairs=${PAIRS:-7} # whole-process runs per path, each after a floor run
 mkdir -p "$out"
 names_n=${BENCH_NAMES:-2000000}
 cap="$out/mix-$packets.pcap"
@@ -65,7 +66,7 @@ cmd[t1]="${A[*]} --threads 1"
 cmd[t2]="${A[*]} --threads 2"
 cmd[db]="${A[*]} --threads 2 -o $out/db-try.json --db $out/bench.db"
 floor_best=$(secs "$floor")
-for _ in $(seq 1 "$repeat"); do
+for _ in $(seq 1 "$pairs"); do
     for k in "${names[@]}"; do
         f=$("$B" floor "$cap")
         ft=$(secs "$f")
@@ -96,8 +97,8 @@ row() { # row LABEL LINE [PAIRED-RATIOS]
 }
 {
     echo "Benchmark: $(basename "$cap"), $npk packets, $(du -m "$cap" | cut -f1) MB, read from $where;"
-    echo "$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d); best of $repeat runs; whole-process runs"
-    echo "each paired with a floor run just before it (median of those paired ratios shown too)."
+    echo "$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d); in-process paths best of $repeat runs; whole-process"
+    echo "paths best of $pairs runs, each paired with a floor run just before it (median of those paired ratios too)."
     echo
     echo "| path | packets/s | ns/packet | best / best floor | median paired ratio | CPU / wall | peak RSS MiB |"
     echo "|---|---|---|---|---|---|---|"
