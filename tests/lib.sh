@@ -10,6 +10,22 @@ pass() { echo "PASS $1" >>"$RESULTS"; echo "  ok    $1"; }
 fail() { echo "FAIL $1" >>"$RESULTS"; echo "  FAIL  $1${2:+: $2}"; }
 skip() { echo "SKIP $1" >>"$RESULTS"; echo "  skip  $1${2:+: $2}"; }
 
+# fixture_cases FN: for each case of tests/pcap/LIST, calls FN NAME EXPECT-FILE ARGS..., where
+# ARGS are the case's options (@DIR@ replaced) followed by its capture files.
+fixture_cases() {
+    local fn=$1 dir="$TOP/tests/pcap" name caps expect opts p
+    local -a files parts
+    while read -r name caps expect opts; do
+        case "$name" in "" | \#*) continue ;; esac
+        files=()
+        IFS=, read -ra parts <<<"$caps"
+        for p in "${parts[@]}"; do files+=("$dir/$p"); done
+        opts=${opts//@DIR@/$dir}
+        # shellcheck disable=SC2086
+        "$fn" "$name" "$dir/expect/$expect" $opts "${files[@]}"
+    done <"$dir/LIST"
+}
+
 # ---- system tests: servers and captures on loopback --------------------------------------
 # sys_need NAME CMD...: fails the test NAME (and returns 1) unless every command exists.
 sys_need() {

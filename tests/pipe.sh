@@ -33,15 +33,12 @@ same() {
     fi
 }
 
-while read -r name caps expect opts; do
-    case "$name" in "" | \#*) continue ;; esac
-    files=()
-    IFS=, read -ra parts <<<"$caps"
-    for p in "${parts[@]}"; do files+=("$dir/$p"); done
-    opts=${opts//@DIR@/$dir}
-    # shellcheck disable=SC2086
-    same "fixture/$name" "$DNSVIGIL" $opts "${files[@]}"
-done <"$dir/LIST"
+fixture_same() { # NAME EXPECT-FILE ARGS...
+    local name=$1
+    shift 2
+    same "fixture/$name" "$DNSVIGIL" "$@"
+}
+fixture_cases fixture_same
 
 "$TOP/$BUILD/tests/gen" bench "$tmp/mix.pcap" 200000 >/dev/null 2>&1
 gzip -c "$tmp/mix.pcap" >"$tmp/mix.pcap.gz"

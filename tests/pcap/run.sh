@@ -2,19 +2,13 @@
 # Runs every case of tests/pcap/LIST: dnsvigil analyze --json on the capture(s), then each
 # expectation line of expect/NAME against the JSON (via jq), the exit status and stderr.
 source "$(dirname "$0")/../lib.sh"
-dir="$TOP/tests/pcap"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-while read -r name caps expect opts; do
-    case "$name" in "" | \#*) continue ;; esac
-    files=()
-    IFS=, read -ra parts <<<"$caps"
-    for p in "${parts[@]}"; do files+=("$dir/$p"); done
-    opts=${opts//@DIR@/$dir}
-    # shellcheck disable=SC2086
-    "$DNSVIGIL" analyze --json --no-progress $opts "${files[@]}" >"$tmp/out.json" 2>"$tmp/err"
+check_case() { # NAME EXPECT-FILE ARGS...
+    local name=$1 expect=$2 rc bad="" path want got
+    shift 2
+    "$DNSVIGIL" analyze --json --no-progress "$@" >"$tmp/out.json" 2>"$tmp/err"
     rc=$?
-    bad=""
     while read -r path want; do
         case "$path" in "" | \#*) continue ;; esac
         if [ "$path" = exit ]; then
@@ -25,6 +19,7 @@ while read -r name caps expect opts; do
             got=$(jq -c "$path" "$tmp/out.json" 2>/dev/null)
             [ "$got" = "$want" ] || bad+="$path = ${got:-<none>}, want $want; "
         fi
-    done <"$dir/expect/$expect"
+    done <"$expect"
     if [ -z "$bad" ]; then pass "pcap/$name"; else fail "pcap/$name" "$bad"; fi
-done <"$dir/LIST"
+}
+fixture_cases check_case
