@@ -39,16 +39,18 @@ static void on_txn(void *user, const struct flow_txn *t)
 
 struct dispatch *disp_new(const struct disp_config *cfg, const struct cap_stats *cap)
 {
-    struct dispatch *d = calloc(1, sizeof(*d));
+    /* Aligned, so that the halves' cache-line boundaries are real. */
+    struct dispatch *d = aligned_alloc(64, sizeof(*d));
 
     if (!d)
         return NULL;
+    memset(d, 0, sizeof(*d));
     d->cfg = *cfg;
     if (d->cfg.window_ns == 0)
         d->cfg.window_ns = 60ull * 1000000000ull;
     if (d->cfg.max_windows == 0)
         d->cfg.max_windows = 1;
-    d->cap = cap; /* d->stats is zero from calloc */
+    d->cap = cap; /* d->stats is zero from the memset */
     d->flow = flow_new(&cfg->flow, on_txn, d);
     d->wins = calloc(d->cfg.max_windows, sizeof(*d->wins));
     d->rd = regdom_new();
@@ -125,10 +127,12 @@ struct rec_window {
 struct disp_pipe {
     struct spsc q;
     pthread_t thread;
-    uint64_t now;         /* packet time last handed over */
-    bool time_pending;    /* a time step not yet carried by any record */
-    uint64_t back_now;    /* flow thread: time the flow store was last advanced to */
-    uint64_t back_cpu_ns; /* flow thread: its CPU time, when it ends */
+    /* The caller's thread writes these... */
+    _Alignas(64) uint64_t now; /* packet time last handed over */
+    bool time_pending;         /* a time step not yet carried by any record */
+    /* ...and the flow thread these, on another cache line. */
+    _Alignas(64) uint64_t back_now; /* time the flow store was last advanced to */
+    uint64_t back_cpu_ns;           /* its CPU time, when it ends */
 };
 
 /* ---- flow half ---- */
@@ -345,9 +349,10 @@ int disp_pipe_start(struct dispatch *d, size_t ring_bytes)
     /* A record holds a whole message (up to 64 KiB) and must fit a quarter of the ring. */
     if (d->pipe || (ring_bytes && ring_bytes < (1u << 19)))
         return ERR_INVAL;
-    p = calloc(1, sizeof(*p));
+    p = aligned_alloc(64, sizeof(*p)); /* the ring's indexes sit on lines of their own */
     if (!p)
         return ERR_NOMEM;
+    memset(p, 0, sizeof(*p));
     if ((rc = spsc_init(&p->q, ring_bytes ? ring_bytes : 4u << 20)) < 0) {
         free(p);
         return rc;

@@ -53,29 +53,34 @@ struct disp_back {
 };
 
 struct dispatch {
+    /* Set up before the first message; both halves read them. */
     struct disp_config cfg;
     const struct cap_stats *cap;
     struct disp_sink sinks[DISP_MAX_SINKS];
     unsigned nsinks;
-    struct dns_msg msg; /* decode scratch */
-    struct dns_stats stats;
     flow_store *flow;
-    struct hist lat_total, lat_win;
+    struct regdom *rd;
+    struct disp_pipe *pipe; /* non-NULL while the flow half runs on its own thread */
+    uint64_t pipe_waits[2]; /* hand-over ring found full (producer) / empty (flow thread) */
+    uint64_t pipe_cpu_ns;   /* CPU time of the flow threads */
+    /* Message half: written on the caller's thread. Each half's state starts on a cache
+     * line of its own, so the two threads never write to one line (false sharing). */
+    _Alignas(64) struct dns_msg msg; /* decode scratch */
+    struct dns_stats stats;
     uint64_t resp_size[WIN_SIZE_BUCKETS];
+    bool have_win;
+    struct win_stats cur; /* message half of the current window */
+    uint64_t loss_start[LOSS_N];
+    uint64_t wins_skipped; /* empty windows not emitted across a long gap */
+    /* Flow half: written on the flow thread when there is one. */
+    _Alignas(64) struct disp_back back; /* flow half of the current window */
+    struct hist lat_total, lat_win;
     struct topn clients, servers, qnames, regdoms;
     struct hll hll_clients, hll_qnames, hll_regdoms;
-    struct regdom *rd;
-    bool have_win;
-    struct win_stats cur;   /* message half of the current window */
-    struct disp_back back;  /* flow half of the current window */
-    struct disp_pipe *pipe; /* non-NULL while the flow half runs on its own thread */
-    uint64_t loss_start[LOSS_N];
     struct win_stats *wins; /* ring of finished windows */
     uint32_t wins_head, nwins;
     uint64_t wins_total, wins_dropped;
-    uint64_t wins_skipped;  /* empty windows not emitted across a long gap */
-    uint64_t pipe_waits[2]; /* hand-over ring found full (producer) / empty (flow thread) */
-    uint64_t pipe_cpu_ns;   /* CPU time of the flow threads */
+    _Alignas(64) char end[1]; /* nothing after the flow half shares its last line */
 };
 
 /* Creates the dispatcher; cap is the capture layer's counters (read for loss accounting).
