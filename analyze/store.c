@@ -104,11 +104,14 @@ struct rec_top {
 struct ring {
     uint8_t *buf;
     size_t size, mask;
-    _Atomic size_t head, tail;
+    /* head (the producer writes it) and tail (the writer does) each on a line of their own,
+     * away from what the other side reads on every record (false sharing). */
+    _Alignas(64) _Atomic size_t head;
+    _Alignas(64) _Atomic size_t tail;
     /* Producer's copy of tail, re-read only when the ring looks full (keeps the consumer's
      * cache line from bouncing on every record); after a failed reserve the producer does
      * not look again for `backoff` detail records (they are dropped and counted). */
-    size_t tail_seen __attribute__((aligned(64)));
+    _Alignas(64) size_t tail_seen;
     uint32_t backoff;
 };
 
@@ -189,10 +192,10 @@ struct db_store {
     pthread_t thread;
     bool running;
     atomic_bool stop;
-    struct db_stats stats;
-    atomic_ullong drops[DB_DROP_N]; /* written by the producer, read at the end */
+    _Alignas(64) atomic_ullong drops[DB_DROP_N]; /* written by the producer, read at the end */
 
-    /* Writer state (writer thread only while running). */
+    /* Writer state (writer thread only while running), on lines the producer never writes. */
+    _Alignas(64) struct db_stats stats;
     bool in_tx;
     uint64_t tx_rows;
     struct timespec tx_start;
@@ -360,11 +363,12 @@ int db_create_version(const char *path, int version, char *err, size_t errlen)
 
 db_store *db_open(const char *path, char *err, size_t errlen)
 {
-    db_store *s = calloc(1, sizeof(*s));
+    db_store *s = aligned_alloc(64, sizeof(*s)); /* so the ring's line boundaries are real */
     if (!s) {
         set_err(err, errlen, path, "out of memory");
         return NULL;
     }
+    memset(s, 0, sizeof(*s));
     snprintf(s->path, sizeof(s->path), "%s", path);
     s->db = open_db(path, err, errlen);
     if (!s->db || migrate(s->db, path, DB_SCHEMA_VERSION, err, errlen) < 0)
