@@ -50,7 +50,7 @@
 enum rec_kind {
     REC_PAD = 0,
     REC_WINDOW,
-    REC_TXN,
+    REC_SRV,
     REC_MSG,
     REC_EVENT,
     REC_ALERT,
@@ -61,14 +61,6 @@ enum rec_kind {
 struct rec_hdr {
     uint32_t len; /* whole record, header included, multiple of 8 */
     uint32_t kind;
-};
-
-struct rec_txn {
-    uint64_t ts_ns;
-    uint32_t latency_us;
-    uint16_t rcode, qtype;
-    uint8_t af, outcome, has_resp, edns_error, tc, pad[3];
-    uint8_t server[16];
 };
 
 struct rec_msg {
@@ -119,6 +111,25 @@ struct srv_agg {
     uint8_t used, af;
     uint8_t addr[16];
     uint64_t q, r, rc[7], edns_err, unans, unsol, dup, tc, lat_sum_us, lat_n;
+    uint64_t txns; /* transactions added */
+};
+
+/* Per-server sums of one window, in a small open-addressing table (insertion order kept in
+ * used[]). The producer keeps one and sends its rows when the window closes, so a
+ * transaction costs an increment on the analysis thread, not a record for the writer. */
+struct srv_table {
+    struct srv_agg *slot; /* SRV_SLOTS */
+    uint16_t used[SRV_SLOTS];
+    uint32_t n;
+    struct srv_agg other; /* servers that found no slot */
+    uint64_t overflow;
+};
+
+/* One server's sums for the window that closes next (REC_SRV). */
+struct rec_srv {
+    uint8_t other; /* the producer's "other" row */
+    uint8_t pad[7];
+    struct srv_agg a;
 };
 
 struct pdns_ent {
@@ -193,20 +204,19 @@ struct db_store {
     bool running;
     atomic_bool stop;
     _Alignas(64) atomic_ullong drops[DB_DROP_N]; /* written by the producer, read at the end */
+    struct srv_table psrv; /* the producer's per-server sums of the current window */
 
     /* Writer state (writer thread only while running), on lines the producer never writes. */
     _Alignas(64) struct db_stats stats;
     bool in_tx;
     uint64_t tx_rows;
     struct timespec tx_start;
-    struct srv_agg *srv, *srv_rows;
-    struct srv_agg srv_other;
+    struct srv_table srv; /* this window's rows, merged from the producer's */
+    struct srv_agg *srv_rows;
     struct pdns_ent *pdns;
     uint32_t pdns_used;
     uint32_t *pdns_dirty; /* slots with pending counts, written when the window closes */
     uint32_t ndirty;
-    uint16_t srv_used[SRV_SLOTS]; /* slots in use this window */
-    uint32_t nsrv;
     struct xfr_ent xfr[XFR_SLOTS];
     struct dns_msg msg;
 };
@@ -442,11 +452,46 @@ static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, si
 
 /* ---- producer API (analysis thread) ---- */
 
+static struct srv_agg *srv_slot(struct srv_table *t, uint8_t af, const uint8_t *addr);
+static void srv_add(struct srv_agg *a, const struct srv_agg *b);
+
+/* Sends the producer's per-server rows of the closing window ahead of the window itself. */
+static void send_srv(db_store *s, const struct srv_agg *a, bool other)
+{
+    size_t nh;
+    struct rec_srv *r;
+
+    if (!a->txns)
+        return;
+    r = rec_begin(s, REC_SRV, DB_DROP_TXN, sizeof(*r), false, &nh);
+    if (!r) {
+        /* counted per transaction, as the dropped per-transaction records were before */
+        if (s->running)
+            atomic_fetch_add_explicit(&s->drops[DB_DROP_TXN], a->txns - 1,
+                                      memory_order_relaxed);
+        return;
+    }
+    r->other = other;
+    r->a = *a;
+    ring_commit(&s->ring, nh);
+}
+
 static void on_window(void *user, const struct win_stats *w)
 {
     db_store *s = user;
+    struct srv_table *t = &s->psrv;
     size_t nh;
-    void *p = rec_begin(s, REC_WINDOW, DB_DROP_WINDOW, sizeof(*w), false, &nh);
+    void *p;
+
+    for (uint32_t i = 0; i < t->n; i++) {
+        struct srv_agg *a = &t->slot[t->used[i]];
+        send_srv(s, a, false);
+        memset(a, 0, sizeof(*a));
+    }
+    t->n = 0;
+    send_srv(s, &t->other, true);
+    memset(&t->other, 0, sizeof(t->other));
+    p = rec_begin(s, REC_WINDOW, DB_DROP_WINDOW, sizeof(*w), false, &nh);
     if (!p)
         return;
     memcpy(p, w, sizeof(*w));
@@ -456,22 +501,43 @@ static void on_window(void *user, const struct win_stats *w)
 static void on_txn(void *user, const struct flow_txn *t)
 {
     db_store *s = user;
-    size_t nh;
-    struct rec_txn *r = rec_begin(s, REC_TXN, DB_DROP_TXN, sizeof(*r), true, &nh);
-    if (!r)
+    struct srv_agg *a;
+
+    if (!s->running)
         return;
-    r->ts_ns = t->response_ns ? t->response_ns : t->query_ns;
-    r->latency_us =
-        (uint32_t)(t->latency_ns / 1000 > UINT32_MAX ? UINT32_MAX : t->latency_ns / 1000);
-    r->rcode = t->response ? t->response->rcode : 0;
-    r->qtype = t->qtype;
-    r->af = t->af;
-    r->outcome = (uint8_t)t->outcome;
-    r->has_resp = t->response != NULL;
-    r->edns_error = win_edns_error(t);
-    r->tc = t->response && t->response->tc;
-    memcpy(r->server, t->server, 16);
-    ring_commit(&s->ring, nh);
+    a = srv_slot(&s->psrv, t->af, t->server);
+    a->txns++;
+    switch (t->outcome) {
+    case FLOW_ANSWERED:
+        a->q++;
+        a->r++;
+        a->lat_sum_us += t->latency_ns / 1000;
+        a->lat_n++;
+        break;
+    case FLOW_UNANSWERED:
+    case FLOW_EVICTED:
+        a->q++;
+        a->unans++;
+        break;
+    case FLOW_UNSOLICITED:
+        a->r++;
+        a->unsol++;
+        break;
+    case FLOW_DUPLICATE:
+        a->r++;
+        a->dup++;
+        break;
+    default:
+        a->r++;
+        break;
+    }
+    if (t->response) {
+        /* NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED other */
+        unsigned rc = t->response->rcode <= 5 ? t->response->rcode : 6;
+        a->rc[rc]++;
+        a->tc += t->response->tc;
+    }
+    a->edns_err += win_edns_error(t);
 }
 
 static bool is_xfr(uint16_t qtype)
@@ -662,60 +728,40 @@ static const char *addr_text(uint8_t af, const uint8_t *a, char *buf)
     return inet_ntop(af == 6 ? AF_INET6 : AF_INET, a, buf, 46) ? buf : "?";
 }
 
-static struct srv_agg *srv_slot(db_store *s, uint8_t af, const uint8_t *addr)
+static struct srv_agg *srv_slot(struct srv_table *t, uint8_t af, const uint8_t *addr)
 {
     size_t alen = af == 6 ? 16 : 4;
-    uint64_t h = sketch_mix64(sketch_hash(addr, alen, false) ^ af);
+    uint64_t h = sketch_hash_addr(addr, af);
     for (uint32_t i = 0; i < 16; i++) {
-        struct srv_agg *a = &s->srv[(h + i) & (SRV_SLOTS - 1)];
+        struct srv_agg *a = &t->slot[(h + i) & (SRV_SLOTS - 1)];
         if (!a->used) {
             a->used = 1;
             a->af = af;
             memcpy(a->addr, addr, alen);
-            s->srv_used[s->nsrv++] = (uint16_t)((h + i) & (SRV_SLOTS - 1));
+            t->used[t->n++] = (uint16_t)((h + i) & (SRV_SLOTS - 1));
             return a;
         }
         if (a->af == af && !memcmp(a->addr, addr, alen))
             return a;
     }
-    s->stats.server_overflow++;
-    return &s->srv_other;
+    t->overflow++;
+    return &t->other;
 }
 
-static void w_txn(db_store *s, const struct rec_txn *t)
+/* Adds b's sums to a (not its identity). */
+static void srv_add(struct srv_agg *a, const struct srv_agg *b)
 {
-    struct srv_agg *a = srv_slot(s, t->af, t->server);
-    switch (t->outcome) {
-    case FLOW_ANSWERED:
-        a->q++;
-        a->r++;
-        a->lat_sum_us += t->latency_us;
-        a->lat_n++;
-        break;
-    case FLOW_UNANSWERED:
-    case FLOW_EVICTED:
-        a->q++;
-        a->unans++;
-        break;
-    case FLOW_UNSOLICITED:
-        a->r++;
-        a->unsol++;
-        break;
-    case FLOW_DUPLICATE:
-        a->r++;
-        a->dup++;
-        break;
-    default:
-        a->r++;
-        break;
-    }
-    if (t->has_resp) {
-        /* NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED other */
-        unsigned rc = t->rcode <= 5 ? t->rcode : 6;
-        a->rc[rc]++;
-        a->tc += t->tc;
-    }
-    a->edns_err += t->edns_error;
+    a->q += b->q, a->r += b->r, a->edns_err += b->edns_err;
+    a->unans += b->unans, a->unsol += b->unsol, a->dup += b->dup;
+    a->tc += b->tc, a->lat_sum_us += b->lat_sum_us, a->lat_n += b->lat_n;
+    a->txns += b->txns;
+    for (int k = 0; k < 7; k++)
+        a->rc[k] += b->rc[k];
+}
+
+static void w_srv(db_store *s, const struct rec_srv *r)
+{
+    srv_add(r->other ? &s->srv.other : srv_slot(&s->srv, r->a.af, r->a.addr), &r->a);
 }
 
 static int srv_cmp(const void *x, const void *y)
@@ -812,28 +858,22 @@ static void w_window(db_store *s, const struct win_stats *w)
 
     /* Per-server rows: the busiest SRV_ROWS servers, the rest summed under "other". */
     rows = s->srv_rows;
-    for (uint32_t i = 0; i < s->nsrv; i++) {
-        struct srv_agg *a = &s->srv[s->srv_used[i]];
+    for (uint32_t i = 0; i < s->srv.n; i++) {
+        struct srv_agg *a = &s->srv.slot[s->srv.used[i]];
         rows[n++] = *a;
         memset(a, 0, sizeof(*a));
     }
-    s->nsrv = 0;
+    s->srv.n = 0;
     qsort(rows, n, sizeof(*rows), srv_cmp);
     for (uint32_t i = 0; i < n; i++) {
-        if (i < SRV_ROWS) {
+        if (i < SRV_ROWS)
             write_srv_row(s, w, &rows[i], addr_text(rows[i].af, rows[i].addr, buf));
-            continue;
-        }
-        struct srv_agg *o = &s->srv_other;
-        o->q += rows[i].q, o->r += rows[i].r, o->edns_err += rows[i].edns_err;
-        o->unans += rows[i].unans, o->unsol += rows[i].unsol, o->dup += rows[i].dup;
-        o->tc += rows[i].tc, o->lat_sum_us += rows[i].lat_sum_us, o->lat_n += rows[i].lat_n;
-        for (int k = 0; k < 7; k++)
-            o->rc[k] += rows[i].rc[k];
+        else
+            srv_add(&s->srv.other, &rows[i]);
     }
-    if (s->srv_other.q + s->srv_other.r)
-        write_srv_row(s, w, &s->srv_other, "other");
-    memset(&s->srv_other, 0, sizeof(s->srv_other));
+    if (s->srv.other.q + s->srv.other.r)
+        write_srv_row(s, w, &s->srv.other, "other");
+    memset(&s->srv.other, 0, sizeof(s->srv.other));
     pdns_flush(s, false);
 }
 
@@ -1236,8 +1276,8 @@ static void handle(db_store *s, const struct rec_hdr *h)
         w_window(s, &w);
         break;
     }
-    case REC_TXN:
-        w_txn(s, p);
+    case REC_SRV:
+        w_srv(s, p);
         break;
     case REC_MSG:
         w_msg(s, p);
@@ -1388,11 +1428,13 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     s->ring.buf = malloc(RING_SIZE);
     s->detail.buf = malloc(RING_SIZE);
     clock_gettime(CLOCK_MONOTONIC, &s->run_start);
-    s->srv = calloc(SRV_SLOTS, sizeof(*s->srv));
+    s->srv.slot = calloc(SRV_SLOTS, sizeof(*s->srv.slot));
+    s->psrv.slot = calloc(SRV_SLOTS, sizeof(*s->psrv.slot));
     s->srv_rows = calloc(SRV_SLOTS, sizeof(*s->srv_rows));
     s->pdns = calloc(PDNS_SLOTS, sizeof(*s->pdns));
     s->pdns_dirty = calloc(PDNS_SLOTS, sizeof(*s->pdns_dirty));
-    if (!s->ring.buf || !s->detail.buf || !s->srv || !s->srv_rows || !s->pdns || !s->pdns_dirty) {
+    if (!s->ring.buf || !s->detail.buf || !s->srv.slot || !s->psrv.slot || !s->srv_rows ||
+        !s->pdns || !s->pdns_dirty) {
         set_err(err, errlen, s->path, "out of memory");
         return ERR_NOMEM;
     }
@@ -1428,6 +1470,7 @@ int db_end_run(db_store *s, const struct db_run_end *re)
         s->stats.dropped[i] += atomic_load(&s->drops[i]);
         dropped += s->stats.dropped[i];
     }
+    s->stats.server_overflow = s->psrv.overflow + s->srv.overflow;
     /* What the writer still holds: transfers never finished, pending passive-DNS counts. */
     tx_begin(s);
     for (int i = 0; i < XFR_SLOTS; i++)
@@ -1536,7 +1579,8 @@ void db_close(db_store *s)
     sqlite3_close(s->db);
     free(s->ring.buf);
     free(s->detail.buf);
-    free(s->srv);
+    free(s->srv.slot);
+    free(s->psrv.slot);
     free(s->srv_rows);
     free(s->pdns);
     free(s->pdns_dirty);
