@@ -147,7 +147,7 @@ static void back_advance(struct dispatch *d, uint64_t now_ns)
  * the flow key (kh), the question (qhash), the folded name (hn), and for a query the
  * client, server and registered domain (hc, hs, hr at rstart when named). */
 struct msg_hashes {
-    uint64_t kh, qhash, hn, hc, hs, hr;
+    uint64_t kh, qhash, hn, hr;
     uint8_t rstart;
     bool query, named;
 };
@@ -167,16 +167,9 @@ static inline void msg_hashes(const struct dispatch *d, const struct dns_msg *m,
         h->hn = sketch_hash(m->qname, m->qname_len, true);
         h->qhash = flow_question_hash_from(h->hn, m);
     }
-    if (m->qr)
+    if (m->qr || !m->has_question)
         return;
-    /* Top lists and distinct counts follow the queries: who asks, whom, for what. */
     h->query = true;
-    h->hc = sketch_hash_addr(meta->src, meta->af);
-    h->hs = sketch_hash_addr(meta->dst, meta->af);
-    topn_prefetch(&d->clients, h->hc);
-    topn_prefetch(&d->servers, h->hs);
-    if (!m->has_question)
-        return;
     topn_prefetch(&d->qnames, h->hn);
     if (regdom_find(d->rd, m->qname, m->qname_len, &rstart)) {
         h->named = true;
@@ -186,19 +179,10 @@ static inline void msg_hashes(const struct dispatch *d, const struct dns_msg *m,
     }
 }
 
-/* The top lists and distinct counts of a query (flow half: the message half has the
- * capture to do). */
-static void tops_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
-                     const struct msg_hashes *h)
+/* The query name and registered domain top lists and distinct counts (flow half). */
+static void tops_msg(struct dispatch *d, const struct dns_msg *m, const struct msg_hashes *h)
 {
-    size_t alen = meta->af == 4 ? 4 : 16;
-
     if (!h->query)
-        return;
-    topn_add(&d->clients, meta->src, alen, h->hc);
-    topn_add(&d->servers, meta->dst, alen, h->hs);
-    hll_add(&d->hll_clients, h->hc);
-    if (!m->has_question)
         return;
     topn_add_fold(&d->qnames, m->qname, m->qname_len, h->hn, true);
     hll_add(&d->hll_qnames, h->hn);
@@ -211,7 +195,7 @@ static void tops_msg(struct dispatch *d, const struct dns_msg *m, const struct c
 static void back_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta,
                      const struct msg_hashes *h)
 {
-    tops_msg(d, m, meta, h);
+    tops_msg(d, m, h);
     flow_message(d->flow, m, h->qhash, h->kh, meta);
     for (unsigned i = 0; i < d->nsinks; i++)
         if (d->sinks[i].on_message)
@@ -470,13 +454,26 @@ void disp_time(struct dispatch *d, uint64_t now_ns)
     p->time_pending = true;
 }
 
-/* Totals and window counts of one decoded message. */
+/* Totals, window counts, and the client and server top lists and distinct clients (who
+ * asks whom) of one decoded message: the message half. */
 static void front_msg(struct dispatch *d, const struct dns_msg *m, const struct cap_meta *meta)
 {
     dns_stats_add(&d->stats, m, meta);
     win_add_msg(&d->cur, m, meta);
-    if (m->has_header && m->qr)
+    if (!m->has_header)
+        return;
+    if (m->qr) {
         d->resp_size[win_size_bucket(m->len)]++;
+    } else {
+        size_t alen = meta->af == 4 ? 4 : 16;
+        uint64_t hc = sketch_hash_addr(meta->src, meta->af);
+        uint64_t hs = sketch_hash_addr(meta->dst, meta->af);
+        topn_prefetch(&d->clients, hc);
+        topn_prefetch(&d->servers, hs);
+        topn_add(&d->clients, meta->src, alen, hc);
+        topn_add(&d->servers, meta->dst, alen, hs);
+        hll_add(&d->hll_clients, hc);
+    }
 }
 
 void disp_msg(void *user, const struct cap_msg *cm)

@@ -72,11 +72,13 @@ struct dispatch {
     struct win_stats cur; /* message half of the current window */
     uint64_t loss_start[LOSS_N];
     uint64_t wins_skipped; /* empty windows not emitted across a long gap */
+    struct topn clients, servers;
+    struct hll hll_clients;
     /* Flow half: written on the flow thread when there is one. */
     _Alignas(64) struct disp_back back; /* flow half of the current window */
     struct hist lat_total, lat_win;
-    struct topn clients, servers, qnames, regdoms;
-    struct hll hll_clients, hll_qnames, hll_regdoms;
+    struct topn qnames, regdoms;
+    struct hll hll_qnames, hll_regdoms;
     struct win_stats *wins; /* ring of finished windows */
     uint32_t wins_head, nwins;
     uint64_t wins_total, wins_dropped;
