@@ -206,7 +206,9 @@ struct db_store {
     pthread_t thread;
     bool running;
     atomic_bool stop;
-    _Alignas(64) atomic_ullong drops[DB_DROP_N]; /* written by the producer, read at the end */
+    /* Written by the producer only, read when it is done (a plain counter: no locked add
+     * for each record shed while the writer is behind). */
+    _Alignas(64) uint64_t drops[DB_DROP_N];
     struct srv_table psrv; /* the producer's per-server sums of the current window */
 
     /* Writer state (writer thread only while running), on lines the producer never writes. */
@@ -437,7 +439,7 @@ static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, si
 
     if (detail && r->backoff) {
         r->backoff--;
-        atomic_fetch_add_explicit(&s->drops[dk], 1, memory_order_relaxed);
+        s->drops[dk]++;
         return NULL;
     }
     if (!s->running ||
@@ -445,7 +447,7 @@ static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, si
         if (detail)
             r->backoff = 1024;
         if (s->running)
-            atomic_fetch_add_explicit(&s->drops[dk], 1, memory_order_relaxed);
+            s->drops[dk]++;
         return NULL;
     }
     h->len = (uint32_t)len;
@@ -470,7 +472,7 @@ static void send_srv(db_store *s, const struct srv_agg *a, bool other)
     if (!r) {
         /* counted per transaction, as the dropped per-transaction records were before */
         if (s->running)
-            atomic_fetch_add_explicit(&s->drops[DB_DROP_TXN], a->txns - 1, memory_order_relaxed);
+            s->drops[DB_DROP_TXN] += a->txns - 1;
         return;
     }
     r->other = other;
@@ -1474,7 +1476,7 @@ int db_end_run(db_store *s, const struct db_run_end *re)
     pthread_join(s->thread, NULL);
     s->running = false;
     for (int i = 0; i < DB_DROP_N; i++) {
-        s->stats.dropped[i] += atomic_load(&s->drops[i]);
+        s->stats.dropped[i] += s->drops[i];
         dropped += s->stats.dropped[i];
     }
     s->stats.server_overflow = s->psrv.overflow + s->srv.overflow;
