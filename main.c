@@ -1048,7 +1048,7 @@ static int cmd_analyze(int argc, char **argv)
         struct timespec cpu;
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         uint64_t pw, cw, fcpu;
-        disp_pipe_waits(disp, &pw, &cw, &fcpu);
+        disp_pipe_stats(disp, &pw, &cw, &fcpu);
         log_msg(LOG_DEBUG,
                 "analyze: CPU of the reading thread %.3f s, of the flow thread %.3f s; "
                 "hand-over ring full %llu times, empty %llu times",

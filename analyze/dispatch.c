@@ -137,11 +137,6 @@ struct disp_pipe {
 
 /* ---- flow half ---- */
 
-static void back_advance(struct dispatch *d, uint64_t now_ns)
-{
-    flow_advance(d->flow, now_ns);
-}
-
 /* The hashes of one message, computed and their table slots requested from memory ahead of
  * use (the flow thread does it a few records ahead; one thread does it before counting):
  * the flow key (kh), the question (qhash), the folded name (hn), and for a query the
@@ -248,7 +243,7 @@ static void back_record(struct dispatch *d, const struct spsc_hdr *h, const stru
     /* Every record says how far packet time had moved when it was made: the flow store
      * expires queries up to there first, exactly as it would on the caller's thread. */
     if (h->type != REC_WINDOW && *now != p->back_now) {
-        back_advance(d, *now);
+        flow_advance(d->flow, *now);
         p->back_now = *now;
     }
     switch (h->type) {
@@ -310,19 +305,35 @@ static void *back_thread(void *arg)
     return NULL;
 }
 
+/* Caller's thread: a record of type t with body bytes after its header. Every record's body
+ * starts with the packet time it was made at (rec_*.now), filled in here. */
+static void *pipe_begin(struct disp_pipe *p, enum rec_type t, size_t body)
+{
+    struct spsc_hdr *h = spsc_reserve(&p->q, sizeof(*h) + body);
+
+    h->type = (uint16_t)t;
+    memcpy(h + 1, &p->now, sizeof(p->now));
+    return h + 1;
+}
+
+/* The record begun last is complete. A record that advances the flow store (all but a
+ * window close) carries the pending time step with it. */
+static void pipe_end(struct disp_pipe *p, bool carries_time)
+{
+    spsc_commit(&p->q);
+    if (carries_time)
+        p->time_pending = false;
+}
+
 /* Caller's thread: the time step not carried by a message yet goes over on its own. */
 static void pipe_time_flush(struct dispatch *d)
 {
     struct disp_pipe *p = d->pipe;
-    struct spsc_hdr *h;
 
     if (!p->time_pending)
         return;
-    h = spsc_reserve(&p->q, sizeof(*h) + sizeof(struct rec_time));
-    h->type = REC_TIME;
-    ((struct rec_time *)(void *)(h + 1))->now = p->now;
-    spsc_commit(&p->q);
-    p->time_pending = false;
+    pipe_begin(p, REC_TIME, sizeof(struct rec_time));
+    pipe_end(p, true);
 }
 
 int disp_pipe_start(struct dispatch *d, size_t ring_bytes)
@@ -341,7 +352,6 @@ int disp_pipe_start(struct dispatch *d, size_t ring_bytes)
         free(p);
         return rc;
     }
-    p->now = p->back_now = 0;
     d->pipe = p;
     if (pthread_create(&p->thread, NULL, back_thread, d) != 0) {
         d->pipe = NULL;
@@ -369,7 +379,7 @@ void disp_pipe_stop(struct dispatch *d)
     d->pipe = NULL;
 }
 
-void disp_pipe_waits(const struct dispatch *d, uint64_t *producer, uint64_t *consumer,
+void disp_pipe_stats(const struct dispatch *d, uint64_t *producer, uint64_t *consumer,
                      uint64_t *flow_cpu_ns)
 {
     *producer = d->pipe_waits[0];
@@ -403,12 +413,9 @@ static void win_close(struct dispatch *d)
     for (int i = 0; i < LOSS_N; i++)
         d->cur.loss[i] = loss[i] - d->loss_start[i];
     if (d->pipe) {
-        struct spsc_hdr *h = spsc_reserve(&d->pipe->q, sizeof(*h) + sizeof(struct rec_window));
-        struct rec_window *r = (void *)(h + 1);
-        h->type = REC_WINDOW;
-        r->now = d->pipe->now;
+        struct rec_window *r = pipe_begin(d->pipe, REC_WINDOW, sizeof(*r));
         r->w = d->cur;
-        spsc_commit(&d->pipe->q);
+        pipe_end(d->pipe, false);
     } else {
         back_window(d, &d->cur);
     }
@@ -443,7 +450,7 @@ void disp_time(struct dispatch *d, uint64_t now_ns)
 
     if (!p) {
         front_time(d, now_ns);
-        back_advance(d, now_ns);
+        flow_advance(d->flow, now_ns);
         return;
     }
     if (d->have_win && p->now == now_ns)
@@ -482,21 +489,16 @@ void disp_msg(void *user, const struct cap_msg *cm)
     const struct cap_meta *meta = cm->meta;
     struct msg_hashes hs;
 
-    /* Each message repeats its frame's time: only a new time is a step. */
-    if (!d->pipe || !d->have_win || d->pipe->now != meta->ts_ns)
-        disp_time(d, meta->ts_ns);
+    disp_time(d, meta->ts_ns);
     if (d->pipe) {
         /* Copy first, decode the copy: the views in the record stay valid on the flow
          * thread after the capture buffer has moved on. */
         struct disp_pipe *p = d->pipe;
         size_t moff = (sizeof(struct rec_msg) + cm->len + 7) & ~(size_t)7;
-        struct spsc_hdr *h = spsc_reserve(&p->q, sizeof(*h) + moff + sizeof(struct dns_msg));
-        struct rec_msg *r = (void *)(h + 1);
+        struct rec_msg *r = pipe_begin(p, REC_MSG, moff + sizeof(struct dns_msg));
         uint8_t *payload = (uint8_t *)(r + 1);
         struct dns_msg *m = (struct dns_msg *)(void *)((uint8_t *)r + moff);
 
-        h->type = REC_MSG;
-        r->now = p->now;
         r->msg_off = (uint32_t)moff;
         r->meta = *meta;
         memcpy(payload, cm->data, cm->len);
@@ -509,8 +511,7 @@ void disp_msg(void *user, const struct cap_msg *cm)
             m->qname = m->qname_buf;
         }
         front_msg(d, &d->msg, &r->meta);
-        spsc_commit(&p->q);
-        p->time_pending = false;
+        pipe_end(p, true);
         return;
     }
     dns_decode(cm->data, cm->len, meta->truncated, &d->msg);
@@ -525,15 +526,11 @@ void disp_event(void *user, const struct cap_event *ev)
     struct disp_pipe *p = d->pipe;
 
     if (p) {
-        struct spsc_hdr *h = spsc_reserve(&p->q, sizeof(*h) + sizeof(struct rec_event));
-        struct rec_event *r = (void *)(h + 1);
-        h->type = REC_EVENT;
-        r->now = p->now;
+        struct rec_event *r = pipe_begin(p, REC_EVENT, sizeof(*r));
         r->meta = *ev->meta;
         r->kind = ev->kind;
         r->pending_bytes = ev->pending_bytes;
-        spsc_commit(&p->q);
-        p->time_pending = false;
+        pipe_end(p, true);
         return;
     }
     back_event(d, ev);

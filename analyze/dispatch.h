@@ -112,7 +112,7 @@ int disp_pipe_start(struct dispatch *d, size_t ring_bytes);
 void disp_pipe_stop(struct dispatch *d);
 /* How often the hand-over found the ring full (producer) or empty (flow thread), and the
  * flow thread's CPU time, over all pipes so far (for the debug log and the benchmark). */
-void disp_pipe_waits(const struct dispatch *d, uint64_t *producer, uint64_t *consumer,
+void disp_pipe_stats(const struct dispatch *d, uint64_t *producer, uint64_t *consumer,
                      uint64_t *flow_cpu_ns);
 
 /* End of input: pending queries end unanswered, the last window closes. */

@@ -350,24 +350,14 @@ static void on_response(flow_store *f, const struct dns_msg *m, uint64_t qhash, 
     emit(f, &t);
 }
 
-uint64_t flow_key_hash(const struct dns_msg *m, const struct cap_meta *meta)
-{
-    /* The client is the query's source and the response's destination. */
-    return m->qr ? key_hash(meta->af, meta->proto, meta->dst, meta->src, meta->dport, meta->sport,
-                            m->id)
-                 : key_hash(meta->af, meta->proto, meta->src, meta->dst, meta->sport, meta->dport,
-                            m->id);
-}
-
-void flow_prefetch_hash(const flow_store *f, uint64_t kh)
-{
-    __builtin_prefetch(&f->index[home_of(kh, f->mask)]);
-}
-
 uint64_t flow_prefetch(const flow_store *f, const struct dns_msg *m, const struct cap_meta *meta)
 {
-    uint64_t kh = flow_key_hash(m, meta);
-    flow_prefetch_hash(f, kh);
+    /* The client is the query's source and the response's destination. */
+    uint64_t kh = m->qr ? key_hash(meta->af, meta->proto, meta->dst, meta->src, meta->dport,
+                                   meta->sport, m->id)
+                        : key_hash(meta->af, meta->proto, meta->src, meta->dst, meta->sport,
+                                   meta->dport, m->id);
+    __builtin_prefetch(&f->index[home_of(kh, f->mask)]);
     return kh;
 }
 

@@ -60,9 +60,6 @@ void flow_free(flow_store *f);
  * so that work done before flow_message() hides the memory latency. Returns the hash to
  * pass to flow_message(). */
 uint64_t flow_prefetch(const flow_store *f, const struct dns_msg *m, const struct cap_meta *meta);
-/* The same hash without touching the store (any thread), and the prefetch alone. */
-uint64_t flow_key_hash(const struct dns_msg *m, const struct cap_meta *meta);
-void flow_prefetch_hash(const flow_store *f, uint64_t kh);
 
 /* Feeds a decoded message (header required). Queries are remembered, responses matched.
  * qhash is flow_question_hash(m) (callers that hash the name anyway pass it in); kh is

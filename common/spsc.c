@@ -4,7 +4,7 @@
  * moves its position then reads the flag. With sequentially consistent atomics one of the
  * two always sees the other, so no wake-up is lost; the timed wait only bounds how long a
  * side sleeps when the other chose not to wake it yet (it wakes only when worth a system
- * call: a full share of the ring, a flush, the close). */
+ * call: a full share of the ring, a full ring, the close). */
 #include "spsc.h"
 
 #include "err.h"
@@ -149,11 +149,6 @@ void spsc_commit(struct spsc *q)
     q->p_reserved = 0;
     if (++q->p_unpublished >= SPSC_BATCH)
         publish(q, false);
-}
-
-void spsc_flush(struct spsc *q)
-{
-    publish(q, true);
 }
 
 void spsc_close(struct spsc *q)

@@ -59,9 +59,8 @@ void spsc_destroy(struct spsc *q);
 struct spsc_hdr *spsc_reserve(struct spsc *q, size_t len);
 /* Producer: the reserved record is complete (published with the next batch). */
 void spsc_commit(struct spsc *q);
-/* Producer: publishes every committed record now and wakes the consumer. */
-void spsc_flush(struct spsc *q);
-/* Producer: no more records (flushes first); the consumer sees NULL after the last one. */
+/* Producer: no more records (publishes what is committed first); spsc_take returns 0 once
+ * the consumer has taken the last one. */
 void spsc_close(struct spsc *q);
 
 /* Consumer: up to max published records in *out, oldest first, waiting for at least one if

@@ -48,8 +48,6 @@ static void *producer(void *arg)
         for (size_t k = 4; k < body; k++)
             p[k] = (uint8_t)(i * 31 + k);
         spsc_commit(&r->q);
-        if (i % 50000 == 0)
-            spsc_flush(&r->q);
     }
     spsc_close(&r->q);
     return NULL;
@@ -127,7 +125,6 @@ static void test_empty_close_and_bad_size(void **state)
     (void)state;
 
     assert_int_equal(spsc_init(&q, 4096), 0);
-    spsc_flush(&q);
     spsc_close(&q);
     assert_int_equal(spsc_take(&q, b, 4), 0);
     spsc_destroy(&q);
