@@ -455,10 +455,40 @@ static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, si
     return h + 1;
 }
 
-/* ---- producer API (analysis thread) ---- */
+/* ---- per-server sums (the producer's table and the writer's) ---- */
 
-static struct srv_agg *srv_slot(struct srv_table *t, uint8_t af, const uint8_t *addr);
-static void srv_add(struct srv_agg *a, const struct srv_agg *b);
+static struct srv_agg *srv_slot(struct srv_table *t, uint8_t af, const uint8_t *addr)
+{
+    size_t alen = af == 6 ? 16 : 4;
+    uint64_t h = sketch_hash_addr(addr, af);
+    for (uint32_t i = 0; i < 16; i++) {
+        struct srv_agg *a = &t->slot[(h + i) & (SRV_SLOTS - 1)];
+        if (!a->used) {
+            a->used = 1;
+            a->af = af;
+            memcpy(a->addr, addr, alen);
+            t->used[t->n++] = (uint16_t)((h + i) & (SRV_SLOTS - 1));
+            return a;
+        }
+        if (a->af == af && !memcmp(a->addr, addr, alen))
+            return a;
+    }
+    t->overflow++;
+    return &t->other;
+}
+
+/* Adds b's sums to a (not its identity). */
+static void srv_add(struct srv_agg *a, const struct srv_agg *b)
+{
+    a->q += b->q, a->r += b->r, a->edns_err += b->edns_err;
+    a->unans += b->unans, a->unsol += b->unsol, a->dup += b->dup;
+    a->tc += b->tc, a->lat_sum_us += b->lat_sum_us, a->lat_n += b->lat_n;
+    a->txns += b->txns;
+    for (int k = 0; k < 7; k++)
+        a->rc[k] += b->rc[k];
+}
+
+/* ---- producer API (analysis thread) ---- */
 
 /* Sends the producer's per-server rows of the closing window ahead of the window itself. */
 static void send_srv(db_store *s, const struct srv_agg *a, bool other)
@@ -730,37 +760,6 @@ static void tx_commit(db_store *s)
 static const char *addr_text(uint8_t af, const uint8_t *a, char *buf)
 {
     return inet_ntop(af == 6 ? AF_INET6 : AF_INET, a, buf, 46) ? buf : "?";
-}
-
-static struct srv_agg *srv_slot(struct srv_table *t, uint8_t af, const uint8_t *addr)
-{
-    size_t alen = af == 6 ? 16 : 4;
-    uint64_t h = sketch_hash_addr(addr, af);
-    for (uint32_t i = 0; i < 16; i++) {
-        struct srv_agg *a = &t->slot[(h + i) & (SRV_SLOTS - 1)];
-        if (!a->used) {
-            a->used = 1;
-            a->af = af;
-            memcpy(a->addr, addr, alen);
-            t->used[t->n++] = (uint16_t)((h + i) & (SRV_SLOTS - 1));
-            return a;
-        }
-        if (a->af == af && !memcmp(a->addr, addr, alen))
-            return a;
-    }
-    t->overflow++;
-    return &t->other;
-}
-
-/* Adds b's sums to a (not its identity). */
-static void srv_add(struct srv_agg *a, const struct srv_agg *b)
-{
-    a->q += b->q, a->r += b->r, a->edns_err += b->edns_err;
-    a->unans += b->unans, a->unsol += b->unsol, a->dup += b->dup;
-    a->tc += b->tc, a->lat_sum_us += b->lat_sum_us, a->lat_n += b->lat_n;
-    a->txns += b->txns;
-    for (int k = 0; k < 7; k++)
-        a->rc[k] += b->rc[k];
 }
 
 static void w_srv(db_store *s, const struct rec_srv *r)
