@@ -116,6 +116,7 @@ static void usage_analyze(FILE *f)
         "                       the store's feed run on a second thread fed through a ring\n"
         "                       (default 2 on a machine with two or more cores, else 1;\n"
         "                       always 1 with --evidence-dir). The output is the same\n"
+        "                       either way\n"
         "      --log-format F   server logs among the inputs are auto-detected (BIND, Unbound,\n"
         "                       NSD, Knot; files or syslog); F = bind, unbound, nsd or knot\n"
         "                       forces the format of lines that do not say\n"
