@@ -105,6 +105,13 @@ static void usage_analyze(FILE *f)
         "                       analysed again replaces its earlier run)\n"
         "      --retain AGE     with --db: delete data older than AGE (e.g. 90d, 12h, 2w)\n"
         "                       before the newest window in the database\n"
+        "      --db-complete    with --db: store every answer's passive DNS, zones and\n"
+        "                       transfers; the analysis waits for the writer instead of\n"
+        "                       shedding detail it cannot keep up with (slower; the same\n"
+        "                       input then always gives the same rows). Without it, a\n"
+        "                       file read at full speed on every core keeps only the\n"
+        "                       passive DNS the writer manages on spare CPU (counted in\n"
+        "                       store.dropped)\n"
         "  -w, --windows        add per-window figures (the windows array) to the JSON\n"
         "      --window SEC     window length in seconds (default 60)\n"
         "      --timeout SEC    packet time a query waits for its response (default 5)\n"
@@ -197,12 +204,15 @@ static void extras_json(const void *arg, struct json *j)
         json_u64(j, "batches", st->batches);
         json_u64(j, "rows", st->rows);
         json_u64(j, "windows", st->windows);
+        json_u64(j, "messages", st->messages);
         json_u64(j, "rrsets_new", st->pdns_new);
         json_u64(j, "rrsets_seen_again", st->pdns_seen);
         json_u64(j, "transfers_ok", st->xfr_ok);
         json_u64(j, "transfers_failed", st->xfr_failed);
         json_u64(j, "sql_errors", st->sql_errors);
         json_u64(j, "retention_deleted", x->retained);
+        json_u64(j, "detail_paused_ms", st->detail_paused_ms);
+        json_u64(j, "producer_waits", st->producer_waits);
         json_obj_begin(j, "dropped");
         for (int i = 0; i < DB_DROP_N; i++)
             json_u64(j, drop_names[i], st->dropped[i]);
@@ -700,6 +710,7 @@ static int cmd_analyze(int argc, char **argv)
         {"max-pending", required_argument, NULL, 'M'},
         {"db", required_argument, NULL, 'D'},
         {"retain", required_argument, NULL, 'r'},
+        {"db-complete", no_argument, NULL, 'K'},
         {"log-format", required_argument, NULL, 'L'},
         {"threads", required_argument, NULL, 'X'},
         {"verbose", no_argument, NULL, 'v'},
@@ -718,6 +729,7 @@ static int cmd_analyze(int argc, char **argv)
     uint32_t evidence_packets = 1000;
     evidence *evid = NULL;
     const char *db_path = NULL;
+    bool db_complete = false;
     db_store *db = NULL;
     uint64_t retain_ns = 0;
     char run_key[33] = "";
@@ -827,6 +839,9 @@ static int cmd_analyze(int argc, char **argv)
         case 'D':
             db_path = optarg;
             break;
+        case 'K':
+            db_complete = true;
+            break;
         case 'L':
             if (!srvlog_format_parse(optarg, &log_fmt)) {
                 fprintf(stderr, "dnsvigil analyze: --log-format wants auto, bind, unbound, nsd "
@@ -888,6 +903,10 @@ static int cmd_analyze(int argc, char **argv)
     }
     if (retain_ns && !db_path) {
         fputs("dnsvigil analyze: --retain needs --db\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (db_complete && !db_path) {
+        fputs("dnsvigil analyze: --db-complete needs --db\n", stderr);
         return EXIT_USAGE;
     }
     if (progress < 0)
@@ -963,6 +982,7 @@ static int cmd_analyze(int argc, char **argv)
         ri.inputs = inputs;
         ri.version = DV_VERSION;
         ri.window_ns = disp->cfg.window_ns;
+        ri.complete = db_complete;
         if (db_begin_run(db, &ri, err, sizeof(err)) < 0) {
             log_msg(LOG_ERROR, "analyze: %s", err);
             status = EXIT_INTERNAL;

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* The SQLite store: ring -> writer thread -> batched transactions.
+/* The SQLite store: rings -> writer thread -> batched transactions.
  *
  * Two rings, each single-producer (the analysis) single-consumer (the writer), of
  * variable-length records padded to 8 bytes; a record never wraps (a PAD record fills the
- * end). The main ring carries windows, transactions, alerts and top entries and is drained
- * first; transactions may fill it only up to DETAIL_SHARE, so window totals and alerts
- * still fit when the writer is behind. The detail ring carries copies of answers and TCP
- * events (passive DNS, zones, transfers: the expensive part), handled in slices between. The writer
- * commits every BATCH_ROWS rows and at least every COMMIT_MS of wall time while it has rows pending
- * (a live sensor closes a window every minute, so each window is committed within a second of
- * closing; a capture file read at full speed packs many windows into one transaction).
+ * end). The main ring carries windows, per-server window sums, alerts, top entries, zone
+ * transfer responses and the TCP ends of their connections, and is drained first;
+ * transfers may fill it only up to DETAIL_SHARE, so windows and alerts still fit when the
+ * writer is behind. The detail ring carries copies of answers (passive DNS, zones seen in
+ * SOA answers: the expensive part, and the only one shed), handled in slices between. The
+ * writer commits every BATCH_ROWS rows and at least every COMMIT_MS of wall time while it
+ * has rows pending (a live sensor closes a window every minute, so each window is committed
+ * within a second of closing; a capture file read at full speed packs many windows into one
+ * transaction).
  *
- * Per-server window rows, passive DNS, zones and zone transfers are built on the writer
- * thread from copies of transactions and answers, so their cost stays off the capture
- * path. Passive DNS is write-combined in a bounded table: a new RRset is upserted at once,
+ * The writer runs under SCHED_IDLE and takes detail only while the analysis leaves a core
+ * idle (spare_cpu), so a capture file analysed on every core is not slowed by it; what it
+ * cannot take is shed and counted (with --db-complete the analysis waits instead).
+ * Passive DNS is write-combined in a bounded table: a new RRset is upserted at once,
  * repeats only bump a count that is written when the window closes. */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include "store.h"
 
 #include "sketch.h"
@@ -32,23 +36,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define RING_SIZE (16u << 20) /* each of the two rings */
+#define RING_SIZE (16u << 20)  /* the main ring */
+#define DETAIL_SIZE (4u << 20) /* the detail ring: passive-DNS answers */
 #define DETAIL_SHARE(size) ((size) / 4 * 3)
 #define BATCH_ROWS 20000
 #define COMMIT_MS 1000
-#define SRV_SLOTS 1024 /* servers per window (power of two) */
-#define SRV_ROWS 32    /* server rows written per window; the rest go to "other" */
+/* --db-complete writes every answer: bigger batches and a bigger page cache, so the random
+ * keys of passive DNS dirty each B-tree page once per batch, not once per few rows
+ * (5 M-packet bench mix: 51 s with the defaults, 19 s so). */
+#define COMPLETE_BATCH_ROWS 1000000
+#define COMPLETE_COMMIT_MS 10000
+#define COMPLETE_CACHE "PRAGMA cache_size=-262144" /* 256 MiB */
+#define SRV_SLOTS 1024                             /* servers per window (power of two) */
+#define SRV_ROWS 32 /* server rows written per window; the rest go to "other" */
 #define PDNS_SLOTS (1u << 18)
 #define XFR_SLOTS 64
 #define DETAIL_SLICE 256 /* detail records handled between looks at the main ring */
-#define DETAIL_REST 1    /* when behind on detail, rest this many times the slice took */
-#define WRITER_NICE 10   /* the writer thread's niceness (the analysis keeps 0) */
 
 enum rec_kind {
     REC_PAD = 0,
@@ -140,6 +150,12 @@ struct pdns_ent {
     uint64_t pending, last_ns;
 };
 
+struct pxfr_conn {
+    uint8_t af;
+    uint16_t cport;
+    uint8_t client[16], server[16];
+};
+
 struct xfr_ent {
     bool used;
     uint8_t af;
@@ -209,7 +225,12 @@ struct db_store {
     /* Written by the producer only, read when it is done (a plain counter: no locked add
      * for each record shed while the writer is behind). */
     _Alignas(64) uint64_t drops[DB_DROP_N];
-    struct srv_table psrv; /* the producer's per-server sums of the current window */
+    struct srv_table psrv;            /* the producer's per-server sums of the current window */
+    struct pxfr_conn pxfr[XFR_SLOTS]; /* TCP connections that carried a transfer */
+    uint32_t npxfr;
+    uint64_t pxfr_evicted;
+    bool complete;  /* --db-complete: wait for room instead of dropping */
+    uint64_t waits; /* times the producer waited for room */
 
     /* Writer state (writer thread only while running), on lines the producer never writes. */
     _Alignas(64) struct db_stats stats;
@@ -224,6 +245,10 @@ struct db_store {
     uint32_t ndirty;
     struct xfr_ent xfr[XFR_SLOTS];
     struct dns_msg msg;
+    int ncpu;                 /* cores this process may run on */
+    struct timespec spare_at; /* spare_cpu's last look */
+    double spare_cpu;         /* the analysis's CPU seconds then */
+    bool spare;
 };
 
 /* ---- schema ---- */
@@ -429,23 +454,56 @@ static void ring_commit(struct ring *r, size_t newhead)
     atomic_store_explicit(&r->head, newhead, memory_order_release);
 }
 
-/* Reserves a record of payload bytes; NULL (and a drop counted) when there is no room. */
-static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, size_t payload,
-                       bool detail, size_t *newhead)
+/* How much of its ring a record may fill. */
+enum rec_room {
+    ROOM_ALL,   /* windows, per-server rows, alerts, top entries */
+    ROOM_SHARE, /* transfers and their TCP ends: up to DETAIL_SHARE, so the above fit */
+    ROOM_SHED   /* passive-DNS answers: up to DETAIL_SHARE, and after a full ring the next
+                 * SHED_BACKOFF are dropped without a look (no cross-core read per message) */
+};
+#define SHED_BACKOFF 1024
+
+/* --db-complete: waits until the writer has made room (10 us doubling to 1 ms between
+ * looks); NULL only when the record can never fit. */
+static void *rec_wait(db_store *s, struct ring *r, enum rec_kind kind, size_t len,
+                      enum rec_room room, size_t *newhead)
 {
-    size_t len = (sizeof(struct rec_hdr) + payload + 7) & ~(size_t)7;
-    struct ring *r = kind == REC_MSG || kind == REC_EVENT ? &s->detail : &s->ring;
+    size_t limit = room == ROOM_ALL ? r->size : DETAIL_SHARE(r->size);
+    long ns = 10000;
     struct rec_hdr *h;
 
-    if (detail && r->backoff) {
+    if (!s->running || len > limit)
+        return NULL;
+    while (!(h = ring_reserve(r, len, limit, newhead))) {
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        s->waits++;
+        ns = ns < 1000000 ? ns * 2 : ns;
+    }
+    h->len = (uint32_t)len;
+    h->kind = kind;
+    return h + 1;
+}
+
+/* Reserves a record of payload bytes in ring r; NULL (and a drop counted) when there is no
+ * room. */
+static void *rec_begin(db_store *s, struct ring *r, enum rec_kind kind, enum db_drop_kind dk,
+                       size_t payload, enum rec_room room, size_t *newhead)
+{
+    size_t len = (sizeof(struct rec_hdr) + payload + 7) & ~(size_t)7;
+    struct rec_hdr *h;
+
+    if (s->complete)
+        return rec_wait(s, r, kind, len, room, newhead);
+    if (room == ROOM_SHED && r->backoff) {
         r->backoff--;
         s->drops[dk]++;
         return NULL;
     }
     if (!s->running ||
-        !(h = ring_reserve(r, len, detail ? DETAIL_SHARE(r->size) : r->size, newhead))) {
-        if (detail)
-            r->backoff = 1024;
+        !(h = ring_reserve(r, len, room == ROOM_ALL ? r->size : DETAIL_SHARE(r->size), newhead))) {
+        if (room == ROOM_SHED)
+            r->backoff = SHED_BACKOFF;
         if (s->running)
             s->drops[dk]++;
         return NULL;
@@ -498,7 +556,7 @@ static void send_srv(db_store *s, const struct srv_agg *a, bool other)
 
     if (!a->txns)
         return;
-    r = rec_begin(s, REC_SRV, DB_DROP_TXN, sizeof(*r), false, &nh);
+    r = rec_begin(s, &s->ring, REC_SRV, DB_DROP_TXN, sizeof(*r), ROOM_ALL, &nh);
     if (!r) {
         /* counted per transaction, as the dropped per-transaction records were before */
         if (s->running)
@@ -525,7 +583,7 @@ static void on_window(void *user, const struct win_stats *w)
     t->n = 0;
     send_srv(s, &t->other, true);
     memset(&t->other, 0, sizeof(t->other));
-    p = rec_begin(s, REC_WINDOW, DB_DROP_WINDOW, sizeof(*w), false, &nh);
+    p = rec_begin(s, &s->ring, REC_WINDOW, DB_DROP_WINDOW, sizeof(*w), ROOM_ALL, &nh);
     if (!p)
         return;
     memcpy(p, w, sizeof(*w));
@@ -579,18 +637,60 @@ static bool is_xfr(uint16_t qtype)
     return qtype == 252 || qtype == 251;
 }
 
+/* The producer's list of TCP connections that carried a transfer response (client,
+ * server, client port): only their end or abort events are sent to the writer. */
+static struct pxfr_conn *pxfr_find(db_store *s, uint8_t af, const uint8_t *client,
+                                   const uint8_t *server, uint16_t cport)
+{
+    size_t alen = af == 6 ? 16 : 4;
+    for (uint32_t i = 0; i < s->npxfr; i++) {
+        struct pxfr_conn *c = &s->pxfr[i];
+        if (c->af == af && c->cport == cport && !memcmp(c->client, client, alen) &&
+            !memcmp(c->server, server, alen))
+            return c;
+    }
+    return NULL;
+}
+
+static void pxfr_note(db_store *s, const struct cap_meta *meta)
+{
+    struct pxfr_conn *c = pxfr_find(s, meta->af, meta->dst, meta->src, meta->dport);
+    if (c)
+        return;
+    /* Full (more transfers at once than the writer tracks): the first one makes room (its
+     * end goes unseen; the writer then reports it incomplete), counted. */
+    if (s->npxfr == XFR_SLOTS) {
+        s->pxfr_evicted++;
+        c = &s->pxfr[0];
+    } else {
+        c = &s->pxfr[s->npxfr++];
+    }
+    c->af = meta->af;
+    c->cport = meta->dport;
+    memcpy(c->client, meta->dst, 16);
+    memcpy(c->server, meta->src, 16);
+}
+
 static void on_message(void *user, const struct dns_msg *m, const struct cap_meta *meta)
 {
     db_store *s = user;
     size_t nh;
     struct rec_msg *r;
+    bool xfr, keep;
 
     /* Answers feed passive DNS and zones; transfer responses (any RCODE) the xfr table. */
     if (!m->qr || !m->rrs_ok || !m->has_qtype)
         return;
-    if (!(is_xfr(m->qtype) || (m->rcode == 0 && m->ancount > 0)))
+    xfr = is_xfr(m->qtype);
+    if (!(xfr || (m->rcode == 0 && m->ancount > 0)))
         return;
-    r = rec_begin(s, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len, true, &nh);
+    /* Transfers (failed transfers are an item of the APP.3.6 report) travel with the
+     * windows, in the ring that is not shed for passive DNS. */
+    keep = xfr;
+    if (xfr && meta->proto == 6)
+        pxfr_note(s, meta);
+    r = rec_begin(s, keep ? &s->ring : &s->detail, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len,
+                  keep ? ROOM_SHARE : ROOM_SHED, &nh);
     if (!r)
         return;
     r->ts_ns = meta->ts_ns;
@@ -601,7 +701,7 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
     r->sport = meta->sport;
     r->dport = meta->dport;
     memcpy(r + 1, m->wire, m->len);
-    ring_commit(&s->detail, nh);
+    ring_commit(keep ? &s->ring : &s->detail, nh);
 }
 
 static void on_event(void *user, const struct cap_event *ev)
@@ -609,10 +709,19 @@ static void on_event(void *user, const struct cap_event *ev)
     db_store *s = user;
     size_t nh;
     struct rec_event *r;
+    struct pxfr_conn *c;
 
     if (ev->kind != CAP_EV_TCP_ABORTED && ev->kind != CAP_EV_TCP_END)
         return;
-    r = rec_begin(s, REC_EVENT, DB_DROP_EVENT, sizeof(*r), false, &nh);
+    /* Only a connection that carried a transfer matters to the writer; the event's
+     * direction may be either way round. */
+    c = pxfr_find(s, ev->meta->af, ev->meta->dst, ev->meta->src, ev->meta->dport);
+    if (!c)
+        c = pxfr_find(s, ev->meta->af, ev->meta->src, ev->meta->dst, ev->meta->sport);
+    if (!c)
+        return;
+    *c = s->pxfr[--s->npxfr];
+    r = rec_begin(s, &s->ring, REC_EVENT, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE, &nh);
     if (!r)
         return;
     r->ts_ns = ev->meta->ts_ns;
@@ -622,7 +731,7 @@ static void on_event(void *user, const struct cap_event *ev)
     memcpy(r->dst, ev->meta->dst, 16);
     r->sport = ev->meta->sport;
     r->dport = ev->meta->dport;
-    ring_commit(&s->detail, nh);
+    ring_commit(&s->ring, nh);
 }
 
 void db_sink(db_store *s, struct disp_sink *sink)
@@ -657,7 +766,8 @@ void db_alert(db_store *s, const struct db_alert *a)
                                  a->summary, a->client,    a->server,       a->victim, a->zone,
                                  a->qname,   a->evidence,  a->evidence_file};
     size_t nh, sl = strs_len(v, ALERT_STRS);
-    struct rec_alert *r = rec_begin(s, REC_ALERT, DB_DROP_ALERT, sizeof(*r) + sl, false, &nh);
+    struct rec_alert *r =
+        rec_begin(s, &s->ring, REC_ALERT, DB_DROP_ALERT, sizeof(*r) + sl, ROOM_ALL, &nh);
     if (!r)
         return;
     r->id = a->id;
@@ -674,7 +784,8 @@ void db_top(db_store *s, const char *kind, unsigned rank, const char *name, uint
 {
     const char *v[2] = {kind, name};
     size_t nh, sl = strs_len(v, 2);
-    struct rec_top *r = rec_begin(s, REC_TOP, DB_DROP_TOP, sizeof(*r) + sl, false, &nh);
+    struct rec_top *r =
+        rec_begin(s, &s->ring, REC_TOP, DB_DROP_TOP, sizeof(*r) + sl, ROOM_ALL, &nh);
     if (!r)
         return;
     r->rank = rank;
@@ -688,7 +799,7 @@ void db_log_event(db_store *s, uint64_t ts_ns, const char *source, const char *s
 {
     const char *v[6] = {source, server, kind, zone, peer, detail};
     size_t nh, sl = strs_len(v, 6);
-    uint64_t *r = rec_begin(s, REC_LOGEV, DB_DROP_ALERT, sizeof(*r) + sl, false, &nh);
+    uint64_t *r = rec_begin(s, &s->ring, REC_LOGEV, DB_DROP_ALERT, sizeof(*r) + sl, ROOM_ALL, &nh);
     if (!r)
         return;
     *r = ts_ns;
@@ -721,13 +832,6 @@ static long elapsed_ms(const struct timespec *since)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
-}
-
-static long elapsed_us(const struct timespec *since)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - since->tv_sec) * 1000000 + (now.tv_nsec - since->tv_nsec) / 1000;
 }
 
 static void tx_begin(db_store *s)
@@ -1179,6 +1283,7 @@ static void w_msg(db_store *s, const struct rec_msg *r)
     dns_decode((const uint8_t *)(r + 1), r->len, false, &s->msg);
     if (!s->msg.rrs_ok || !s->msg.has_qtype)
         return;
+    s->stats.messages++;
     tx_begin(s);
     if (is_xfr(s->msg.qtype)) {
         w_xfr(s, r);
@@ -1302,6 +1407,12 @@ static void handle(db_store *s, const struct rec_hdr *h)
     }
 }
 
+static bool commit_due(db_store *s)
+{
+    return s->tx_rows >= (s->complete ? COMPLETE_BATCH_ROWS : BATCH_ROWS) ||
+           elapsed_ms(&s->tx_start) >= (s->complete ? COMPLETE_COMMIT_MS : COMMIT_MS);
+}
+
 /* Handles up to max records of ring r (all when max is 0); returns how many. When drop is
  * set the records are only counted as dropped (the catch-up time after the input ended is
  * over). */
@@ -1323,7 +1434,7 @@ static size_t drain(db_store *s, struct ring *r, size_t max, bool drop)
         if ((n & 63) == 0) {
             atomic_store_explicit(&r->tail, tail, memory_order_release);
             /* The clock is read every 64 records, not per record. */
-            if (s->in_tx && (s->tx_rows >= BATCH_ROWS || elapsed_ms(&s->tx_start) >= COMMIT_MS))
+            if (s->in_tx && commit_due(s))
                 tx_commit(s);
         }
     }
@@ -1335,7 +1446,7 @@ static size_t drain(db_store *s, struct ring *r, size_t max, bool drop)
  * CATCHUP_MIN_MS) to write the detail still queued; what is left then is counted as dropped,
  * so a writer that fell behind never stretches a run by more than that. */
 #define CATCHUP_SHARE 0.03
-#define CATCHUP_MIN_MS 50
+#define CATCHUP_MIN_MS 10
 
 static bool catchup_over(const db_store *s)
 {
@@ -1345,30 +1456,54 @@ static bool catchup_over(const db_store *s)
     return elapsed_ms(&s->stop_at) > (budget > CATCHUP_MIN_MS ? budget : CATCHUP_MIN_MS);
 }
 
+/* Whether the analysis left at least SPARE_MIN of a core idle (half that on one core) over
+ * the last SPARE_MS of wall time (the process's CPU time less the writer's own). Passive
+ * DNS is written only
+ * then: a capture file read at full speed on every core gets its passive DNS from the
+ * catch-up after the input (and is shed, counted, beyond that), instead of the writer
+ * evicting the analysis's tables from the caches in every short pause of its threads. */
+#define SPARE_MS 50
+#define SPARE_MIN 0.75
+
+static bool spare_cpu(db_store *s)
+{
+    struct timespec p, t;
+    long ms = elapsed_ms(&s->spare_at);
+    double cpu;
+
+    if (ms < SPARE_MS)
+        return s->spare;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    cpu = (double)(p.tv_sec - t.tv_sec) + (double)(p.tv_nsec - t.tv_nsec) / 1e9;
+    s->spare = s->ncpu - (cpu - s->spare_cpu) * 1000.0 / (double)ms >=
+               (s->ncpu > 1 ? SPARE_MIN : SPARE_MIN / 2);
+    s->spare_cpu = cpu;
+    clock_gettime(CLOCK_MONOTONIC, &s->spare_at);
+    s->stats.detail_paused_ms += s->spare ? 0 : (uint64_t)ms;
+    return s->spare;
+}
+
 static void *writer(void *arg)
 {
     db_store *s = arg;
 
     /* The writer yields the CPU to the analysis (DESIGN principle 5, capture never waits on
-     * disk): at nice +10 it gets about a tenth of a core the analysis wants, all of an idle
-     * one. What it cannot keep up with is shed as detail and counted, as before. */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WRITER_NICE) != 0)
-        log_msg(LOG_DEBUG, "store: writer priority unchanged: %s", strerror(errno));
+     * disk): under SCHED_IDLE it runs on what the analysis leaves idle (all of a live
+     * sensor's spare cores; next to nothing while a capture file keeps both cores busy).
+     * What it cannot keep up with is shed as passive-DNS detail and counted; windows,
+     * alerts, transfers and zones are written in any case. */
+    struct sched_param sp = {0};
+    int e = s->complete ? 0 : pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+    if (e != 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) != 0)
+        log_msg(LOG_DEBUG, "store: writer priority unchanged: %s", strerror(e));
+    clock_gettime(CLOCK_MONOTONIC, &s->spare_at);
     for (;;) {
         bool stopping = atomic_load_explicit(&s->stop, memory_order_acquire);
-        /* Totals and transactions first (cheap), then a slice of the detail. */
-        size_t n = drain(s, &s->ring, 0, false), m;
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        m = drain(s, &s->detail, DETAIL_SLICE, stopping && catchup_over(s));
-        if (m == DETAIL_SLICE && !stopping) {
-            /* Behind on detail: rest as long as the slice took, so the writer uses at most
-             * about half a core and leaves memory bandwidth to the analysis. */
-            long us = elapsed_us(&t0);
-            long r = us * DETAIL_REST;
-            struct timespec rest = {r / 1000000, (r % 1000000) * 1000};
-            nanosleep(&rest, NULL);
-        }
+        /* Windows, alerts, transfers first (few), then a slice of passive DNS. */
+        size_t n = drain(s, &s->ring, 0, false), m = 0;
+        if (stopping || s->complete || spare_cpu(s))
+            m = drain(s, &s->detail, DETAIL_SLICE, stopping && !s->complete && catchup_over(s));
         if (n + m)
             continue;
         if (stopping &&
@@ -1377,7 +1512,7 @@ static void *writer(void *arg)
             atomic_load_explicit(&s->detail.head, memory_order_acquire) ==
                 atomic_load_explicit(&s->detail.tail, memory_order_relaxed))
             break;
-        if (s->in_tx && elapsed_ms(&s->tx_start) >= COMMIT_MS)
+        if (s->in_tx && commit_due(s))
             tx_commit(s);
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -1431,11 +1566,20 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     sqlite3_finalize(st);
     st = NULL;
 
-    s->ring.size = s->detail.size = RING_SIZE;
-    s->ring.mask = s->detail.mask = RING_SIZE - 1;
+    s->complete = ri->complete;
+    if (s->complete && exec(s->db, COMPLETE_CACHE, err, errlen) < 0)
+        return ERR_DB;
+    s->ring.size = RING_SIZE;
+    s->ring.mask = RING_SIZE - 1;
+    s->detail.size = DETAIL_SIZE;
+    s->detail.mask = DETAIL_SIZE - 1;
     s->ring.buf = malloc(RING_SIZE);
-    s->detail.buf = malloc(RING_SIZE);
+    s->detail.buf = malloc(DETAIL_SIZE);
     clock_gettime(CLOCK_MONOTONIC, &s->run_start);
+    {
+        cpu_set_t set;
+        s->ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+    }
     s->srv.slot = calloc(SRV_SLOTS, sizeof(*s->srv.slot));
     s->psrv.slot = calloc(SRV_SLOTS, sizeof(*s->psrv.slot));
     s->srv_rows = calloc(SRV_SLOTS, sizeof(*s->srv_rows));
@@ -1479,6 +1623,8 @@ int db_end_run(db_store *s, const struct db_run_end *re)
         dropped += s->stats.dropped[i];
     }
     s->stats.server_overflow = s->psrv.overflow + s->srv.overflow;
+    s->stats.xfr_overflow += s->pxfr_evicted;
+    s->stats.producer_waits = s->waits;
     /* What the writer still holds: transfers never finished, pending passive-DNS counts. */
     tx_begin(s);
     for (int i = 0; i < XFR_SLOTS; i++)

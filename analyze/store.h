@@ -40,12 +40,16 @@ struct db_stats {
     uint64_t batches;             /* transactions committed */
     uint64_t rows;                /* rows written (inserts and updates) */
     uint64_t windows;             /* window total rows written */
+    uint64_t messages;            /* answers and transfer responses written (the others are
+                                   * in dropped[DB_DROP_MSG]) */
     uint64_t pdns_new, pdns_seen; /* passive-DNS RRs first stored / seen again */
     uint64_t pdns_flushes;        /* passive-DNS table flushed early because it was full */
     uint64_t server_overflow;     /* transactions counted under "other": per-window table full */
     uint64_t xfr_ok, xfr_failed;  /* zone transfers recorded */
     uint64_t xfr_overflow;        /* transfers not tracked: table full */
     uint64_t sql_errors;          /* statements that failed (first one logged) */
+    uint64_t detail_paused_ms;    /* wall time passive DNS waited: no core to spare */
+    uint64_t producer_waits;      /* --db-complete: times the analysis waited for room */
 };
 
 /* A run as it starts. */
@@ -56,6 +60,9 @@ struct db_run_info {
     const char *inputs;  /* what was read, for people */
     const char *version; /* dnsvigil version */
     uint64_t window_ns;
+    bool complete; /* the analysis waits for the writer instead of shedding detail (for
+                    * capture files: then every answer is stored and the run's rows are
+                    * the same every time) */
 };
 
 /* A run as it ends. */

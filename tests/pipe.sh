@@ -53,11 +53,14 @@ if [ ! -x "$tsan" ]; then
     skip "pipe/tsan" "build-tsan/dnsvigil not built (make check builds it)"
     exit 0
 fi
-for c in mix:"$tmp/mix.pcap" axfr:"$dir/tcp_axfr.pcap" poison:"$dir/poison.pcap"; do
-    name=${c%%:*} file=${c#*:}
+# mix-complete: --db-complete, where the flow thread waits for the writer.
+for c in mix:"$tmp/mix.pcap" mix-complete:"$tmp/mix.pcap" axfr:"$dir/tcp_axfr.pcap" \
+    poison:"$dir/poison.pcap"; do
+    name=${c%%:*} file=${c#*:} extra=()
+    [ "$name" = mix-complete ] && extra=(--db-complete)
     rm -f "$tmp/t.db"*
     TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$tsan" analyze --json --windows --no-progress \
-        --threads 2 --db "$tmp/t.db" -o "$tmp/tsan.json" "$file" 2>"$tmp/tsan.err"
+        --threads 2 --db "$tmp/t.db" "${extra[@]}" -o "$tmp/tsan.json" "$file" 2>"$tmp/tsan.err"
     rc=$?
     "$DNSVIGIL" analyze --json --windows --no-progress --threads 1 -o "$tmp/ref.json" "$file" 2>/dev/null
     if grep -q "ThreadSanitizer" "$tmp/tsan.err" || [ $rc -eq 66 ]; then

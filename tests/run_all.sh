@@ -24,6 +24,7 @@ suite "two threads give the same results as one (and ThreadSanitizer)" tests/pip
 suite "generator reproduces the checked-in fixtures" tests/regen.sh
 suite "fuzz corpus replay" tests/fuzz/replay.sh
 suite "store: SIGKILL while writing (crash safety)" tests/store/kill.sh
+suite "store: answers written or counted, --db-complete against tshark" tests/store/complete.sh
 suite "ISO report: APP.3.6 figures, formats, sources" tests/report/run.sh
 suite "ISO report: HTML rendered in headless Chromium" tests/report/html.sh
 suite "live view in tmux (replay)" tests/watch/tui.sh
