@@ -465,15 +465,19 @@ enum rec_room {
 
 /* --db-complete: waits until the writer has made room (10 us doubling to 1 ms between
  * looks); NULL only when the record can never fit. */
-static void *rec_wait(db_store *s, struct ring *r, enum rec_kind kind, size_t len,
-                      enum rec_room room, size_t *newhead)
+static void *rec_wait(db_store *s, struct ring *r, enum rec_kind kind, enum db_drop_kind dk,
+                      size_t len, enum rec_room room, size_t *newhead)
 {
     size_t limit = room == ROOM_ALL ? r->size : DETAIL_SHARE(r->size);
     long ns = 10000;
     struct rec_hdr *h;
 
-    if (!s->running || len > limit)
+    if (!s->running)
         return NULL;
+    if (len > limit) {
+        s->drops[dk]++;
+        return NULL;
+    }
     while (!(h = ring_reserve(r, len, limit, newhead))) {
         struct timespec ts = {0, ns};
         nanosleep(&ts, NULL);
@@ -494,7 +498,7 @@ static void *rec_begin(db_store *s, struct ring *r, enum rec_kind kind, enum db_
     struct rec_hdr *h;
 
     if (s->complete)
-        return rec_wait(s, r, kind, len, room, newhead);
+        return rec_wait(s, r, kind, dk, len, room, newhead);
     if (room == ROOM_SHED && r->backoff) {
         r->backoff--;
         s->drops[dk]++;
