@@ -68,7 +68,8 @@ enum rec_kind {
     REC_EVENT,
     REC_ALERT,
     REC_TOP,
-    REC_LOGEV
+    REC_LOGEV,
+    REC_XFR_LOST /* a transfer request never answered */
 };
 
 struct rec_hdr {
@@ -104,6 +105,16 @@ struct rec_alert {
 struct rec_top {
     uint32_t rank;
     uint64_t count;
+};
+
+/* A transfer request (AXFR/IXFR query) the producer saw; REC_XFR_LOST carries one whose
+ * transaction ended unanswered. */
+struct xfr_query {
+    uint64_t ts_ns;
+    uint8_t af;
+    uint16_t cport, qtype;
+    uint8_t client[16], server[16];
+    char zone[256];
 };
 
 struct ring {
@@ -228,6 +239,8 @@ struct db_store {
     struct srv_table psrv;            /* the producer's per-server sums of the current window */
     struct pxfr_conn pxfr[XFR_SLOTS]; /* TCP connections that carried a transfer */
     uint32_t npxfr;
+    struct xfr_query pq[XFR_SLOTS]; /* transfer requests awaiting their transaction */
+    uint32_t npq;
     uint64_t pxfr_evicted;
     bool complete;  /* --db-complete: wait for room instead of dropping */
     uint64_t waits; /* times the producer waited for room */
@@ -594,6 +607,67 @@ static void on_window(void *user, const struct win_stats *w)
     ring_commit(&s->ring, nh);
 }
 
+static bool is_xfr(uint16_t qtype)
+{
+    return qtype == 252 || qtype == 251;
+}
+
+/* A transfer request: kept (zone name and peers) until its transaction ends, so one never
+ * answered can be recorded as a failed transfer of that zone. */
+static void pq_note(db_store *s, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    struct xfr_query *q;
+
+    if (s->npq == XFR_SLOTS) {
+        /* more requests outstanding than tracked: the first makes room (counted) */
+        s->pxfr_evicted++;
+        q = &s->pq[0];
+    } else {
+        q = &s->pq[s->npq++];
+    }
+    q->ts_ns = meta->ts_ns;
+    q->af = meta->af;
+    q->cport = meta->sport;
+    q->qtype = m->qtype;
+    memcpy(q->client, meta->src, 16);
+    memcpy(q->server, meta->dst, 16);
+    dns_name_to_str(m->qname, m->qname_len, q->zone, sizeof(q->zone));
+    for (char *p = q->zone; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+}
+
+/* A transfer request's transaction ended: an unanswered one goes to the writer. */
+static void pq_txn(db_store *s, const struct flow_txn *t)
+{
+    size_t alen = t->af == 6 ? 16 : 4, nh;
+    struct xfr_query *r;
+    uint32_t i;
+
+    for (i = 0; i < s->npq; i++) {
+        const struct xfr_query *q = &s->pq[i];
+        if (q->af == t->af && q->cport == t->client_port && !memcmp(q->client, t->client, alen) &&
+            !memcmp(q->server, t->server, alen))
+            break;
+    }
+    if (t->outcome == FLOW_UNANSWERED &&
+        (r = rec_begin(s, &s->ring, REC_XFR_LOST, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE, &nh))) {
+        if (i < s->npq) {
+            *r = s->pq[i];
+        } else { /* the request was not seen as a message (or its entry made room) */
+            memset(r, 0, sizeof(*r));
+            r->af = t->af;
+            r->cport = t->client_port;
+            memcpy(r->client, t->client, 16);
+            memcpy(r->server, t->server, 16);
+        }
+        r->ts_ns = t->query_ns;
+        r->qtype = t->qtype;
+        ring_commit(&s->ring, nh);
+    }
+    if (i < s->npq)
+        s->pq[i] = s->pq[--s->npq];
+}
+
 static void on_txn(void *user, const struct flow_txn *t)
 {
     db_store *s = user;
@@ -601,6 +675,8 @@ static void on_txn(void *user, const struct flow_txn *t)
 
     if (!s->running)
         return;
+    if (is_xfr(t->qtype))
+        pq_txn(s, t);
     a = srv_slot(&s->psrv, t->af, t->server);
     a->txns++;
     switch (t->outcome) {
@@ -634,11 +710,6 @@ static void on_txn(void *user, const struct flow_txn *t)
         a->tc += t->response->tc;
     }
     a->edns_err += win_edns_error(t);
-}
-
-static bool is_xfr(uint16_t qtype)
-{
-    return qtype == 252 || qtype == 251;
 }
 
 /* The producer's list of TCP connections that carried a transfer response (client,
@@ -682,8 +753,13 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
     struct rec_msg *r;
     bool xfr, keep;
 
+    if (!m->qr) {
+        if (m->has_qtype && is_xfr(m->qtype))
+            pq_note(s, m, meta);
+        return;
+    }
     /* Answers feed passive DNS and zones; transfer responses (any RCODE) the xfr table. */
-    if (!m->qr || !m->rrs_ok || !m->has_qtype)
+    if (!m->rrs_ok || !m->has_qtype)
         return;
     xfr = is_xfr(m->qtype);
     if (!(xfr || (m->rcode == 0 && m->ancount > 0)))
@@ -1304,6 +1380,18 @@ static void w_msg(db_store *s, const struct rec_msg *r)
     }
 }
 
+static void w_xfr_lost(db_store *s, const struct xfr_query *q)
+{
+    struct xfr_ent x = {.used = true, .af = q->af, .cport = q->cport, .qtype = q->qtype};
+
+    memcpy(x.client, q->client, 16);
+    memcpy(x.server, q->server, 16);
+    snprintf(x.zone, sizeof(x.zone), "%s", q->zone[0] ? q->zone : "(unknown zone)");
+    x.start_ns = x.last_ns = q->ts_ns;
+    tx_begin(s);
+    xfr_write(s, &x, "failed", "no response", q->ts_ns);
+}
+
 static void w_event(db_store *s, const struct rec_event *e)
 {
     /* The event's direction may be either way round: look for both. */
@@ -1405,6 +1493,9 @@ static void handle(db_store *s, const struct rec_hdr *h)
         break;
     case REC_LOGEV:
         w_logev(s, p);
+        break;
+    case REC_XFR_LOST:
+        w_xfr_lost(s, p);
         break;
     default:
         break;

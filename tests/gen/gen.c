@@ -1343,6 +1343,26 @@ static void fx_xfr(const char *dir)
     close_out(&o);
 }
 
+/* xfr_noanswer.pcap: an AXFR of example.edu asked over TCP and never answered; after 8 s
+ * the secondary gives up and closes the connection. */
+static void fx_xfr_noanswer(const char *dir)
+{
+    struct out o = open_pcap(dir, "xfr_noanswer.pcap", L_ETH);
+    static uint8_t q[512], f[MAXF];
+    struct tcpc k = tcp_conn(45010);
+    size_t n;
+
+    o.t = T0(0);
+    tcp_open(&o, &k);
+    n = dns_query(q, 20, "example.edu.", LDNS_RR_TYPE_AXFR, NULL);
+    tcp_send(&o, &k, true, 0x18, f, framed(f, q, n));
+    o.t = T0(8000000);
+    tcp_send(&o, &k, true, 0x11, NULL, 0);
+    tcp_send(&o, &k, false, 0x11, NULL, 0);
+    tcp_send(&o, &k, true, 0x10, NULL, 0);
+    close_out(&o);
+}
+
 /* amp.pcap: 30 spoofed ANY queries "from" 203.0.113.99 with a 4096-byte buffer, each
  * answered with about 1 kB; amp_near.pcap: a client with ordinary answers (factor ~3). */
 static void fx_amp(const char *dir)
@@ -1410,6 +1430,7 @@ static void fixtures(const char *dir)
     fx_xfr(dir);
     fx_amp(dir);
     fx_rrsig(dir);
+    fx_xfr_noanswer(dir);
 }
 
 /* ---- realistic mix (sample and benchmark) -------------------------------------------------- */

@@ -2,6 +2,7 @@
 # The ISO report on known data. The store is filled by `analyze --db` from the generated day
 # capture (2026-11-23, an error storm at 14:00-14:45) and fixtures whose contents are known by
 # construction: xfr.pcap (3 failed AXFRs: REFUSED, cut inside a message, no closing SOA),
+# xfr_noanswer.pcap (an AXFR of example.edu never answered),
 # tcp_axfr.pcap (one good AXFR of example.com, SOA refresh 3600, expire 604800), edns_fail.pcap
 # (4 FORMERR answers to EDNS queries, 6 answers without OPT to EDNS queries) and poison.pcap.
 # Every APP.3.6 figure is checked against those values or against `analyze --json` of the
@@ -19,7 +20,8 @@ check() { # check NAME GOT WANT
 }
 
 "$TOP/$BUILD/tests/gen" day day.pcap 2>/dev/null
-inputs=("day.pcap" "$P/xfr.pcap" "$P/tcp_axfr.pcap" "$P/edns_fail.pcap" "$P/poison.pcap")
+inputs=("day.pcap" "$P/xfr.pcap" "$P/xfr_noanswer.pcap" "$P/tcp_axfr.pcap" "$P/edns_fail.pcap"
+    "$P/poison.pcap")
 for f in "${inputs[@]}"; do
     opts=()
     [ "$f" = day.pcap ] || opts=(-c "$P/rules.ini")
@@ -46,7 +48,7 @@ check edns-errors "$(jq .app36.edns_errors.value r.json)" 10
 check edns-errors-windows "$(jq .app36.edns_errors.value r.json)" \
     "$(sum '[.[].windows[].edns_errors] | add')"
 check failed-transfers "$(jq -c '[.app36.failed_transfers[] | .zone + " " + .reason]' r.json)" \
-    '["example.com. REFUSED","example.net. connection aborted inside a message","example.org. connection closed before the final SOA"]'
+    '["example.edu. no response","example.com. REFUSED","example.net. connection aborted inside a message","example.org. connection closed before the final SOA"]'
 check successful-transfers "$(jq .app36.successful_transfers r.json)" 1
 # At 24:00 the good transfer of example.com (it ended at 00:00:00.0025) is 86399 s old:
 # refresh (3600) overdue, 604800 - 86399 = 518401 s to expiry. example.net/org only failed.
@@ -66,7 +68,7 @@ check alert-rules "$(jq -c '[.alerts[].rule] | unique' r.json)" \
     "$(jq -s -c '[.[].alerts[].rule] | unique' ./*.pcap.json)"
 check top-clients "$(jq '.top.clients | length' r.json)" 10
 check sources "$(jq -c '[.sources.packets.runs, .sources.dnstap, .sources.logs]' r.json)" \
-    '[5,"not observed: no source","not observed: no source"]'
+    '[6,"not observed: no source","not observed: no source"]'
 check health-windows "$(jq .health.windows r.json)" "$(sum '[.[].windows | length] | add')"
 
 # Comparison with the previous period: 12:00-24:00 against 00:00-12:00.
@@ -103,7 +105,7 @@ check html-self-contained "$(grep -ciE '<script|<link|src=|url\(|https?://[^"'"'
 # (How much passive-DNS detail the writer had to drop depends on the machine's speed.)
 strip() { jq 'del(.health.store_detail_dropped)' "$1"; }
 check reanalysis "$(cmp -s <(strip r.json) <(strip again.json) && echo same)" same
-check reanalysis-runs "$(sqlite3 r.db 'SELECT count(*) FROM run')" 5
+check reanalysis-runs "$(sqlite3 r.db 'SELECT count(*) FROM run')" 6
 
 # Default period: the 24 hours up to the newest data (rounded up to the hour).
 check default-period "$("$DNSVIGIL" report --db r.db --format json | jq -r .period.to)" \
