@@ -261,6 +261,7 @@ struct db_store {
     int ncpu;                 /* cores this process may run on */
     struct timespec spare_at; /* spare_cpu's last look */
     double spare_cpu;         /* the analysis's CPU seconds then */
+    double catchup_cpu;       /* the writer's CPU seconds when the catch-up began (-1: not yet) */
     bool spare;
 };
 
@@ -1537,40 +1538,50 @@ static size_t drain(db_store *s, struct ring *r, size_t max, bool drop)
     return n;
 }
 
-/* After the input ends, the writer may take CATCHUP_SHARE of the run's duration (at least
- * CATCHUP_MIN_MS) to write the detail still queued; what is left then is counted as dropped,
- * so a writer that fell behind never stretches a run by more than that. */
+/* After the input ends, the writer may spend CATCHUP_SHARE of the run's duration (at least
+ * CATCHUP_MIN_MS) of its own CPU time on the detail still queued; what is left then is
+ * counted as dropped, so a writer that fell behind never stretches a run by much more. CPU
+ * time, not wall time: a writer kept off the CPU by other processes still gets its share. */
 #define CATCHUP_SHARE 0.03
 #define CATCHUP_MIN_MS 10
 
-static bool catchup_over(const db_store *s)
+static double thread_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool catchup_over(db_store *s)
 {
     long run_ms = (s->stop_at.tv_sec - s->run_start.tv_sec) * 1000 +
                   (s->stop_at.tv_nsec - s->run_start.tv_nsec) / 1000000;
     long budget = (long)((double)run_ms * CATCHUP_SHARE);
-    return elapsed_ms(&s->stop_at) > (budget > CATCHUP_MIN_MS ? budget : CATCHUP_MIN_MS);
+    if (s->catchup_cpu < 0)
+        s->catchup_cpu = thread_cpu();
+    return (thread_cpu() - s->catchup_cpu) * 1000.0 >
+           (double)(budget > CATCHUP_MIN_MS ? budget : CATCHUP_MIN_MS);
 }
 
 /* Whether the analysis left at least SPARE_MIN of a core idle (half that on one core) over
- * the last SPARE_MS of wall time (the process's CPU time less the writer's own). Passive
- * DNS is written only
- * then: a capture file read at full speed on every core gets its passive DNS from the
- * catch-up after the input (and is shed, counted, beyond that), instead of the writer
- * evicting the analysis's tables from the caches in every short pause of its threads. */
+ * the last SPARE_MS of wall time (the process's CPU time less the writer's own). Passive DNS
+ * is written only then: a capture file read at full speed on every core gets its passive DNS
+ * from the catch-up after the input (and is shed, counted, beyond that), instead of the
+ * writer evicting the analysis's tables from the caches in every short pause of its
+ * threads. */
 #define SPARE_MS 50
 #define SPARE_MIN 0.75
 
 static bool spare_cpu(db_store *s)
 {
-    struct timespec p, t;
+    struct timespec p;
     long ms = elapsed_ms(&s->spare_at);
     double cpu;
 
     if (ms < SPARE_MS)
         return s->spare;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    cpu = (double)(p.tv_sec - t.tv_sec) + (double)(p.tv_nsec - t.tv_nsec) / 1e9;
+    cpu = (double)p.tv_sec + (double)p.tv_nsec / 1e9 - thread_cpu();
     s->spare = s->ncpu - (cpu - s->spare_cpu) * 1000.0 / (double)ms >=
                (s->ncpu > 1 ? SPARE_MIN : SPARE_MIN / 2);
     s->spare_cpu = cpu;
@@ -1662,6 +1673,7 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     st = NULL;
 
     s->complete = ri->complete;
+    s->catchup_cpu = -1;
     if (s->complete && exec(s->db, COMPLETE_CACHE, err, errlen) < 0)
         return ERR_DB;
     s->ring.size = RING_SIZE;
@@ -1710,6 +1722,15 @@ int db_end_run(db_store *s, const struct db_run_end *re)
     if (!s->running)
         return ERR_INVAL;
     clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
+    /* The analysis is done: the catch-up need not yield to it any more (back to the normal
+     * policy; allowed with CAP_SYS_NICE, else the writer stays at idle priority). */
+    if (!s->complete) {
+        struct sched_param sp = {0};
+        int e = pthread_setschedparam(s->thread, SCHED_OTHER, &sp);
+        if (e != 0)
+            log_msg(LOG_DEBUG, "store: writer keeps idle priority for the catch-up: %s",
+                    strerror(e));
+    }
     atomic_store_explicit(&s->stop, true, memory_order_release);
     pthread_join(s->thread, NULL);
     s->running = false;
