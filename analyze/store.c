@@ -107,13 +107,19 @@ struct rec_top {
     uint64_t count;
 };
 
+/* A transfer's client, server and client port (the producer's small tables). */
+struct peer {
+    uint8_t af;
+    uint16_t cport;
+    uint8_t client[16], server[16];
+};
+
 /* A transfer request (AXFR/IXFR query) the producer saw; REC_XFR_LOST carries one whose
  * transaction ended unanswered. */
 struct xfr_query {
+    struct peer p;
     uint64_t ts_ns;
-    uint8_t af;
-    uint16_t cport, qtype;
-    uint8_t client[16], server[16];
+    uint16_t qtype;
     char zone[256];
 };
 
@@ -159,12 +165,6 @@ struct rec_srv {
 struct pdns_ent {
     uint64_t key; /* 0 = free */
     uint64_t pending, last_ns;
-};
-
-struct pxfr_conn {
-    uint8_t af;
-    uint16_t cport;
-    uint8_t client[16], server[16];
 };
 
 struct xfr_ent {
@@ -236,8 +236,8 @@ struct db_store {
     /* Written by the producer only, read when it is done (a plain counter: no locked add
      * for each record shed while the writer is behind). */
     _Alignas(64) uint64_t drops[DB_DROP_N];
-    struct srv_table psrv;            /* the producer's per-server sums of the current window */
-    struct pxfr_conn pxfr[XFR_SLOTS]; /* TCP connections that carried a transfer */
+    struct srv_table psrv;       /* the producer's per-server sums of the current window */
+    struct peer pxfr[XFR_SLOTS]; /* TCP connections that carried a transfer */
     uint32_t npxfr;
     struct xfr_query pq[XFR_SLOTS]; /* transfer requests awaiting their transaction */
     uint32_t npq;
@@ -613,25 +613,42 @@ static bool is_xfr(uint16_t qtype)
     return qtype == 252 || qtype == 251;
 }
 
+static bool peer_is(const struct peer *p, uint8_t af, const uint8_t *client, const uint8_t *server,
+                    uint16_t cport)
+{
+    size_t alen = af == 6 ? 16 : 4;
+    return p->af == af && p->cport == cport && !memcmp(p->client, client, alen) &&
+           !memcmp(p->server, server, alen);
+}
+
+static void peer_set(struct peer *p, uint8_t af, const uint8_t *client, const uint8_t *server,
+                     uint16_t cport)
+{
+    p->af = af;
+    p->cport = cport;
+    memcpy(p->client, client, 16);
+    memcpy(p->server, server, 16);
+}
+
+/* The slot for a new entry of a producer table of *n entries: when all XFR_SLOTS are taken
+ * (more transfers at once than the writer tracks), the first makes room, counted. */
+static uint32_t slot_take(db_store *s, uint32_t *n)
+{
+    if (*n < XFR_SLOTS)
+        return (*n)++;
+    s->pxfr_evicted++;
+    return 0;
+}
+
 /* A transfer request: kept (zone name and peers) until its transaction ends, so one never
  * answered can be recorded as a failed transfer of that zone. */
 static void pq_note(db_store *s, const struct dns_msg *m, const struct cap_meta *meta)
 {
-    struct xfr_query *q;
+    struct xfr_query *q = &s->pq[slot_take(s, &s->npq)];
 
-    if (s->npq == XFR_SLOTS) {
-        /* more requests outstanding than tracked: the first makes room (counted) */
-        s->pxfr_evicted++;
-        q = &s->pq[0];
-    } else {
-        q = &s->pq[s->npq++];
-    }
+    peer_set(&q->p, meta->af, meta->src, meta->dst, meta->sport);
     q->ts_ns = meta->ts_ns;
-    q->af = meta->af;
-    q->cport = meta->sport;
     q->qtype = m->qtype;
-    memcpy(q->client, meta->src, 16);
-    memcpy(q->server, meta->dst, 16);
     dns_name_to_str(m->qname, m->qname_len, q->zone, sizeof(q->zone));
     for (char *p = q->zone; *p; p++)
         *p = (char)tolower((unsigned char)*p);
@@ -640,26 +657,20 @@ static void pq_note(db_store *s, const struct dns_msg *m, const struct cap_meta 
 /* A transfer request's transaction ended: an unanswered one goes to the writer. */
 static void pq_txn(db_store *s, const struct flow_txn *t)
 {
-    size_t alen = t->af == 6 ? 16 : 4, nh;
+    size_t nh;
     struct xfr_query *r;
     uint32_t i;
 
-    for (i = 0; i < s->npq; i++) {
-        const struct xfr_query *q = &s->pq[i];
-        if (q->af == t->af && q->cport == t->client_port && !memcmp(q->client, t->client, alen) &&
-            !memcmp(q->server, t->server, alen))
+    for (i = 0; i < s->npq; i++)
+        if (peer_is(&s->pq[i].p, t->af, t->client, t->server, t->client_port))
             break;
-    }
     if (t->outcome == FLOW_UNANSWERED &&
         (r = rec_begin(s, &s->ring, REC_XFR_LOST, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE, &nh))) {
         if (i < s->npq) {
             *r = s->pq[i];
         } else { /* the request was not seen as a message (or its entry made room) */
             memset(r, 0, sizeof(*r));
-            r->af = t->af;
-            r->cport = t->client_port;
-            memcpy(r->client, t->client, 16);
-            memcpy(r->server, t->server, 16);
+            peer_set(&r->p, t->af, t->client, t->server, t->client_port);
         }
         r->ts_ns = t->query_ns;
         r->qtype = t->qtype;
@@ -713,38 +724,22 @@ static void on_txn(void *user, const struct flow_txn *t)
     a->edns_err += win_edns_error(t);
 }
 
-/* The producer's list of TCP connections that carried a transfer response (client,
- * server, client port): only their end or abort events are sent to the writer. */
-static struct pxfr_conn *pxfr_find(db_store *s, uint8_t af, const uint8_t *client,
-                                   const uint8_t *server, uint16_t cport)
+/* The producer's list of TCP connections that carried a transfer response: only their end
+ * or abort events are sent to the writer. */
+static struct peer *pxfr_find(db_store *s, uint8_t af, const uint8_t *client, const uint8_t *server,
+                              uint16_t cport)
 {
-    size_t alen = af == 6 ? 16 : 4;
-    for (uint32_t i = 0; i < s->npxfr; i++) {
-        struct pxfr_conn *c = &s->pxfr[i];
-        if (c->af == af && c->cport == cport && !memcmp(c->client, client, alen) &&
-            !memcmp(c->server, server, alen))
-            return c;
-    }
+    for (uint32_t i = 0; i < s->npxfr; i++)
+        if (peer_is(&s->pxfr[i], af, client, server, cport))
+            return &s->pxfr[i];
     return NULL;
 }
 
+/* (An entry that makes room has its end go unseen; the writer then reports it incomplete.) */
 static void pxfr_note(db_store *s, const struct cap_meta *meta)
 {
-    struct pxfr_conn *c = pxfr_find(s, meta->af, meta->dst, meta->src, meta->dport);
-    if (c)
-        return;
-    /* Full (more transfers at once than the writer tracks): the first one makes room (its
-     * end goes unseen; the writer then reports it incomplete), counted. */
-    if (s->npxfr == XFR_SLOTS) {
-        s->pxfr_evicted++;
-        c = &s->pxfr[0];
-    } else {
-        c = &s->pxfr[s->npxfr++];
-    }
-    c->af = meta->af;
-    c->cport = meta->dport;
-    memcpy(c->client, meta->dst, 16);
-    memcpy(c->server, meta->src, 16);
+    if (!pxfr_find(s, meta->af, meta->dst, meta->src, meta->dport))
+        peer_set(&s->pxfr[slot_take(s, &s->npxfr)], meta->af, meta->dst, meta->src, meta->dport);
 }
 
 static void on_message(void *user, const struct dns_msg *m, const struct cap_meta *meta)
@@ -790,7 +785,7 @@ static void on_event(void *user, const struct cap_event *ev)
     db_store *s = user;
     size_t nh;
     struct rec_event *r;
-    struct pxfr_conn *c;
+    struct peer *c;
 
     if (ev->kind != CAP_EV_TCP_ABORTED && ev->kind != CAP_EV_TCP_END)
         return;
@@ -1383,10 +1378,10 @@ static void w_msg(db_store *s, const struct rec_msg *r)
 
 static void w_xfr_lost(db_store *s, const struct xfr_query *q)
 {
-    struct xfr_ent x = {.used = true, .af = q->af, .cport = q->cport, .qtype = q->qtype};
+    struct xfr_ent x = {.used = true, .af = q->p.af, .cport = q->p.cport, .qtype = q->qtype};
 
-    memcpy(x.client, q->client, 16);
-    memcpy(x.server, q->server, 16);
+    memcpy(x.client, q->p.client, 16);
+    memcpy(x.server, q->p.server, 16);
     snprintf(x.zone, sizeof(x.zone), "%s", q->zone[0] ? q->zone : "(unknown zone)");
     x.start_ns = x.last_ns = q->ts_ns;
     tx_begin(s);
