@@ -34,12 +34,24 @@ struct poll {
     char zone[128];
 };
 
+/* A transfer request awaiting its transaction: the zone it asked for, so an unanswered one
+ * can be named (the transaction carries no name). */
+#define REQS 64
+struct req {
+    uint8_t af;
+    uint16_t cport;
+    uint8_t client[16], server[16];
+    char zone[256];
+};
+
 struct st {
     struct xfr *x;
     uint32_t nx;
     uint32_t active;   /* slots in use: 0 means every TCP stream end returns at once */
     struct ktab polls; /* client + zone hash: SOA queries this window */
     uint64_t min_polls;
+    struct req req[REQS]; /* outstanding transfer requests (when full, one makes room) */
+    uint32_t nreq, next;
 };
 
 static int init(struct rule_ctx *rc)
@@ -144,6 +156,43 @@ static unsigned count_soa(const struct dns_msg *m, uint64_t *records)
     return n;
 }
 
+static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    struct st *s;
+    struct req *q;
+
+    if (m->qr || !m->has_qtype || (m->qtype != 251 && m->qtype != 252))
+        return;
+    s = rule_state(rc);
+    if (s->nreq < REQS) {
+        q = &s->req[s->nreq++];
+    } else {
+        q = &s->req[s->next];
+        s->next = (s->next + 1) % REQS;
+    }
+    q->af = meta->af;
+    q->cport = meta->sport;
+    memcpy(q->client, meta->src, 16);
+    memcpy(q->server, meta->dst, 16);
+    dns_name_to_str(m->qname, m->qname_len, q->zone, sizeof(q->zone));
+}
+
+/* The zone of the transfer request behind t (into zone, if it was seen), forgetting it. */
+static void req_take(struct st *s, const struct flow_txn *t, char *zone, size_t n)
+{
+    size_t alen = t->af == 4 ? 4 : 16;
+    for (uint32_t i = 0; i < s->nreq; i++) {
+        struct req *q = &s->req[i];
+        if (q->af == t->af && q->cport == t->client_port && !memcmp(q->client, t->client, alen) &&
+            !memcmp(q->server, t->server, alen)) {
+            snprintf(zone, n, "%s", q->zone);
+            *q = s->req[--s->nreq];
+            s->next = s->next < s->nreq ? s->next : 0;
+            return;
+        }
+    }
+}
+
 static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
 {
     struct st *s = rule_state(rc);
@@ -161,11 +210,12 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
     }
     if (t->qtype != 251 && t->qtype != 252)
         return;
+    req_take(s, t, zone, sizeof(zone));
     if (m && m->has_question)
         dns_name_to_str(m->qname, m->qname_len, zone, sizeof(zone));
     if (t->outcome == FLOW_UNANSWERED) {
-        fire(rc, "no response", "(unknown zone)", t->af, t->client, t->server, t->query_ns,
-             SEV_WARNING, 1, "{\"reason\":\"unanswered\"}");
+        fire(rc, "no response", zone[0] ? zone : "(unknown zone)", t->af, t->client, t->server,
+             t->query_ns, SEV_WARNING, 1, "{\"reason\":\"unanswered\"}");
         return;
     }
     if (t->outcome != FLOW_ANSWERED && t->outcome != FLOW_DUPLICATE)
@@ -324,6 +374,7 @@ const struct rule_ops rule_xfr_failed = {
     .reference = "BSI APP.3.6.A7/A15",
     .params = params,
     .init = init,
+    .on_message = on_message,
     .on_txn = on_txn,
     .on_event = on_event,
     .on_tick = on_tick,
