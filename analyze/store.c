@@ -169,9 +169,8 @@ struct pdns_ent {
 
 struct xfr_ent {
     bool used;
-    uint8_t af;
-    uint8_t client[16], server[16];
-    uint16_t cport, qtype;
+    struct peer p;
+    uint16_t qtype;
     char zone[256];
     uint64_t start_ns, last_ns;
     uint32_t soa_count, first_serial, last_serial, msgs, rrs;
@@ -479,28 +478,21 @@ enum rec_room {
 
 /* --db-complete: waits until the writer has made room (10 us doubling to 1 ms between
  * looks); NULL only when the record can never fit. */
-static void *rec_wait(db_store *s, struct ring *r, enum rec_kind kind, enum db_drop_kind dk,
-                      size_t len, enum rec_room room, size_t *newhead)
+static void *ring_reserve_wait(db_store *s, struct ring *r, size_t len, size_t limit,
+                               size_t *newhead)
 {
-    size_t limit = room == ROOM_ALL ? r->size : DETAIL_SHARE(r->size);
     long ns = 10000;
-    struct rec_hdr *h;
+    void *h;
 
-    if (!s->running)
+    if (len > limit)
         return NULL;
-    if (len > limit) {
-        s->drops[dk]++;
-        return NULL;
-    }
     while (!(h = ring_reserve(r, len, limit, newhead))) {
         struct timespec ts = {0, ns};
         nanosleep(&ts, NULL);
         s->waits++;
         ns = ns < 1000000 ? ns * 2 : ns;
     }
-    h->len = (uint32_t)len;
-    h->kind = kind;
-    return h + 1;
+    return h;
 }
 
 /* Reserves a record of payload bytes in ring r; NULL (and a drop counted) when there is no
@@ -509,18 +501,17 @@ static void *rec_begin(db_store *s, struct ring *r, enum rec_kind kind, enum db_
                        size_t payload, enum rec_room room, size_t *newhead)
 {
     size_t len = (sizeof(struct rec_hdr) + payload + 7) & ~(size_t)7;
+    size_t limit = room == ROOM_ALL ? r->size : DETAIL_SHARE(r->size);
     struct rec_hdr *h;
 
-    if (s->complete)
-        return rec_wait(s, r, kind, dk, len, room, newhead);
-    if (room == ROOM_SHED && r->backoff) {
+    if (room == ROOM_SHED && r->backoff) { /* never set with --db-complete */
         r->backoff--;
         s->drops[dk]++;
         return NULL;
     }
-    if (!s->running ||
-        !(h = ring_reserve(r, len, room == ROOM_ALL ? r->size : DETAIL_SHARE(r->size), newhead))) {
-        if (room == ROOM_SHED)
+    if (!s->running || !(h = s->complete ? ring_reserve_wait(s, r, len, limit, newhead)
+                                         : ring_reserve(r, len, limit, newhead))) {
+        if (room == ROOM_SHED && !s->complete)
             r->backoff = SHED_BACKOFF;
         if (s->running)
             s->drops[dk]++;
@@ -747,7 +738,8 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
     db_store *s = user;
     size_t nh;
     struct rec_msg *r;
-    bool xfr, keep;
+    struct ring *ring;
+    bool xfr;
 
     if (!m->qr) {
         if (m->has_qtype && is_xfr(m->qtype))
@@ -762,11 +754,11 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
         return;
     /* Transfers (failed transfers are an item of the APP.3.6 report) travel with the
      * windows, in the ring that is not shed for passive DNS. */
-    keep = xfr;
+    ring = xfr ? &s->ring : &s->detail;
     if (xfr && meta->proto == 6)
         pxfr_note(s, meta);
-    r = rec_begin(s, keep ? &s->ring : &s->detail, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len,
-                  keep ? ROOM_SHARE : ROOM_SHED, &nh);
+    r = rec_begin(s, ring, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len, xfr ? ROOM_SHARE : ROOM_SHED,
+                  &nh);
     if (!r)
         return;
     r->ts_ns = meta->ts_ns;
@@ -777,7 +769,7 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
     r->sport = meta->sport;
     r->dport = meta->dport;
     memcpy(r + 1, m->wire, m->len);
-    ring_commit(keep ? &s->ring : &s->detail, nh);
+    ring_commit(ring, nh);
 }
 
 static void on_event(void *user, const struct cap_event *ev)
@@ -1246,8 +1238,8 @@ static void xfr_write(db_store *s, struct xfr_ent *x, const char *outcome, const
 
     sqlite3_bind_int64(st, 1, s->run_id);
     sqlite3_bind_text(st, 2, x->zone, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, addr_text(x->af, x->client, cl), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, addr_text(x->af, x->server, sv), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, addr_text(x->p.af, x->p.client, cl), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, addr_text(x->p.af, x->p.server, sv), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, x->qtype == 252 ? "AXFR" : "IXFR", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, (int64_t)x->start_ns);
     sqlite3_bind_int64(st, 7, (int64_t)end_ns);
@@ -1276,7 +1268,6 @@ static void xfr_write(db_store *s, struct xfr_ent *x, const char *outcome, const
 static struct xfr_ent *xfr_find(db_store *s, uint8_t af, const uint8_t *client,
                                 const uint8_t *server, uint16_t cport, bool create)
 {
-    size_t alen = af == 6 ? 16 : 4;
     struct xfr_ent *fr = NULL;
     for (int i = 0; i < XFR_SLOTS; i++) {
         struct xfr_ent *x = &s->xfr[i];
@@ -1284,8 +1275,7 @@ static struct xfr_ent *xfr_find(db_store *s, uint8_t af, const uint8_t *client,
             fr = fr ? fr : x;
             continue;
         }
-        if (x->af == af && x->cport == cport && !memcmp(x->client, client, alen) &&
-            !memcmp(x->server, server, alen))
+        if (peer_is(&x->p, af, client, server, cport))
             return x;
     }
     if (!create)
@@ -1312,10 +1302,7 @@ static void w_xfr(db_store *s, const struct rec_msg *r)
     if (!x->used) {
         memset(x, 0, sizeof(*x));
         x->used = true;
-        x->af = r->af;
-        memcpy(x->client, r->dst, 16);
-        memcpy(x->server, r->src, 16);
-        x->cport = r->dport;
+        peer_set(&x->p, r->af, r->dst, r->src, r->dport);
         x->qtype = m->qtype;
         x->start_ns = r->ts_ns;
         dns_name_to_str(m->qname, m->qname_len, x->zone, sizeof(x->zone));
@@ -1378,10 +1365,8 @@ static void w_msg(db_store *s, const struct rec_msg *r)
 
 static void w_xfr_lost(db_store *s, const struct xfr_query *q)
 {
-    struct xfr_ent x = {.used = true, .af = q->p.af, .cport = q->p.cport, .qtype = q->qtype};
+    struct xfr_ent x = {.used = true, .p = q->p, .qtype = q->qtype};
 
-    memcpy(x.client, q->p.client, 16);
-    memcpy(x.server, q->p.server, 16);
     snprintf(x.zone, sizeof(x.zone), "%s", q->zone[0] ? q->zone : "(unknown zone)");
     x.start_ns = x.last_ns = q->ts_ns;
     tx_begin(s);
@@ -1592,8 +1577,8 @@ static void *writer(void *arg)
     /* The writer yields the CPU to the analysis (DESIGN principle 5, capture never waits on
      * disk): under SCHED_IDLE it runs on what the analysis leaves idle (all of a live
      * sensor's spare cores; next to nothing while a capture file keeps both cores busy).
-     * What it cannot keep up with is shed as passive-DNS detail and counted; windows,
-     * alerts, transfers and zones are written in any case. */
+     * What it cannot keep up with is shed as passive-DNS detail (with the zones of SOA
+     * answers) and counted; windows, alerts and transfers are written in any case. */
     struct sched_param sp = {0};
     int e = s->complete ? 0 : pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     if (e != 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) != 0)
