@@ -60,6 +60,9 @@ struct engine {
      * per-packet dispatch is a tight loop over what is there to call. */
     struct rule_ctx *msg_ctx[CFG_MAX_RULES], *txn_ctx[CFG_MAX_RULES];
     unsigned nmsg, ntxn;
+    /* What the engine handed to the rules (the summary shows it, so a run whose rules saw
+     * nothing cannot pass for one whose rules found nothing). */
+    uint64_t seen_msgs, seen_txns, seen_windows, seen_events, seen_logs;
 };
 
 struct learned {
@@ -331,6 +334,7 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
             l->ra += m->ra;
         }
     }
+    e->seen_msgs++;
     for (unsigned i = 0, n = e->nmsg; i < n; i++)
         e->msg_ctx[i]->ops->on_message(e->msg_ctx[i], m, meta);
 }
@@ -338,6 +342,7 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
 static void on_txn(void *user, const struct flow_txn *t)
 {
     struct engine *e = user;
+    e->seen_txns++;
     for (unsigned i = 0, n = e->ntxn; i < n; i++)
         e->txn_ctx[i]->ops->on_txn(e->txn_ctx[i], t);
 }
@@ -345,6 +350,7 @@ static void on_txn(void *user, const struct flow_txn *t)
 static void on_window(void *user, const struct win_stats *w)
 {
     struct engine *e = user;
+    e->seen_windows++;
     for (unsigned i = 0; i < e->nctx; i++)
         if (e->ctx[i].ops->on_tick)
             e->ctx[i].ops->on_tick(&e->ctx[i], w);
@@ -354,6 +360,7 @@ static void on_window(void *user, const struct win_stats *w)
 static void on_event(void *user, const struct cap_event *ev)
 {
     struct engine *e = user;
+    e->seen_events++;
     for (unsigned i = 0; i < e->nctx; i++)
         if (e->ctx[i].ops->on_event)
             e->ctx[i].ops->on_event(&e->ctx[i], ev);
@@ -361,6 +368,7 @@ static void on_event(void *user, const struct cap_event *ev)
 
 void engine_log(struct engine *e, const struct srvlog_event *ev)
 {
+    e->seen_logs++;
     close_quiet(e, ev->ts_ns);
     for (unsigned i = 0; i < e->nctx; i++)
         if (e->ctx[i].ops->on_log)
@@ -508,6 +516,13 @@ void engine_json(const struct engine *e, struct json *j)
     for (unsigned i = 0; i < e->nctx; i++)
         json_str(j, NULL, e->ctx[i].ops->name);
     json_arr_end(j);
+    json_obj_begin(j, "seen");
+    json_u64(j, "messages", e->seen_msgs);
+    json_u64(j, "transactions", e->seen_txns);
+    json_u64(j, "windows", e->seen_windows);
+    json_u64(j, "capture_events", e->seen_events);
+    json_u64(j, "log_events", e->seen_logs);
+    json_obj_end(j);
     json_u64(j, "alerts_dropped", e->dropped);
     json_obj_begin(j, "counters");
     for (unsigned i = 0; i < e->nctx; i++) {

@@ -10,10 +10,23 @@ RESULTS=$(mktemp)
 trap 'rm -f "$RESULTS"' EXIT
 cd "$TOP" || exit 2
 
+# suite TITLE CMD...: runs one suite. A suite that exits non-zero without recording a
+# failure of its own (it died: a syntax error, a crash of the script, a missing tool it did
+# not check for), or that records no result at all, is a failure too.
 suite() {
-    echo "== $1"
+    local title=$1 before after fails rc
     shift
-    "$@" || true
+    echo "== $title"
+    before=$(wc -l <"$RESULTS")
+    fails=$(grep -c '^FAIL' "$RESULTS")
+    "$@"
+    rc=$?
+    after=$(wc -l <"$RESULTS")
+    if [ "$rc" -ne 0 ] && [ "$(grep -c '^FAIL' "$RESULTS")" -eq "$fails" ]; then
+        fail "suite/$1" "exited with status $rc without recording a failure"
+    elif [ "$after" -eq "$before" ]; then
+        fail "suite/$1" "recorded no result"
+    fi
 }
 
 suite "unit tests (cmocka)" tests/unit/run.sh
