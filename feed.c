@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "feed.h"
 
+#include "common/dnsnum.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -30,8 +32,6 @@ void feed_log_event(db_store *db, struct engine *eng, struct log_minute *lm, con
     if (!db)
         return;
     if (ev->kind == SL_QUERY || ev->kind == SL_REPLY) {
-        static const char *const rc[] = {"NOERROR",  "FORMERR", "SERVFAIL",
-                                         "NXDOMAIN", "NOTIMP",  "REFUSED"};
         uint64_t minute = ev->ts_ns / 60000000000ull;
         if (minute != lm->minute || ev->format != lm->fmt || strcmp(server, lm->server)) {
             feed_log_flush(db, lm);
@@ -43,9 +43,9 @@ void feed_log_event(db_store *db, struct engine *eng, struct log_minute *lm, con
             lm->queries++;
         } else {
             lm->replies++;
-            for (int i = 0; i < 6; i++)
-                if (!strcmp(ev->rcode, rc[i]))
-                    lm->rcode[i]++;
+            int r = dns_rcode_parse(ev->rcode);
+            if (r >= 0 && r <= DNS_R_REFUSED)
+                lm->rcode[r]++;
         }
         return;
     }

@@ -337,9 +337,9 @@ void dns_decode(const uint8_t *wire, size_t len, bool capture_truncated, struct 
             }
             rdata = wire + r.off;
             r.off += rdlen;
-            if (type == 41) {
+            if (type == DNS_T_OPT) {
                 note_opt(m, sec, name_off, rclass, ttl, rdata, rdlen);
-            } else if (type == 250 && sec == DNS_SEC_ADDITIONAL && i + 1 == counts[sec]) {
+            } else if (type == DNS_T_TSIG && sec == DNS_SEC_ADDITIONAL && i + 1 == counts[sec]) {
                 /* RFC 8945 4.2: TSIG rdata = alg name, time(48) fudge(16) mac(len+data)
                  * orig-id(16) error(16) other(len+data). */
                 size_t an = 0;
@@ -476,35 +476,12 @@ const char *dns_malformed_name(enum dns_malformed reason)
     return names[reason];
 }
 
-const char *dns_rcode_name(unsigned rcode)
-{
-    /* IANA "DNS RCODEs" registry; 16 is BADVERS in an OPT context (RFC 6891). */
-    static const char *const names[] = {
-        "NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",   "REFUSED",
-        "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE",  "DSOTYPENI",
-        NULL,       NULL,      NULL,       NULL,       "BADVERS",  "BADKEY",
-        "BADTIME",  "BADMODE", "BADNAME",  "BADALG",   "BADTRUNC", "BADCOOKIE",
-    };
-    if (rcode >= sizeof(names) / sizeof(names[0]))
-        return NULL;
-    return names[rcode];
-}
-
-const char *dns_opcode_name(unsigned opcode)
-{
-    static const char *const names[] = {"QUERY",  "IQUERY", "STATUS", NULL,
-                                        "NOTIFY", "UPDATE", "DSO"};
-    if (opcode >= sizeof(names) / sizeof(names[0]))
-        return NULL;
-    return names[opcode];
-}
-
 bool dns_soa_fields(const struct dns_msg *m, const struct dns_rr *rr, uint32_t t[5])
 {
     size_t next = rr->rdata_off, len, end = (size_t)rr->rdata_off + rr->rdlen;
     uint8_t buf[DNS_MAX_NAME];
 
-    if (end > m->len || rr->type != 6)
+    if (end > m->len || rr->type != DNS_T_SOA)
         return false;
     for (int i = 0; i < 2; i++) /* MNAME, RNAME */
         if (dns_name_walk(m->wire, end, next, &next, buf, &len) != DNS_MAL_NONE)

@@ -7,6 +7,8 @@
 #ifndef DV_ANALYZE_DNS_H
 #define DV_ANALYZE_DNS_H
 
+#include "../common/dnsnum.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,11 +150,5 @@ bool dns_soa_fields(const struct dns_msg *m, const struct dns_rr *rr, uint32_t t
 
 /* Stable snake_case name of a malformed reason (used as JSON key). */
 const char *dns_malformed_name(enum dns_malformed reason);
-
-/* IANA mnemonic of an RCODE ("NOERROR", "BADVERS"...); NULL if it has none. */
-const char *dns_rcode_name(unsigned rcode);
-
-/* IANA mnemonic of an opcode ("QUERY", "NOTIFY"...); NULL if it has none. */
-const char *dns_opcode_name(unsigned opcode);
 
 #endif

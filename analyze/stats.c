@@ -49,7 +49,7 @@ void dns_stats_add(struct dns_stats *st, const struct dns_msg *m, const struct c
         st->queries++;
         if (m->has_qtype) {
             st->qtype[m->qtype]++;
-            if (m->qclass != 1)
+            if (m->qclass != DNS_C_IN)
                 st->qclass_other++;
         }
     }

@@ -599,11 +599,6 @@ static void on_window(void *user, const struct win_stats *w)
     ring_commit(&s->ring, nh);
 }
 
-static bool is_xfr(uint16_t qtype)
-{
-    return qtype == 252 || qtype == 251;
-}
-
 static bool peer_is(const struct peer *p, uint8_t af, const uint8_t *client, const uint8_t *server,
                     uint16_t cport)
 {
@@ -678,7 +673,7 @@ static void on_txn(void *user, const struct flow_txn *t)
 
     if (!s->running)
         return;
-    if (is_xfr(t->qtype))
+    if (dns_is_xfr(t->qtype))
         pq_txn(s, t);
     a = srv_slot(&s->psrv, t->af, t->server);
     a->txns++;
@@ -708,7 +703,7 @@ static void on_txn(void *user, const struct flow_txn *t)
     }
     if (t->response) {
         /* NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED other */
-        unsigned rc = t->response->rcode <= 5 ? t->response->rcode : 6;
+        unsigned rc = t->response->rcode <= DNS_R_REFUSED ? t->response->rcode : 6;
         a->rc[rc]++;
         a->tc += t->response->tc;
     }
@@ -742,15 +737,15 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
     bool xfr;
 
     if (!m->qr) {
-        if (m->has_qtype && is_xfr(m->qtype))
+        if (m->has_qtype && dns_is_xfr(m->qtype))
             pq_note(s, m, meta);
         return;
     }
     /* Answers feed passive DNS and zones; transfer responses (any RCODE) the xfr table. */
     if (!m->rrs_ok || !m->has_qtype)
         return;
-    xfr = is_xfr(m->qtype);
-    if (!(xfr || (m->rcode == 0 && m->ancount > 0)))
+    xfr = dns_is_xfr(m->qtype);
+    if (!(xfr || (m->rcode == DNS_R_NOERROR && m->ancount > 0)))
         return;
     /* Transfers (failed transfers are an item of the APP.3.6 report) travel with the
      * windows, in the ring that is not shed for passive DNS. */
@@ -1069,19 +1064,19 @@ static uint64_t rr_key(const struct dns_msg *m, const struct dns_rr *rr, const u
     h = sketch_mix64(sketch_hash(owner, *olen, false) ^ ((uint64_t)rr->type << 48));
     h = sketch_mix64(h ^ sketch_hash(srv, srvlen, false));
     switch (rr->type) {
-    case 2:  /* NS */
-    case 5:  /* CNAME */
-    case 12: /* PTR */
-    case 39: /* DNAME */
+    case DNS_T_NS:
+    case DNS_T_CNAME:
+    case DNS_T_PTR:
+    case DNS_T_DNAME:
         names = 1;
         break;
-    case 15: /* MX */
+    case DNS_T_MX:
         pre = 2, names = 1;
         break;
-    case 33: /* SRV */
+    case DNS_T_SRV:
         pre = 6, names = 1;
         break;
-    case 6: /* SOA */
+    case DNS_T_SOA:
         names = 2, post = 20;
         break;
     default:
@@ -1188,11 +1183,11 @@ static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr
     e->pending = 0;
     e->last_ns = r->ts_ns;
     s->pdns_used++;
-    if ((rr->type == 1 && rr->rdlen == 4) || (rr->type == 28 && rr->rdlen == 16)) {
+    if ((rr->type == DNS_T_A && rr->rdlen == 4) || (rr->type == DNS_T_AAAA && rr->rdlen == 16)) {
         /* The common case without ldns's allocations. */
         dns_name_to_str(owner, olen, name, sizeof(name));
-        snprintf(type, sizeof(type), "%s", rr->type == 1 ? "A" : "AAAA");
-        inet_ntop(rr->type == 1 ? AF_INET : AF_INET6, rr->rdata, rdata, sizeof(rdata));
+        dns_type_str(rr->type, type, sizeof(type));
+        inet_ntop(rr->type == DNS_T_A ? AF_INET : AF_INET6, rr->rdata, rdata, sizeof(rdata));
     } else if (!rr_text(&s->msg, rr->name_off, name, sizeof(name), type, sizeof(type), rdata,
                         sizeof(rdata))) {
         return;
@@ -1240,7 +1235,11 @@ static void xfr_write(db_store *s, struct xfr_ent *x, const char *outcome, const
     sqlite3_bind_text(st, 2, x->zone, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, addr_text(x->p.af, x->p.client, cl), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, addr_text(x->p.af, x->p.server, sv), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, x->qtype == 252 ? "AXFR" : "IXFR", -1, SQLITE_STATIC);
+    {
+        char qt[16];
+        dns_type_str(x->qtype, qt, sizeof(qt));
+        sqlite3_bind_text(st, 5, qt, -1, SQLITE_TRANSIENT);
+    }
     sqlite3_bind_int64(st, 6, (int64_t)x->start_ns);
     sqlite3_bind_int64(st, 7, (int64_t)end_ns);
     sqlite3_bind_text(st, 8, outcome, -1, SQLITE_STATIC);
@@ -1311,7 +1310,7 @@ static void w_xfr(db_store *s, const struct rec_msg *r)
     }
     x->msgs++;
     x->last_ns = r->ts_ns;
-    if (m->rcode != 0) {
+    if (m->rcode != DNS_R_NOERROR) {
         const char *n = dns_rcode_name(m->rcode);
         char reason[48];
         snprintf(reason, sizeof(reason), "%s", n ? n : "error");
@@ -1321,18 +1320,18 @@ static void w_xfr(db_store *s, const struct rec_msg *r)
     dns_rr_iter_init(&it, m);
     while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
         x->rrs++;
-        if (rr.type != 6 || !dns_soa_fields(m, &rr, t))
+        if (rr.type != DNS_T_SOA || !dns_soa_fields(m, &rr, t))
             continue;
         if (x->soa_count++ == 0) {
             x->first_serial = t[0];
             w_zone(s, r, &rr, t);
-        } else if (x->qtype == 252 || t[0] == x->first_serial) {
+        } else if (x->qtype == DNS_T_AXFR || t[0] == x->first_serial) {
             done = true;
         }
         x->last_serial = t[0];
     }
     /* IXFR answered with the current SOA alone: nothing to transfer. */
-    if (x->qtype == 251 && x->msgs == 1 && x->soa_count == 1 && x->rrs == 1)
+    if (x->qtype == DNS_T_IXFR && x->msgs == 1 && x->soa_count == 1 && x->rrs == 1)
         done = true;
     if (done)
         xfr_write(s, x, "ok", NULL, r->ts_ns);
@@ -1348,17 +1347,17 @@ static void w_msg(db_store *s, const struct rec_msg *r)
         return;
     s->stats.messages++;
     tx_begin(s);
-    if (is_xfr(s->msg.qtype)) {
+    if (dns_is_xfr(s->msg.qtype)) {
         w_xfr(s, r);
         return;
     }
     dns_rr_iter_init(&it, &s->msg);
     while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
         uint32_t t[5];
-        if (rr.type == 41)
+        if (rr.type == DNS_T_OPT)
             continue;
         w_pdns(s, r, &rr);
-        if (rr.type == 6 && dns_soa_fields(&s->msg, &rr, t))
+        if (rr.type == DNS_T_SOA && dns_soa_fields(&s->msg, &rr, t))
             w_zone(s, r, &rr, t);
     }
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Human and JSON summaries. ldns supplies the RR type mnemonics (its descriptor table is
- * the reference we trust for presentation), the IANA RCODE table lives in dns.c. */
+/* Human and JSON summaries. The names of types, RCODEs and opcodes come from
+ * common/dnsnum.h. */
 #include "summary.h"
 
 #include "../common/json.h"
@@ -11,31 +11,6 @@
 #include <time.h>
 
 #define DV_VERSION_STR "0.1.0"
-
-void summary_qtype_name(unsigned qtype, char *buf, size_t bufsz)
-{
-    const ldns_rr_descriptor *d = ldns_rr_descript((uint16_t)qtype);
-
-    if (d && d->_name && d->_type == qtype)
-        snprintf(buf, bufsz, "%s", d->_name);
-    else if (qtype == 251)
-        snprintf(buf, bufsz, "IXFR");
-    else if (qtype == 252)
-        snprintf(buf, bufsz, "AXFR");
-    else if (qtype == 255)
-        snprintf(buf, bufsz, "ANY");
-    else
-        snprintf(buf, bufsz, "TYPE%u", qtype);
-}
-
-void summary_rcode_name(unsigned rcode, char *buf, size_t bufsz)
-{
-    const char *n = dns_rcode_name(rcode);
-    if (n)
-        snprintf(buf, bufsz, "%s", n);
-    else
-        snprintf(buf, bufsz, "RCODE%u", rcode);
-}
 
 void summary_time(uint64_t ts_ns, char *buf, size_t bufsz)
 {
@@ -107,7 +82,7 @@ static void json_dns(struct json *j, const struct dns_stats *st)
     for (unsigned i = 0; i < 4096; i++) {
         if (!st->rcode[i])
             continue;
-        summary_rcode_name(i, name, sizeof(name));
+        dns_rcode_str(i, name, sizeof(name));
         json_u64(j, name, st->rcode[i]);
     }
     json_obj_end(j);
@@ -115,7 +90,7 @@ static void json_dns(struct json *j, const struct dns_stats *st)
     for (unsigned i = 0; i < 65536; i++) {
         if (!st->qtype[i])
             continue;
-        summary_qtype_name(i, name, sizeof(name));
+        dns_type_str(i, name, sizeof(name));
         json_u64(j, name, st->qtype[i]);
     }
     json_obj_end(j);
@@ -275,7 +250,7 @@ static void json_window(struct json *j, const struct win_stats *w)
         if (i == WIN_RCODES - 1)
             snprintf(name, sizeof(name), "other");
         else
-            summary_rcode_name(i, name, sizeof(name));
+            dns_rcode_str(i, name, sizeof(name));
         json_u64(j, name, w->rcode[i]);
     }
     json_obj_end(j);
@@ -454,8 +429,8 @@ void summary_text(FILE *f, const struct summary_in *in)
             (unsigned long long)st->ipv6);
     fprintf(f, "  queries            %llu\n", (unsigned long long)st->queries);
     fprintf(f, "  responses          %llu\n", (unsigned long long)st->responses);
-    top_line(f, "response codes", st->rcode, 4096, st->responses, summary_rcode_name, 8);
-    top_line(f, "query types", st->qtype, 65536, st->queries, summary_qtype_name, 10);
+    top_line(f, "response codes", st->rcode, 4096, st->responses, dns_rcode_str, 8);
+    top_line(f, "query types", st->qtype, 65536, st->queries, dns_type_str, 10);
     fprintf(f, "  EDNS               %llu messages (%.1f%%), DO %llu, version>0 %llu\n",
             (unsigned long long)st->edns, pct(st->edns, st->queries + st->responses),
             (unsigned long long)st->edns_do, (unsigned long long)st->edns_version_nonzero);

@@ -35,12 +35,6 @@ void summary_json(FILE *f, const struct summary_in *in);
 /* Writes the human summary to f (fits 80 columns). */
 void summary_text(FILE *f, const struct summary_in *in);
 
-/* Writes "name" for a QTYPE into buf (ldns mnemonic, or TYPEnnn per RFC 3597). */
-void summary_qtype_name(unsigned qtype, char *buf, size_t bufsz);
-
-/* Writes the IANA mnemonic of an RCODE, or RCODEnnn, into buf. */
-void summary_rcode_name(unsigned rcode, char *buf, size_t bufsz);
-
 /* Formats packet time as RFC 3339 UTC with microseconds into buf (>= 32 bytes). */
 void summary_time(uint64_t ts_ns, char *buf, size_t bufsz);
 

@@ -100,7 +100,8 @@ static inline bool win_edns_error(const struct flow_txn *t)
     const struct dns_msg *r = t->response;
     if (!t->query_edns || !r || t->outcome != FLOW_ANSWERED)
         return false;
-    return r->rcode == 16 || r->rcode == 1 || r->rcode == 4 || !r->has_opt;
+    return r->rcode == DNS_R_BADVERS || r->rcode == DNS_R_FORMERR || r->rcode == DNS_R_NOTIMP ||
+           !r->has_opt;
 }
 
 /* Adds a decoded message to a window. */

@@ -55,7 +55,7 @@ void rep_metrics_write(const struct snap *s, FILE *f)
         if (i == WIN_RCODES - 1)
             snprintf(rc, sizeof(rc), "other");
         else
-            summary_rcode_name(i, rc, sizeof(rc));
+            dns_rcode_str(i, rc, sizeof(rc));
         fprintf(f, "dnsvigil_responses_by_rcode_total{rcode=\"%s\"} %llu\n", rc,
                 (unsigned long long)s->rcode[i]);
     }

@@ -15,9 +15,11 @@
 #include "report.h"
 
 #include "../analyze/store.h"
+#include "../common/dnsnum.h"
 #include "../common/err.h"
 #include "../common/json.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -29,11 +31,29 @@
 #define MIN_BUCKET_QUERIES 100
 #define NO_SOURCE "not observed: no source"
 
+/* The error kinds of the report (the store's window columns), with their RCODEs. */
 enum { RC_FORMERR, RC_SERVFAIL, RC_NXDOMAIN, RC_NOTIMP, RC_REFUSED, RC_OTHER, RC_N };
-static const char *const rc_names[RC_N] = {"formerr", "servfail", "nxdomain",
-                                           "notimp",  "refused",  "other"};
-static const char *const rc_labels[RC_N] = {"FORMERR", "SERVFAIL", "NXDOMAIN",
-                                            "NOTIMP",  "REFUSED",  "other"};
+static const int rc_code[RC_N] = {DNS_R_FORMERR, DNS_R_SERVFAIL, DNS_R_NXDOMAIN,
+                                  DNS_R_NOTIMP,  DNS_R_REFUSED,  -1};
+
+/* "SERVFAIL", ... "other" */
+static const char *rc_label(int i)
+{
+    return i < 0            ? dns_rcode_name(DNS_R_NOERROR)
+           : rc_code[i] < 0 ? "other"
+                            : dns_rcode_name((unsigned)rc_code[i]);
+}
+
+/* The JSON key of an error kind: its label in lower case ("servfail"). */
+static const char *rc_key(int i, char buf[16])
+{
+    const char *l = rc_label(i);
+    size_t k = 0;
+    for (; l[k] && k < 15; k++)
+        buf[k] = (char)tolower((unsigned char)l[k]);
+    buf[k] = 0;
+    return buf;
+}
 
 struct totals {
     bool have; /* any window in the period */
@@ -805,11 +825,12 @@ static void write_json(const struct rep *r, FILE *f)
     json_obj_begin(&j, "app36");
     j_count(&j, "queries", r->cur.have, r->cur.queries, r->prev.have, r->prev.queries, ts);
     json_obj_begin(&j, "errors");
+    char key[16];
     for (int i = 0; i < RC_N; i++)
         if (ts && r->cur.have)
-            json_u64(&j, rc_names[i], r->cur.rc[i]);
+            json_u64(&j, rc_key(i, key), r->cur.rc[i]);
         else
-            json_null(&j, rc_names[i]);
+            json_null(&j, rc_key(i, key));
     if (ts && r->cur.have)
         json_u64(&j, "total", r->cur.errors);
     else
@@ -1113,7 +1134,7 @@ static void write_text(const struct rep *r, FILE *f)
     if (ts && r->cur.have) {
         for (int i = 0; i < RC_N; i++) {
             char lab[40];
-            snprintf(lab, sizeof(lab), "    %s", rc_labels[i]);
+            snprintf(lab, sizeof(lab), "    %s", rc_label(i));
             text_item(f, lab, true, r->cur.rc[i], r->prev.have, r->prev.rc[i], ts);
         }
         text_item(f, "    (unanswered queries)", true, r->cur.unanswered, r->prev.have,
@@ -1428,16 +1449,16 @@ static void svg_rcodes(const struct rep *r, FILE *f)
         fprintf(f,
                 "<rect class='rc' x='%.1f' y='10' width='%.1f' height='30' fill='%s'><title>%s "
                 "%llu (%.1f%%)</title></rect>",
-                x, w < 1 ? 1 : w, colors[i + 1], i < 0 ? "NOERROR" : rc_labels[i],
-                (unsigned long long)v, 100.0 * (double)v / (double)total);
+                x, w < 1 ? 1 : w, colors[i + 1], rc_label(i), (unsigned long long)v,
+                100.0 * (double)v / (double)total);
         x += w;
     }
     fputs("</svg><p class='legend'>", f);
     for (int i = -1; i < RC_N; i++) {
         uint64_t v = i < 0 ? r->cur.noerror : r->cur.rc[i];
         if (v)
-            fprintf(f, "<span style='background:%s'></span>%s %.1f%% ", colors[i + 1],
-                    i < 0 ? "NOERROR" : rc_labels[i], 100.0 * (double)v / (double)total);
+            fprintf(f, "<span style='background:%s'></span>%s %.1f%% ", colors[i + 1], rc_label(i),
+                    100.0 * (double)v / (double)total);
     }
     fputs("</p></figure>\n", f);
 }
@@ -1510,7 +1531,7 @@ static void write_html(const struct rep *r, FILE *f)
             r->prev.errors, ts, false);
     for (int i = 0; i < RC_N && ts && r->cur.have; i++) {
         char lab[48];
-        snprintf(lab, sizeof(lab), "&nbsp;&nbsp;of which %s", rc_labels[i]);
+        snprintf(lab, sizeof(lab), "&nbsp;&nbsp;of which %s", rc_label(i));
         h_count(f, lab, "A7", true, r->cur.rc[i], r->prev.have, r->prev.rc[i], ts, false);
     }
     h_count(f, "EDNS errors", "A7", r->cur.have, r->cur.edns_errors, r->prev.have,

@@ -76,7 +76,8 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
     if (meta->proto != 17 || !m->has_header)
         return; /* only UDP can be spoofed */
     bool risky = !m->qr && m->has_qtype && m->has_opt && m->edns_udp_size >= s->large &&
-                 (m->qtype == 255 || m->qtype == 48 || m->qtype == 16 || m->qtype == 46);
+                 (m->qtype == DNS_T_ANY || m->qtype == DNS_T_DNSKEY || m->qtype == DNS_T_TXT ||
+                  m->qtype == DNS_T_RRSIG);
 
     const uint8_t *addr = m->qr ? meta->dst : meta->src;
     uint32_t fb;

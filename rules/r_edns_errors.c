@@ -114,7 +114,8 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
     }
     /* Failures after which a client drops OPT (RFC 6891 7): FORMERR, NOTIMP, BADVERS, or
      * no answer at all. SERVFAIL says nothing about EDNS. */
-    failed = t->outcome == FLOW_UNANSWERED || (m->rcode == 1 || m->rcode == 4 || m->rcode == 16);
+    failed = t->outcome == FLOW_UNANSWERED ||
+             (m->rcode == DNS_R_FORMERR || m->rcode == DNS_R_NOTIMP || m->rcode == DNS_R_BADVERS);
     if (t->query_edns && failed && t->qhash) {
         struct ktab_key fk = fail_key(t);
         struct fail *f = ktab_get(&s->fails, &fk, true);
@@ -132,16 +133,17 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
         rule_count(rc, "servers_refused", 1);
         return;
     }
-    if (m->rcode == 16) {
+    if (m->rcode == DNS_R_BADVERS) {
         v->sig[S_BADVERS]++;
         if (m->has_question && !v->qname[0])
             dns_name_to_str(m->qname, m->qname_len, v->qname, sizeof(v->qname));
     }
-    if (t->query_edns && (m->rcode == 1 || m->rcode == 4 || m->rcode == 2))
+    if (t->query_edns &&
+        (m->rcode == DNS_R_FORMERR || m->rcode == DNS_R_NOTIMP || m->rcode == DNS_R_SERVFAIL))
         v->sig[S_EDNS_FAIL]++;
-    if (!t->query_edns && m->rcode == 0)
+    if (!t->query_edns && m->rcode == DNS_R_NOERROR)
         v->plain_ok++;
-    if (t->query_edns && !m->has_opt && m->rcode != 1 && m->rcode != 4)
+    if (t->query_edns && !m->has_opt && m->rcode != DNS_R_FORMERR && m->rcode != DNS_R_NOTIMP)
         v->sig[S_OPT_MISSING]++;
     if (t->resp_meta->proto == 17) {
         uint32_t limit = t->query_edns ? (t->query_udp_size < 512 ? 512 : t->query_udp_size) : 512;

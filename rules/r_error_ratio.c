@@ -17,8 +17,15 @@
 #include <string.h>
 
 enum { K_SERVFAIL, K_REFUSED, K_FORMERR, K_NXDOMAIN, K_UNANSWERED, K_ALL, K_N };
-static const char *const kind_names[K_N] = {"SERVFAIL", "REFUSED",    "FORMERR",
-                                            "NXDOMAIN", "unanswered", "all errors"};
+
+/* The RCODE kinds by their mnemonic, the others by what they count. */
+static const char *kind_name(int k)
+{
+    static const unsigned codes[] = {DNS_R_SERVFAIL, DNS_R_REFUSED, DNS_R_FORMERR, DNS_R_NXDOMAIN};
+    return k < K_UNANSWERED    ? dns_rcode_name(codes[k])
+           : k == K_UNANSWERED ? "unanswered"
+                               : "all errors";
+}
 
 static const struct rule_param params[] = {
     {"min_queries", RP_INT, 100, 1, 1e9, "transactions a window needs before it is judged"},
@@ -83,16 +90,16 @@ static void add(struct srv *v, const struct flow_txn *t)
         return;
     }
     switch (t->response->rcode) {
-    case 2:
+    case DNS_R_SERVFAIL:
         v->err[K_SERVFAIL]++;
         break;
-    case 5:
+    case DNS_R_REFUSED:
         v->err[K_REFUSED]++;
         break;
-    case 1:
+    case DNS_R_FORMERR:
         v->err[K_FORMERR]++;
         break;
-    case 3:
+    case DNS_R_NXDOMAIN:
         v->err[K_NXDOMAIN]++;
         break;
     default:
@@ -153,13 +160,13 @@ static void judge(struct rule_ctx *rc, struct st *s, struct srv *v, const char *
         snprintf(summary, sizeof(summary),
                  "%s error ratio at %s rose to %.1f%% (baseline %.1f%%, limit %.1f%%) over %llu "
                  "transactions",
-                 kind_names[worst], server, 100 * worst_ratio, 100 * worst_mean, 100 * worst_limit,
+                 kind_name(worst), server, 100 * worst_ratio, 100 * worst_mean, 100 * worst_limit,
                  (unsigned long long)v->txns);
         o = snprintf(ev, sizeof(ev), "{\"kind\":\"%s\",\"transactions\":%llu,\"ratios\":{",
-                     kind_names[worst], (unsigned long long)v->txns);
+                     kind_name(worst), (unsigned long long)v->txns);
         for (int k = 0; k < K_N; k++)
             o += snprintf(ev + o, sizeof(ev) - (size_t)o, "%s\"%s\":%.4f", k ? "," : "",
-                          kind_names[k], (double)v->err[k] / (double)v->txns);
+                          kind_name(k), (double)v->err[k] / (double)v->txns);
         snprintf(ev + o, sizeof(ev) - (size_t)o, "},\"baseline\":%.4f,\"windows\":%llu}",
                  worst_mean, (unsigned long long)v->alert_windows);
         struct alert_in a = {

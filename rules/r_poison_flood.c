@@ -108,7 +108,7 @@ static uint64_t count_oob(const struct dns_msg *m)
     }
     dns_rr_iter_init(&it, m);
     while (dns_rr_next(&it, &rr)) {
-        if (rr.section == DNS_SEC_ANSWER || rr.type == 41 || rr.type == 250)
+        if (rr.section == DNS_SEC_ANSWER || rr.type == DNS_T_OPT || rr.type == DNS_T_TSIG)
             continue;
         if (dns_name_walk(m->wire, m->len, rr.name_off, &next, owner, &olen) != DNS_MAL_NONE)
             continue;

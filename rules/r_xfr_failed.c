@@ -151,7 +151,7 @@ static unsigned count_soa(const struct dns_msg *m, uint64_t *records)
         if (rr.section != DNS_SEC_ANSWER)
             continue;
         (*records)++;
-        n += rr.type == 6;
+        n += rr.type == DNS_T_SOA;
     }
     return n;
 }
@@ -161,7 +161,7 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
     struct st *s;
     struct req *q;
 
-    if (m->qr || !m->has_qtype || (m->qtype != 251 && m->qtype != 252))
+    if (m->qr || !m->has_qtype || !dns_is_xfr(m->qtype))
         return;
     s = rule_state(rc);
     if (s->nreq < REQS) {
@@ -200,7 +200,7 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
     char zone[256] = "", ev[256];
     struct xfr *x;
 
-    if (t->qtype == 6 && t->outcome == FLOW_ANSWERED && m->has_question) {
+    if (t->qtype == DNS_T_SOA && t->outcome == FLOW_ANSWERED && m->has_question) {
         /* SOA polling: count per peer and zone. */
         struct ktab_key k = ktab_addr_key(t->af, t->client, &t->qhash, 7);
         struct poll *p = ktab_get(&s->polls, &k, true);
@@ -208,7 +208,7 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
             dns_name_to_str(m->qname, m->qname_len, p->zone, sizeof(p->zone));
         return;
     }
-    if (t->qtype != 251 && t->qtype != 252)
+    if (!dns_is_xfr(t->qtype))
         return;
     req_take(s, t, zone, sizeof(zone));
     if (m && m->has_question)
@@ -227,22 +227,20 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
         if (p)
             p->count = 0;
     }
-    if (m->has_tsig && (m->tsig_error == 16 || m->tsig_error == 17 || m->tsig_error == 18)) {
-        static const char *const names[] = {"BADSIG", "BADKEY", "BADTIME"};
+    if (m->has_tsig && (m->tsig_error == DNS_R_BADSIG || m->tsig_error == DNS_R_BADKEY ||
+                        m->tsig_error == DNS_R_BADTIME)) {
         snprintf(ev, sizeof(ev), "{\"reason\":\"tsig\",\"tsig_error\":\"%s\"}",
-                 names[m->tsig_error - 16]);
+                 dns_tsig_error_name(m->tsig_error));
         fire(rc, "TSIG error", zone, t->af, t->client, t->server, t->response_ns, SEV_HIGH, 1, ev);
         return;
     }
-    if (m->rcode == 5 || m->rcode == 9 || m->rcode == 2 || m->rcode == 4 || m->rcode == 1) {
-        static const char *const rc_names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                               "NOTIMP",  "REFUSED", "",         "",
-                                               "",        "NOTAUTH"};
-        char what[64];
-        snprintf(what, sizeof(what), "%s answered %s", t->qtype == 252 ? "AXFR" : "IXFR",
-                 rc_names[m->rcode]);
+    if (m->rcode == DNS_R_REFUSED || m->rcode == DNS_R_NOTAUTH || m->rcode == DNS_R_SERVFAIL ||
+        m->rcode == DNS_R_NOTIMP || m->rcode == DNS_R_FORMERR) {
+        char what[64], qt[16];
+        dns_type_str(t->qtype, qt, sizeof(qt));
+        snprintf(what, sizeof(what), "%s answered %s", qt, dns_rcode_name(m->rcode));
         snprintf(ev, sizeof(ev), "{\"reason\":\"rcode\",\"rcode\":\"%s\",\"qtype\":\"%s\"}",
-                 rc_names[m->rcode], t->qtype == 252 ? "AXFR" : "IXFR");
+                 dns_rcode_name(m->rcode), qt);
         fire(rc, what, zone, t->af, t->client, t->server, t->response_ns, SEV_HIGH, 1, ev);
         return;
     }
@@ -266,7 +264,8 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
     x->soas += count_soa(m, &x->records);
     /* AXFR (RFC 5936 2.2) and IXFR (RFC 1995 4) end with the SOA they began with; an IXFR
      * answer holding just one SOA means "up to date". */
-    if (x->soas >= 2 || (x->qtype == 251 && x->messages == 1 && m->ancount == 1 && x->soas == 1))
+    if (x->soas >= 2 ||
+        (x->qtype == DNS_T_IXFR && x->messages == 1 && m->ancount == 1 && x->soas == 1))
         x->complete = true;
 }
 

@@ -237,13 +237,13 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
 
     if (!m->qr || !m->rrs_ok || !m->ancount || !m->has_qtype)
         return;
-    soa_q = m->qtype == 6 || m->qtype == 252 || m->qtype == 251;
+    soa_q = m->qtype == DNS_T_SOA || dns_is_xfr(m->qtype);
     sig = s->rrsig_s > 0 && m->aa && m->has_opt && m->edns_do;
     if (!soa_q && !sig)
         return;
     dns_rr_iter_init(&it, m);
     while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
-        if (rr.type == 6 && soa_q) {
+        if (rr.type == DNS_T_SOA && soa_q) {
             uint8_t name[DNS_MAX_NAME];
             char zn[256];
             size_t olen, dummy;
@@ -258,7 +258,7 @@ static void on_message(struct rule_ctx *rc, const struct dns_msg *m, const struc
             struct soa *v = ktab_get(&s->soas, &k, true);
             if (v)
                 v->expire_s = t[3];
-        } else if (rr.type == 46 && sig) {
+        } else if (rr.type == DNS_T_RRSIG && sig) {
             rrsig(rc, s, m, meta, &rr);
         }
     }

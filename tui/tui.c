@@ -142,7 +142,7 @@ static void figures(struct view *v, int w)
         if (i == WIN_RCODES - 1)
             snprintf(name, sizeof(name), "other");
         else
-            summary_rcode_name(i, name, sizeof(name));
+            dns_rcode_str(i, name, sizeof(name));
         o += snprintf(line + o, sizeof(line) - (size_t)o, " %s %.1f%%", name,
                       pct(s->rcode[i], resp));
     }
