@@ -49,7 +49,7 @@ static const char *rc_key(int i, char buf[16])
 {
     const char *l = rc_label(i);
     size_t k = 0;
-    for (; l[k] && k < 15; k++)
+    for (; k < 15 && l[k]; k++)
         buf[k] = (char)tolower((unsigned char)l[k]);
     buf[k] = 0;
     return buf;
