@@ -19,6 +19,7 @@ void disp_config_defaults(struct disp_config *cfg)
     cfg->window_ns = 60ull * 1000000000ull;
     cfg->max_windows = 10080; /* a week of minutes */
     cfg->top_k = 1024;
+    cfg->xfr_slots = 256;
 }
 
 static void on_txn(void *user, const struct flow_txn *t)
@@ -32,9 +33,19 @@ static void on_txn(void *user, const struct flow_txn *t)
         hist_add(&d->lat_total, us);
         hist_add(&d->lat_win, us);
     }
+    if (dns_is_xfr(t->qtype))
+        xfr_txn(d->xfr, t);
     for (unsigned i = 0; i < d->nsinks; i++)
         if (d->sinks[i].on_txn)
             d->sinks[i].on_txn(d->sinks[i].user, t);
+}
+
+static void on_xfr(void *user, const struct xfr_result *x)
+{
+    struct dispatch *d = user;
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_xfr)
+            d->sinks[i].on_xfr(d->sinks[i].user, x);
 }
 
 struct dispatch *disp_new(const struct disp_config *cfg, const struct cap_stats *cap)
@@ -52,9 +63,10 @@ struct dispatch *disp_new(const struct disp_config *cfg, const struct cap_stats 
         d->cfg.max_windows = 1;
     d->cap = cap; /* d->stats is zero from the memset */
     d->flow = flow_new(&cfg->flow, on_txn, d);
+    d->xfr = xfr_new(d->cfg.xfr_slots, on_xfr, d);
     d->wins = calloc(d->cfg.max_windows, sizeof(*d->wins));
     d->rd = regdom_new();
-    if (!d->flow || !d->wins || !d->rd || topn_init(&d->clients, cfg->top_k, 16) < 0 ||
+    if (!d->flow || !d->xfr || !d->wins || !d->rd || topn_init(&d->clients, cfg->top_k, 16) < 0 ||
         topn_init(&d->servers, cfg->top_k, 16) < 0 ||
         topn_init(&d->qnames, cfg->top_k, DNS_MAX_NAME) < 0 ||
         topn_init(&d->regdoms, cfg->top_k, DNS_MAX_NAME) < 0) {
@@ -70,6 +82,7 @@ void disp_free(struct dispatch *d)
         return;
     disp_pipe_stop(d);
     flow_free(d->flow);
+    xfr_free(d->xfr);
     topn_free(&d->clients);
     topn_free(&d->servers);
     topn_free(&d->qnames);
@@ -192,6 +205,8 @@ static void back_msg(struct dispatch *d, const struct dns_msg *m, const struct c
 {
     tops_msg(d, m, h);
     flow_message(d->flow, m, h->qhash, h->kh, meta);
+    if (m->has_qtype && dns_is_xfr(m->qtype))
+        xfr_message(d->xfr, m, meta);
     for (unsigned i = 0; i < d->nsinks; i++)
         if (d->sinks[i].on_message)
             d->sinks[i].on_message(d->sinks[i].user, m, meta);
@@ -199,6 +214,7 @@ static void back_msg(struct dispatch *d, const struct dns_msg *m, const struct c
 
 static void back_event(struct dispatch *d, const struct cap_event *ev)
 {
+    xfr_event(d->xfr, ev);
     for (unsigned i = 0; i < d->nsinks; i++)
         if (d->sinks[i].on_event)
             d->sinks[i].on_event(d->sinks[i].user, ev);
@@ -540,6 +556,7 @@ void disp_finish(struct dispatch *d)
 {
     disp_pipe_stop(d);
     flow_flush(d->flow);
+    xfr_flush(d->xfr);
     if (d->have_win) {
         win_close(d);
         d->have_win = false;

@@ -19,6 +19,7 @@
 #include "sketch.h"
 #include "stats.h"
 #include "window.h"
+#include "xfr.h"
 #include "../capture/cap.h"
 
 struct disp_config {
@@ -26,12 +27,13 @@ struct disp_config {
     uint64_t window_ns;   /* window length (default 60 s) */
     uint32_t max_windows; /* finished windows kept in memory for output (oldest dropped) */
     uint32_t top_k;       /* counters per heavy-hitter sketch */
+    uint32_t xfr_slots;   /* zone transfers in progress (and requests outstanding) tracked */
 };
 
 void disp_config_defaults(struct disp_config *cfg);
 
 /* Callbacks for consumers of the analysis (rules, the store). Any may be NULL. */
-#define DISP_MAX_SINKS 4
+#define DISP_MAX_SINKS 8
 #define DISP_MAX_GAP_WINDOWS 10080 /* empty windows emitted for one gap (a week of minutes) */
 
 struct disp_sink {
@@ -39,6 +41,7 @@ struct disp_sink {
     void (*on_txn)(void *user, const struct flow_txn *txn);
     void (*on_window)(void *user, const struct win_stats *w);
     void (*on_event)(void *user, const struct cap_event *ev);
+    void (*on_xfr)(void *user, const struct xfr_result *x); /* a zone transfer ended */
     void *user;
 };
 
@@ -59,6 +62,7 @@ struct dispatch {
     struct disp_sink sinks[DISP_MAX_SINKS];
     unsigned nsinks;
     flow_store *flow;
+    struct xfr_tracker *xfr;
     struct regdom *rd;
     struct disp_pipe *pipe; /* non-NULL while the flow half runs on its own thread */
     uint64_t pipe_waits[2]; /* hand-over ring found full (producer) / empty (flow thread) */

@@ -9,13 +9,26 @@
 #include <strings.h>
 
 static const char *const rcode_names[] = {
-    [DNS_R_NOERROR] = "NOERROR",   [DNS_R_FORMERR] = "FORMERR",   [DNS_R_SERVFAIL] = "SERVFAIL",
-    [DNS_R_NXDOMAIN] = "NXDOMAIN", [DNS_R_NOTIMP] = "NOTIMP",     [DNS_R_REFUSED] = "REFUSED",
-    [DNS_R_YXDOMAIN] = "YXDOMAIN", [DNS_R_YXRRSET] = "YXRRSET",   [DNS_R_NXRRSET] = "NXRRSET",
-    [DNS_R_NOTAUTH] = "NOTAUTH",   [DNS_R_NOTZONE] = "NOTZONE",   [11] = "DSOTYPENI",
-    [DNS_R_BADVERS] = "BADVERS",   [DNS_R_BADKEY] = "BADKEY",     [DNS_R_BADTIME] = "BADTIME",
-    [19] = "BADMODE",              [20] = "BADNAME",              [21] = "BADALG",
-    [22] = "BADTRUNC",             [DNS_R_BADCOOKIE] = "BADCOOKIE",
+    [DNS_R_NOERROR] = "NOERROR",
+    [DNS_R_FORMERR] = "FORMERR",
+    [DNS_R_SERVFAIL] = "SERVFAIL",
+    [DNS_R_NXDOMAIN] = "NXDOMAIN",
+    [DNS_R_NOTIMP] = "NOTIMP",
+    [DNS_R_REFUSED] = "REFUSED",
+    [DNS_R_YXDOMAIN] = "YXDOMAIN",
+    [DNS_R_YXRRSET] = "YXRRSET",
+    [DNS_R_NXRRSET] = "NXRRSET",
+    [DNS_R_NOTAUTH] = "NOTAUTH",
+    [DNS_R_NOTZONE] = "NOTZONE",
+    [11] = "DSOTYPENI",
+    [DNS_R_BADVERS] = "BADVERS",
+    [DNS_R_BADKEY] = "BADKEY",
+    [DNS_R_BADTIME] = "BADTIME",
+    [19] = "BADMODE",
+    [20] = "BADNAME",
+    [21] = "BADALG",
+    [22] = "BADTRUNC",
+    [DNS_R_BADCOOKIE] = "BADCOOKIE",
 };
 
 const char *dns_rcode_name(unsigned rcode)

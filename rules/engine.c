@@ -366,6 +366,14 @@ static void on_event(void *user, const struct cap_event *ev)
             e->ctx[i].ops->on_event(&e->ctx[i], ev);
 }
 
+static void on_xfr(void *user, const struct xfr_result *x)
+{
+    struct engine *e = user;
+    for (unsigned i = 0; i < e->nctx; i++)
+        if (e->ctx[i].ops->on_xfr)
+            e->ctx[i].ops->on_xfr(&e->ctx[i], x);
+}
+
 void engine_log(struct engine *e, const struct srvlog_event *ev)
 {
     e->seen_logs++;
@@ -422,6 +430,7 @@ void engine_sink(struct engine *e, struct disp_sink *sink)
     sink->on_txn = on_txn;
     sink->on_window = on_window;
     sink->on_event = on_event;
+    sink->on_xfr = on_xfr;
     sink->user = e;
 }
 

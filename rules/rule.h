@@ -9,6 +9,7 @@
 #include "../analyze/dns.h"
 #include "../analyze/flow.h"
 #include "../analyze/window.h"
+#include "../analyze/xfr.h"
 #include "../capture/cap.h"
 #include "../capture/srvlog.h"
 
@@ -53,6 +54,7 @@ struct rule_ops {
     void (*on_event)(struct rule_ctx *rc, const struct cap_event *ev);
     void (*on_tick)(struct rule_ctx *rc, const struct win_stats *w);
     void (*on_log)(struct rule_ctx *rc, const struct srvlog_event *ev); /* server logs */
+    void (*on_xfr)(struct rule_ctx *rc, const struct xfr_result *x);    /* a transfer ended */
     void (*fini)(struct rule_ctx *rc);
 };
 
