@@ -9,10 +9,10 @@ ALLCFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(CFLAGS)
 LIBS     = -lpcap -lldns -lpsl -linih -lsqlite3 -lncurses -lcap-ng -lz -llzma -llz4 -lzstd -lm \
            -lpthread
 
-CORE_SRC = $(wildcard common/*.c) $(wildcard capture/*.c) $(wildcard analyze/*.c) \
-           $(wildcard rules/*.c) $(wildcard report/*.c) $(wildcard tui/*.c)
-HDRS     = $(wildcard common/*.h capture/*.h analyze/*.h rules/*.h rules/*.def report/*.h \
-           tui/*.h) watch.h feed.h
+# The layers below the command line (DESIGN.md, STYLE.md section 1), in include order.
+LAYERS   = common capture analyze rules store report export tui
+CORE_SRC = $(foreach d,$(LAYERS),$(wildcard $(d)/*.c))
+HDRS     = $(foreach d,$(LAYERS),$(wildcard $(d)/*.h)) rules/rules.def watch.h feed.h
 
 BUILD   ?= build
 SAN_BUILD = build-san
@@ -113,7 +113,7 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr --suppress=missingIncludeSystem -D_DEFAULT_SOURCE \
-	  common capture analyze rules report tui tests/unit tests/gen tests/fuzz main.c watch.c feed.c
+	  $(LAYERS) tests/unit tests/gen tests/fuzz main.c watch.c feed.c
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD) dnsvigil

@@ -17,6 +17,7 @@
 #include "rules/config.h"
 #include "rules/engine.h"
 #include "rules/registry.h"
+#include "export/alerts.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -282,7 +283,7 @@ static void extras_text(const void *arg, FILE *f)
     }
 }
 
-static void alert_to_db(void *user, const struct engine_alert *a)
+static void alert_to_db(void *user, struct engine_alert *a)
 {
     feed_alert(user, a);
 }
@@ -307,12 +308,24 @@ static void store_tops(db_store *db, const struct dispatch *d)
     }
 }
 
-static const char *evidence_hook(void *user, const char *rule, const char *key,
-                                 const char *const addrs[3])
+/* The evidence ring takes every frame and writes a file for each alert that opens. */
+static void evidence_frame(void *user, const struct disp_frame *f)
 {
+    evid_frame(user, f->ts_ns, f->dlt, f->data, f->caplen, f->wirelen, f->af, f->src, f->dst);
+}
+
+static void evidence_alert(void *user, struct engine_alert *a)
+{
+    const char *addrs[3] = {a->victim[0] ? a->victim : NULL, a->server[0] ? a->server : NULL,
+                            a->client[0] ? a->client : NULL};
     char name[200];
-    snprintf(name, sizeof(name), "%s-%s", rule, key);
-    return evid_open(user, name, addrs, 3);
+    const char *path;
+
+    if (strcmp(a->state, "open") != 0)
+        return;
+    snprintf(name, sizeof(name), "%s-%s", a->rule, a->key);
+    if ((path = evid_open(user, name, addrs, 3)))
+        a->evidence_file = path;
 }
 
 static int cmd_rules(void)
@@ -930,7 +943,7 @@ static int cmd_analyze(int argc, char **argv)
             status = EXIT_INTERNAL;
             goto out;
         }
-        eng = engine_new(&rcfg, jsonl, err, sizeof(err));
+        eng = engine_new(&rcfg, err, sizeof(err));
         if (!eng) {
             log_msg(LOG_ERROR, "%s", err);
             status = EXIT_INTERNAL;
@@ -939,13 +952,22 @@ static int cmd_analyze(int argc, char **argv)
         engine_sink(eng, &sink);
         disp_add_sink(disp, &sink);
         if (evidence_dir) {
+            struct engine_alert_sink as = {.on_alert = evidence_alert};
+            struct disp_sink fs = {.on_frame = evidence_frame};
             evid = evid_new(evidence_dir, evidence_packets, evidence_packets, err, sizeof(err));
             if (!evid) {
                 log_msg(LOG_ERROR, "%s", err);
                 status = EXIT_INTERNAL;
                 goto out;
             }
-            engine_set_open_hook(eng, evidence_hook, evid);
+            as.user = fs.user = evid;
+            engine_add_alert_sink(eng, &as);
+            disp_add_sink(disp, &fs);
+        }
+        if (jsonl) {
+            struct engine_alert_sink as;
+            alerts_jsonl_sink(&jsonl, &as);
+            engine_add_alert_sink(eng, &as);
         }
     }
     /* What each input is, decided once: capture, dnstap or server log. */
@@ -990,8 +1012,10 @@ static int cmd_analyze(int argc, char **argv)
         }
         db_sink(db, &sink);
         disp_add_sink(disp, &sink);
-        if (eng)
-            engine_set_alert_hook(eng, alert_to_db, db);
+        if (eng) {
+            struct engine_alert_sink as = {.on_alert = alert_to_db, .user = db};
+            engine_add_alert_sink(eng, &as);
+        }
     }
     unsigned ndt = 0, nlog = 0;
     for (int i = optind; i < argc; i++) {
@@ -1015,17 +1039,20 @@ static int cmd_analyze(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    /* The evidence ring is filled here and read when an alert opens: one thread then. */
-    if (threads == 2 && !evid && disp_pipe_start(disp, 0) < 0)
+    if (threads == 2 && disp_pipe_start(disp, 0) < 0)
         log_msg(LOG_WARN, "analyze: no second thread (out of memory); running on one");
     start = last_progress = wall_now();
     while (!interrupted && cap_reader_next(rd, &pkt) == 1) {
         disp_time(disp, pkt.ts_ns);
         cap_decode(dec, pkt.dlt, pkt.ts_ns, pkt.data, pkt.caplen, pkt.wirelen);
         if (evid) {
-            const uint8_t *src, *dst;
-            uint8_t af = cap_decoder_last_addrs(dec, &src, &dst);
-            evid_frame(evid, pkt.ts_ns, pkt.dlt, pkt.data, pkt.caplen, pkt.wirelen, af, src, dst);
+            struct disp_frame f = {.ts_ns = pkt.ts_ns,
+                                   .dlt = pkt.dlt,
+                                   .caplen = pkt.caplen,
+                                   .wirelen = pkt.wirelen,
+                                   .data = pkt.data};
+            f.af = cap_decoder_last_addrs(dec, &f.src, &f.dst);
+            disp_frame(disp, &f);
         }
         if (progress && (++packets & 0xffff) == 0) {
             double now = wall_now();
@@ -1104,8 +1131,8 @@ static int cmd_analyze(int argc, char **argv)
     }
     cap_decoder_flush(dec);
     disp_finish(disp);
-    if (eng)
-        engine_finish(eng);
+    if (jsonl)
+        fflush(jsonl);
     if (progress)
         show_progress(rd, cap_decoder_stats(dec)->c[CAP_PACKETS], start, true);
     if (interrupted) {

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/sysl.h"
 #include "feed.h"
+#include "export/alerts.h"
 #include "report/metrics.h"
 #include "report/report.h"
 #include "rules/config.h"
@@ -192,18 +193,7 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 
 /* ---- alerts: store, snapshot, syslog ---- */
 
-static enum sysl_prio sev_prio(const char *sev)
-{
-    if (!strcmp(sev, "critical"))
-        return SYSL_CRIT;
-    if (!strcmp(sev, "high"))
-        return SYSL_ERR;
-    if (!strcmp(sev, "warning"))
-        return SYSL_WARNING;
-    return SYSL_NOTICE;
-}
-
-static void on_alert(void *user, const struct engine_alert *a)
+static void on_alert(void *user, struct engine_alert *a)
 {
     struct watch *w = user;
     struct snap_alert s;
@@ -229,9 +219,6 @@ static void on_alert(void *user, const struct engine_alert *a)
     s.last_ns = a->last_ns;
     s.count = a->count;
     snap_pub_alert(&w->pub, &s);
-    if (w->syslog_on && strcmp(a->state, "update") != 0)
-        sysl_msg(sev_prio(a->severity), "alert %s %s (%s): %s [%s]", a->state, a->rule, a->severity,
-                 a->summary, a->reference);
 }
 
 static void on_window(void *user, const struct win_stats *win)
@@ -899,7 +886,8 @@ int cmd_watch(int argc, char **argv)
     /* Now the threads and the analysis. */
     if (w->rules) {
         struct disp_sink sink;
-        w->eng = engine_new(&w->rcfg, w->jsonl, err, sizeof(err));
+        struct engine_alert_sink as = {.on_alert = on_alert, .user = w};
+        w->eng = engine_new(&w->rcfg, err, sizeof(err));
         if (!w->eng) {
             log_msg(LOG_ERROR, "watch: %s", err);
             status = W_INTERNAL;
@@ -907,7 +895,15 @@ int cmd_watch(int argc, char **argv)
         }
         engine_sink(w->eng, &sink);
         disp_add_sink(w->disp, &sink);
-        engine_set_alert_hook(w->eng, on_alert, w);
+        engine_add_alert_sink(w->eng, &as);
+        if (w->jsonl) {
+            alerts_jsonl_sink(&w->jsonl, &as);
+            engine_add_alert_sink(w->eng, &as);
+        }
+        if (w->syslog_on) {
+            alerts_syslog_sink(&as);
+            engine_add_alert_sink(w->eng, &as);
+        }
     }
     {
         struct disp_sink sink = {.on_window = on_window, .user = w};
@@ -958,8 +954,6 @@ int cmd_watch(int argc, char **argv)
     log_msg(LOG_INFO, "watch: %s %s", w->live ? "capturing on" : "replaying",
             w->live ? cap_live_names(w->live) : w->replay);
     status = run(w);
-    if (w->eng)
-        engine_finish(w->eng);
     publish(w, true);
     atomic_store(&w->stop, true);
     if (tui_started) {

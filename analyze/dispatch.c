@@ -97,12 +97,13 @@ int disp_add_sink(struct dispatch *d, const struct disp_sink *sink)
     if (d->nsinks == DISP_MAX_SINKS)
         return ERR_FULL;
     d->sinks[d->nsinks++] = *sink;
+    d->want_frames |= sink->on_frame != NULL;
     return 0;
 }
 
 /* ---- the hand-over ring (flow half on its own thread) ---- */
 
-enum rec_type { REC_MSG = 1, REC_EVENT, REC_TIME, REC_WINDOW };
+enum rec_type { REC_MSG = 1, REC_EVENT, REC_TIME, REC_WINDOW, REC_FRAME };
 
 /* A message record is this, then the payload copy, then the decoded view of the copy: the
  * view ends in the name buffer, which a message whose name is used in place (nearly all)
@@ -127,6 +128,16 @@ struct rec_event {
 
 struct rec_time {
     uint64_t now;
+};
+
+/* A frame for the evidence ring: this, then the frame's bytes. */
+struct rec_frame {
+    uint64_t now;
+    uint64_t ts_ns;
+    int32_t dlt;
+    uint32_t caplen, wirelen;
+    uint8_t af;
+    uint8_t src[16], dst[16];
 };
 
 struct rec_window {
@@ -212,6 +223,13 @@ static void back_msg(struct dispatch *d, const struct dns_msg *m, const struct c
             d->sinks[i].on_message(d->sinks[i].user, m, meta);
 }
 
+static void back_frame(struct dispatch *d, const struct disp_frame *f)
+{
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_frame)
+            d->sinks[i].on_frame(d->sinks[i].user, f);
+}
+
 static void back_event(struct dispatch *d, const struct cap_event *ev)
 {
     xfr_event(d->xfr, ev);
@@ -273,6 +291,19 @@ static void back_record(struct dispatch *d, const struct spsc_hdr *h, const stru
         struct cap_event ev = {
             .kind = r->kind, .meta = &r->meta, .pending_bytes = r->pending_bytes};
         back_event(d, &ev);
+        break;
+    }
+    case REC_FRAME: {
+        const struct rec_frame *r = (const void *)(h + 1);
+        struct disp_frame f = {.ts_ns = r->ts_ns,
+                               .dlt = r->dlt,
+                               .caplen = r->caplen,
+                               .wirelen = r->wirelen,
+                               .data = (const uint8_t *)(r + 1),
+                               .af = r->af,
+                               .src = r->src,
+                               .dst = r->dst};
+        back_frame(d, &f);
         break;
     }
     case REC_WINDOW: {
@@ -550,6 +581,33 @@ void disp_event(void *user, const struct cap_event *ev)
         return;
     }
     back_event(d, ev);
+}
+
+void disp_frame(struct dispatch *d, const struct disp_frame *f)
+{
+    struct disp_pipe *p = d->pipe;
+    struct rec_frame *r;
+
+    if (!d->want_frames)
+        return;
+    if (!p) {
+        back_frame(d, f);
+        return;
+    }
+    r = pipe_begin(p, REC_FRAME, sizeof(*r) + f->caplen);
+    r->ts_ns = f->ts_ns;
+    r->dlt = f->dlt;
+    r->caplen = f->caplen;
+    r->wirelen = f->wirelen;
+    r->af = f->af;
+    memset(r->src, 0, sizeof(r->src));
+    memset(r->dst, 0, sizeof(r->dst));
+    if (f->af) {
+        memcpy(r->src, f->src, f->af == 4 ? 4 : 16);
+        memcpy(r->dst, f->dst, f->af == 4 ? 4 : 16);
+    }
+    memcpy(r + 1, f->data, f->caplen);
+    pipe_end(p, true);
 }
 
 void disp_finish(struct dispatch *d)

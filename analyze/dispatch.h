@@ -36,12 +36,24 @@ void disp_config_defaults(struct disp_config *cfg);
 #define DISP_MAX_SINKS 8
 #define DISP_MAX_GAP_WINDOWS 10080 /* empty windows emitted for one gap (a week of minutes) */
 
+/* A captured frame, after its messages were handed on (for the evidence ring); af 0 when
+ * it had no IP header, else src/dst are its addresses. Views valid during the call. */
+struct disp_frame {
+    uint64_t ts_ns;
+    int dlt;
+    uint32_t caplen, wirelen;
+    const uint8_t *data;
+    uint8_t af;
+    const uint8_t *src, *dst;
+};
+
 struct disp_sink {
     void (*on_message)(void *user, const struct dns_msg *m, const struct cap_meta *meta);
     void (*on_txn)(void *user, const struct flow_txn *txn);
     void (*on_window)(void *user, const struct win_stats *w);
     void (*on_event)(void *user, const struct cap_event *ev);
     void (*on_xfr)(void *user, const struct xfr_result *x); /* a zone transfer ended */
+    void (*on_frame)(void *user, const struct disp_frame *f);
     void *user;
 };
 
@@ -61,6 +73,7 @@ struct dispatch {
     const struct cap_stats *cap;
     struct disp_sink sinks[DISP_MAX_SINKS];
     unsigned nsinks;
+    bool want_frames; /* a sink takes frames (only then are they handed over) */
     flow_store *flow;
     struct xfr_tracker *xfr;
     struct regdom *rd;
@@ -100,6 +113,10 @@ int disp_add_sink(struct dispatch *d, const struct disp_sink *sink);
 /* capture/ callbacks (user = the dispatcher). */
 void disp_msg(void *user, const struct cap_msg *cm);
 void disp_event(void *user, const struct cap_event *ev);
+
+/* A frame, after cap_decode() of it: to the sinks that take frames, in the same place of
+ * the sequence on either thread. Does nothing unless a sink has on_frame. */
+void disp_frame(struct dispatch *d, const struct disp_frame *f);
 
 /* Advances packet time (call once per captured frame): closes windows, expires queries. */
 void disp_time(struct dispatch *d, uint64_t now_ns);

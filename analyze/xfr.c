@@ -107,8 +107,8 @@ const char *xfr_reason(const struct xfr_result *r, char *buf, size_t n)
         snprintf(buf, n, "connection closed before the final SOA");
         break;
     default:
-        snprintf(buf, n, "%s", r->outcome == XFR_INCOMPLETE ? "incomplete at the end of the input"
-                                                            : "");
+        snprintf(buf, n, "%s",
+                 r->outcome == XFR_INCOMPLETE ? "incomplete at the end of the input" : "");
         break;
     }
     return buf;
@@ -168,8 +168,8 @@ static void emit(struct xfr_tracker *x, const struct active *a, enum xfr_outcome
 }
 
 /* The outstanding request of connection c, or -1. */
-static int req_find(const struct xfr_tracker *x, uint8_t af, const uint8_t *client,
-                    uint16_t cport, const uint8_t *server, uint16_t sport)
+static int req_find(const struct xfr_tracker *x, uint8_t af, const uint8_t *client, uint16_t cport,
+                    const uint8_t *server, uint16_t sport)
 {
     for (uint32_t i = 0; i < x->nreq; i++)
         if (conn_is(&x->req[i].c, af, client, cport, server, sport))
@@ -183,8 +183,8 @@ static void req_drop(struct xfr_tracker *x, int i)
     memmove(&x->req[i], &x->req[i + 1], (--x->nreq - (uint32_t)i) * sizeof(*x->req));
 }
 
-static int act_find(const struct xfr_tracker *x, uint8_t af, const uint8_t *client,
-                    uint16_t cport, const uint8_t *server, uint16_t sport)
+static int act_find(const struct xfr_tracker *x, uint8_t af, const uint8_t *client, uint16_t cport,
+                    const uint8_t *server, uint16_t sport)
 {
     for (uint32_t i = 0; i < x->nact; i++)
         if (conn_is(&x->act[i].c, af, client, cport, server, sport))

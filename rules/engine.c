@@ -6,6 +6,7 @@
 
 #include "ktab.h"
 #include "registry.h"
+#include "../common/err.h"
 #include "../common/log.h"
 
 #include <arpa/inet.h>
@@ -50,11 +51,8 @@ struct engine {
     struct alert *alerts;
     unsigned nalerts, cap; /* grows by doubling up to ENGINE_MAX_ALERTS, on alert open only */
     uint64_t dropped;
-    FILE *jsonl;
-    engine_open_fn open_fn;
-    void *open_user;
-    engine_alert_fn alert_fn;
-    void *alert_user;
+    struct engine_alert_sink sinks[ENGINE_MAX_SINKS];
+    unsigned nsinks;
     struct ktab servers; /* learned: answers with AA (authoritative) or RA (resolver) */
     /* The rules that have a per-message or per-transaction hook, gathered once, so the
      * per-packet dispatch is a tight loop over what is there to call. */
@@ -148,20 +146,46 @@ static void copy(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
-static void alert_json(const struct engine *e, struct json *j, const struct alert *a,
-                       const char *state)
+/* The public view of alert a in state state (strings point into a). */
+static void alert_view(const struct engine *e, const struct alert *a, const char *state,
+                       struct engine_alert *v)
 {
     const struct rule_ops *ops = rule_registry[a->rule];
+    *v = (struct engine_alert){
+        .id = (unsigned)(a - e->alerts),
+        .rule = ops->name,
+        .reference = ops->reference,
+        .severity = sev_names[a->severity],
+        .state = state,
+        .key = a->key,
+        .summary = a->summary,
+        .client = a->client,
+        .server = a->server,
+        .victim = a->victim,
+        .zone = a->zone,
+        .qname = a->qname,
+        .evidence = a->evidence[0] ? a->evidence : "{}",
+        .evidence_file = a->evidence_file,
+        .first_ns = a->first_ns,
+        .last_ns = a->last_ns,
+        .count = a->count,
+        .threshold = a->threshold,
+        .observed = a->observed,
+    };
+}
+
+void engine_alert_json(struct json *j, const struct engine_alert *a)
+{
     char t[40];
 
     json_obj_begin(j, NULL);
-    json_str(j, "rule", ops->name);
-    json_str(j, "severity", sev_names[a->severity]);
-    json_str(j, "state", state);
+    json_str(j, "rule", a->rule);
+    json_str(j, "severity", a->severity);
+    json_str(j, "state", a->state);
     json_str(j, "first_seen", rule_time(a->first_ns, t));
     json_str(j, "last_seen", rule_time(a->last_ns, t));
     json_str(j, "summary", a->summary);
-    json_str(j, "reference", ops->reference);
+    json_str(j, "reference", a->reference);
     if (a->client[0])
         json_str(j, "client", a->client);
     if (a->server[0])
@@ -176,55 +200,26 @@ static void alert_json(const struct engine *e, struct json *j, const struct aler
     json_double(j, "threshold", a->threshold, 3);
     json_double(j, "observed", a->observed, 3);
     /* The rule wrote the evidence as a JSON object; it is embedded as it is. */
-    fputs(j->compact ? ",\"evidence\":" : ",\n", j->f);
-    if (!j->compact) {
-        for (int i = 0; i < j->depth; i++)
-            fputs("  ", j->f);
-        fputs("\"evidence\": ", j->f);
-    }
-    fputs(a->evidence[0] ? a->evidence : "{}", j->f);
-    j->first[j->depth] = false;
+    json_raw(j, "evidence", a->evidence[0] ? a->evidence : "{}");
     if (a->evidence_file[0])
         json_str(j, "evidence_file", a->evidence_file);
     json_obj_end(j);
-    (void)e;
 }
 
+/* Hands an alert event to every sink; the first sink that names an evidence file for an
+ * opening alert gives the alert its file. */
 static void line(struct engine *e, struct alert *a, const char *state)
 {
-    struct json j;
+    struct engine_alert v;
 
     a->last_line_ns = a->last_ns;
-    if (e->alert_fn) {
-        const struct rule_ops *ops = rule_registry[a->rule];
-        struct engine_alert v = {
-            .id = (unsigned)(a - e->alerts),
-            .rule = ops->name,
-            .reference = ops->reference,
-            .severity = sev_names[a->severity],
-            .state = state,
-            .key = a->key,
-            .summary = a->summary,
-            .client = a->client,
-            .server = a->server,
-            .victim = a->victim,
-            .zone = a->zone,
-            .qname = a->qname,
-            .evidence = a->evidence[0] ? a->evidence : "{}",
-            .evidence_file = a->evidence_file,
-            .first_ns = a->first_ns,
-            .last_ns = a->last_ns,
-            .count = a->count,
-            .threshold = a->threshold,
-            .observed = a->observed,
-        };
-        e->alert_fn(e->alert_user, &v);
+    for (unsigned i = 0; i < e->nsinks; i++) {
+        alert_view(e, a, state, &v);
+        e->sinks[i].on_alert(e->sinks[i].user, &v);
+        if (v.evidence_file != a->evidence_file && v.evidence_file && v.evidence_file[0] &&
+            !a->evidence_file[0])
+            snprintf(a->evidence_file, sizeof(a->evidence_file), "%s", v.evidence_file);
     }
-    if (!e->jsonl)
-        return;
-    json_init(&j, e->jsonl, true);
-    alert_json(e, &j, a, state);
-    fputc('\n', e->jsonl);
 }
 
 static void close_alert(struct engine *e, struct alert *a)
@@ -301,15 +296,6 @@ void rule_emit(struct rule_ctx *rc, const struct alert_in *in)
     }
     if (!a->announced) {
         a->announced = true;
-        if (e->open_fn) {
-            const char *addrs[3] = {a->victim[0] ? a->victim : NULL,
-                                    a->server[0] ? a->server : NULL,
-                                    a->client[0] ? a->client : NULL};
-            const char *path =
-                e->open_fn(e->open_user, rule_registry[a->rule]->name, a->key, addrs);
-            if (path)
-                copy(a->evidence_file, sizeof(a->evidence_file), path);
-        }
         line(e, a, "open");
     } else if (in->close) {
         close_alert(e, a);
@@ -383,7 +369,7 @@ void engine_log(struct engine *e, const struct srvlog_event *ev)
             e->ctx[i].ops->on_log(&e->ctx[i], ev);
 }
 
-struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, size_t errlen)
+struct engine *engine_new(const struct dv_config *cfg, char *err, size_t errlen)
 {
     struct engine *e = calloc(1, sizeof(*e));
 
@@ -394,7 +380,6 @@ struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, s
     }
     e->cap = 16;
     e->cfg = cfg;
-    e->jsonl = jsonl;
     if (ktab_init(&e->servers, 1024, sizeof(struct learned)) < 0) {
         free(e->alerts);
         free(e);
@@ -434,22 +419,12 @@ void engine_sink(struct engine *e, struct disp_sink *sink)
     sink->user = e;
 }
 
-void engine_set_open_hook(struct engine *e, engine_open_fn fn, void *user)
+int engine_add_alert_sink(struct engine *e, const struct engine_alert_sink *s)
 {
-    e->open_fn = fn;
-    e->open_user = user;
-}
-
-void engine_set_alert_hook(struct engine *e, engine_alert_fn fn, void *user)
-{
-    e->alert_fn = fn;
-    e->alert_user = user;
-}
-
-void engine_finish(struct engine *e)
-{
-    if (e->jsonl)
-        fflush(e->jsonl);
+    if (e->nsinks == ENGINE_MAX_SINKS)
+        return ERR_FULL;
+    e->sinks[e->nsinks++] = *s;
+    return 0;
 }
 
 static void json_netlist(struct json *j, const char *key, const struct cfg_netlist *l)
@@ -517,8 +492,11 @@ void engine_json(const struct engine *e, struct json *j)
     json_learned(e, j, "learned_authoritative_servers", false);
     json_obj_end(j);
     json_arr_begin(j, "alerts");
-    for (unsigned i = 0; i < e->nalerts; i++)
-        alert_json(e, j, &e->alerts[i], e->alerts[i].state == AL_OPEN ? "open" : "closed");
+    for (unsigned i = 0; i < e->nalerts; i++) {
+        struct engine_alert v;
+        alert_view(e, &e->alerts[i], e->alerts[i].state == AL_OPEN ? "open" : "closed", &v);
+        engine_alert_json(j, &v);
+    }
     json_arr_end(j);
     json_obj_begin(j, "rules");
     json_arr_begin(j, "enabled");

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The rule engine: runs every enabled rule on the dispatcher's events, merges findings
  * with the same rule and key into one alert (open -> update -> closed after a quiet period
- * of packet time), streams alert events as JSON lines and keeps every alert for the
- * summary. Bounded: at most ENGINE_MAX_ALERTS alerts are kept, the rest counted. */
+ * of packet time), hands every alert event to the alert sinks the run attached (the store,
+ * the live view, JSON lines, syslog, evidence, exporters) and keeps every alert for the
+ * summary. It does no I/O. Bounded: at most ENGINE_MAX_ALERTS alerts are kept, the rest
+ * counted. */
 #ifndef DV_RULES_ENGINE_H
 #define DV_RULES_ENGINE_H
 
@@ -17,19 +19,12 @@
 
 struct engine;
 
-/* Creates the engine with every rule enabled in cfg. jsonl (may be NULL) receives one JSON
- * object per line for each open/update/close. Returns NULL on failure (message in err). */
-struct engine *engine_new(const struct dv_config *cfg, FILE *jsonl, char *err, size_t errlen);
+/* Creates the engine with every rule enabled in cfg. Returns NULL on failure (message in
+ * err). */
+struct engine *engine_new(const struct dv_config *cfg, char *err, size_t errlen);
 
 /* Fills sink with the engine's callbacks (to pass to disp_add_sink). */
 void engine_sink(struct engine *e, struct disp_sink *sink);
-
-/* Called when an alert opens, with the rule name, the alert key and its addresses (victim,
- * server, client; NULL when absent); returns the path of the evidence file written for it,
- * or NULL. */
-typedef const char *(*engine_open_fn)(void *user, const char *rule, const char *key,
-                                      const char *const addrs[3]);
-void engine_set_open_hook(struct engine *e, engine_open_fn fn, void *user);
 
 /* An alert as it opens, updates or closes (strings valid during the call only). */
 struct engine_alert {
@@ -41,16 +36,26 @@ struct engine_alert {
     uint64_t first_ns, last_ns, count;
     double threshold, observed;
 };
-typedef void (*engine_alert_fn)(void *user, const struct engine_alert *a);
 
-/* Called for every open/update/closed line (the store records alerts through it). */
-void engine_set_alert_hook(struct engine *e, engine_alert_fn fn, void *user);
+/* Where alert events go: every open, update and closed event, in order, to every sink in
+ * the order they were added. A sink may name the evidence file it wrote for an alert by
+ * setting evidence_file when the state is "open" (the evidence sink, added first); the
+ * engine keeps it for the alert's later events and the summary. Sinks run on the thread the
+ * rules run on and must not block for long. */
+struct engine_alert_sink {
+    void (*on_alert)(void *user, struct engine_alert *a);
+    void *user;
+};
+#define ENGINE_MAX_SINKS 8
+
+/* Adds an alert sink; ERR_FULL beyond ENGINE_MAX_SINKS. */
+int engine_add_alert_sink(struct engine *e, const struct engine_alert_sink *s);
+
+/* Writes one alert event as a JSON object (as in the summary's "alerts" and in JSON lines). */
+void engine_alert_json(struct json *j, const struct engine_alert *a);
 
 /* A server log event (from capture/srvlog.c), on its own time. */
 void engine_log(struct engine *e, const struct srvlog_event *ev);
-
-/* End of input: flushes the JSON lines stream. Alerts still open stay open. */
-void engine_finish(struct engine *e);
 
 /* Writes "alerts": [...] (every alert, oldest first) and "rules": {...} counters. */
 void engine_json(const struct engine *e, struct json *j);

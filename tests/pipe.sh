@@ -47,6 +47,31 @@ same "mix-200k-gzip" "$DNSVIGIL" "$tmp/mix.pcap.gz"
 same "merged-files" "$DNSVIGIL" "$tmp/mix.pcap" "$dir/tcp_axfr.pcap" "$dir/poison.pcap"
 same "small-window-short-timeout" "$DNSVIGIL" --window 1 --timeout 1 --max-pending 64 "$tmp/mix.pcap"
 
+# --evidence-dir: the frames travel with the messages, so two threads write the same
+# evidence pcaps (names and bytes) as one, and the alerts name the same files.
+evidence_same() { # NAME ARGS...
+    local name=$1 t
+    shift
+    for t in 1 2; do
+        rm -rf "$tmp/ev$t" && mkdir -p "$tmp/ev$t"
+        "$DNSVIGIL" analyze --json --no-progress --threads $t --evidence-dir "$tmp/ev$t" "$@" |
+            jq -c '[.alerts[] | (.evidence_file // "") | sub(".*/"; "")]' >"$tmp/evj$t"
+    done
+    if [ "$(ls "$tmp/ev1" | wc -l)" -eq 0 ]; then
+        fail "pipe/evidence-$name" "no evidence file written"
+    elif ! diff -r "$tmp/ev1" "$tmp/ev2" >/dev/null; then
+        fail "pipe/evidence-$name" "evidence files differ: $(diff -rq "$tmp/ev1" "$tmp/ev2" | head -3 | tr '\n' ' ')"
+    elif ! cmp -s "$tmp/evj1" "$tmp/evj2"; then
+        fail "pipe/evidence-$name" "alerts name other files: $(cat "$tmp/evj1") vs $(cat "$tmp/evj2")"
+    else
+        pass "pipe/evidence-$name ($(ls "$tmp/ev1" | wc -l) files)"
+    fi
+}
+for f in poison amp edns xfr error_ratio; do
+    evidence_same "$f" --window 10 -c "$dir/rules.ini" "$dir/$f.pcap"
+done
+evidence_same "mix-200k" "$tmp/mix.pcap"
+
 # ThreadSanitizer: the race detector watches the ring, the flow thread and the store writer.
 tsan="$TOP/build-tsan/dnsvigil"
 if [ ! -x "$tsan" ]; then

@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!d)
         return 0;
     b.disp = disp_new(&dcfg, cap_decoder_stats(d));
-    eng = b.disp ? engine_new(&rcfg, NULL, err, sizeof(err)) : NULL;
+    eng = b.disp ? engine_new(&rcfg, err, sizeof(err)) : NULL;
     if (!eng) {
         disp_free(b.disp);
         cap_decoder_free(d);
@@ -134,7 +134,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cap_decoder_flush(d);
     disp_finish(b.disp);
-    engine_finish(eng);
     engine_free(eng);
     disp_free(b.disp);
     cap_decoder_free(d);
