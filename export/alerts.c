@@ -40,8 +40,8 @@ static void syslog_alert(void *user, struct engine_alert *a)
 {
     (void)user;
     if (strcmp(a->state, "update") != 0)
-        sysl_msg(sev_prio(a->severity), "alert %s %s (%s): %s [%s]", a->state, a->rule,
-                 a->severity, a->summary, a->reference);
+        sysl_msg(sev_prio(a->severity), "alert %s %s (%s): %s [%s]", a->state, a->rule, a->severity,
+                 a->summary, a->reference);
 }
 
 void alerts_syslog_sink(struct engine_alert_sink *sink)
