@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-void feed_log_flush(db_store *db, struct log_minute *m)
+static void minute_flush(db_store *db, struct log_minute *m)
 {
     char detail[256];
-    if (!db || !(m->queries + m->replies))
+    if (!(m->queries + m->replies))
         return;
     snprintf(detail, sizeof(detail),
              "{\"queries\":%llu,\"replies\":%llu,\"NOERROR\":%llu,\"FORMERR\":%llu,"
@@ -24,47 +24,81 @@ void feed_log_flush(db_store *db, struct log_minute *m)
     m->queries = m->replies = 0;
 }
 
-void feed_log_event(db_store *db, struct engine *eng, struct log_minute *lm, const char *server,
-                    const struct srvlog_event *ev)
+/* The minute counter of this server and format: an existing one, a new one, or the one
+ * whose minute is oldest, written out and reused. */
+static struct log_minute *minute_of(struct feed_logs *fl, const char *server,
+                                    enum srvlog_format fmt)
 {
-    if (eng)
-        engine_log(eng, ev);
-    if (!db)
-        return;
-    if (ev->kind == SL_QUERY || ev->kind == SL_REPLY) {
-        uint64_t minute = ev->ts_ns / 60000000000ull;
-        if (minute != lm->minute || ev->format != lm->fmt || strcmp(server, lm->server)) {
-            feed_log_flush(db, lm);
-            lm->minute = minute;
-            lm->fmt = ev->format;
-            snprintf(lm->server, sizeof(lm->server), "%s", server);
-        }
-        if (ev->kind == SL_QUERY) {
-            lm->queries++;
-        } else {
-            lm->replies++;
-            int r = dns_rcode_parse(ev->rcode);
-            if (r >= 0 && r <= DNS_R_REFUSED)
-                lm->rcode[r]++;
-        }
-        return;
+    struct log_minute *m, *oldest = &fl->m[0];
+    for (unsigned i = 0; i < fl->n; i++) {
+        m = &fl->m[i];
+        if (m->fmt == fmt && strcmp(m->server, server) == 0)
+            return m;
+        if (m->minute < oldest->minute)
+            oldest = m;
     }
-    {
-        char detail[320];
-        if (ev->kind == SL_ZONE_EXPIRES_IN)
-            snprintf(detail, sizeof(detail), "{\"seconds\":%lld,\"serial\":%lld}",
-                     (long long)ev->seconds, (long long)ev->serial);
-        else if (ev->serial >= 0)
-            snprintf(detail, sizeof(detail), "{\"serial\":%lld}", (long long)ev->serial);
-        else
-            snprintf(detail, sizeof(detail), "%s", ev->detail[0] ? ev->detail : ev->rcode);
-        db_log_event(db, ev->ts_ns, srvlog_format_name(ev->format), server,
-                     srvlog_kind_name(ev->kind), ev->zone, ev->peer, detail);
-    }
+    if (fl->n < FEED_LOG_SERVERS)
+        m = &fl->m[fl->n++];
+    else
+        minute_flush(fl->db, m = oldest);
+    memset(m, 0, sizeof(*m));
+    m->fmt = fmt;
+    snprintf(m->server, sizeof(m->server), "%s", server);
+    return m;
 }
 
-void feed_alert(db_store *db, const struct engine_alert *a)
+static void on_log(void *user, const struct srvlog_event *ev)
 {
+    struct feed_logs *fl = user;
+    char detail[320];
+
+    if (ev->kind == SL_QUERY || ev->kind == SL_REPLY) {
+        uint64_t minute = ev->ts_ns / 60000000000ull;
+        struct log_minute *m = minute_of(fl, ev->origin, ev->format);
+        if (minute != m->minute) {
+            minute_flush(fl->db, m);
+            m->minute = minute;
+        }
+        if (ev->kind == SL_QUERY) {
+            m->queries++;
+        } else {
+            int r = dns_rcode_parse(ev->rcode);
+            m->replies++;
+            if (r >= 0 && r <= DNS_R_REFUSED)
+                m->rcode[r]++;
+        }
+        return;
+    }
+    if (ev->kind == SL_ZONE_EXPIRES_IN)
+        snprintf(detail, sizeof(detail), "{\"seconds\":%lld,\"serial\":%lld}",
+                 (long long)ev->seconds, (long long)ev->serial);
+    else if (ev->serial >= 0)
+        snprintf(detail, sizeof(detail), "{\"serial\":%lld}", (long long)ev->serial);
+    else
+        snprintf(detail, sizeof(detail), "%s", ev->detail[0] ? ev->detail : ev->rcode);
+    db_log_event(fl->db, ev->ts_ns, srvlog_format_name(ev->format), ev->origin,
+                 srvlog_kind_name(ev->kind), ev->zone, ev->peer, detail);
+}
+
+void feed_logs_sink(struct feed_logs *fl, db_store *db, struct disp_sink *sink)
+{
+    memset(fl, 0, sizeof(*fl));
+    fl->db = db;
+    memset(sink, 0, sizeof(*sink));
+    sink->on_log = on_log;
+    sink->user = fl;
+}
+
+void feed_logs_flush(struct feed_logs *fl)
+{
+    for (unsigned i = 0; i < fl->n; i++)
+        minute_flush(fl->db, &fl->m[i]);
+    fl->n = 0;
+}
+
+static void on_alert(void *user, struct engine_alert *a)
+{
+    db_store *db = user;
     struct db_alert d = {
         .id = a->id,
         .rule = a->rule,
@@ -87,4 +121,10 @@ void feed_alert(db_store *db, const struct engine_alert *a)
         .observed = a->observed,
     };
     db_alert(db, &d);
+}
+
+void feed_alert_sink(db_store *db, struct engine_alert_sink *sink)
+{
+    sink->on_alert = on_alert;
+    sink->user = db;
 }

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Glue shared by `analyze` and `watch` for server-log events: each event goes to the rules
- * and to the store; query and reply lines are stored as per-minute counts, not one row
- * each. */
+/* Glue shared by `analyze` and `watch` between the pipeline and the store: server-log
+ * events (a dispatcher sink) and alerts (an engine alert sink). Query and reply lines are
+ * stored as per-minute counts for each server, not one row each. */
 #ifndef DV_FEED_H
 #define DV_FEED_H
 
+#include "analyze/dispatch.h"
 #include "analyze/store.h"
 #include "capture/srvlog.h"
 #include "rules/engine.h"
 
-/* Query and reply lines of server logs are stored per minute, not one row each. */
+/* Query and reply lines of one server counted over one minute. */
 struct log_minute {
     uint64_t minute;
     enum srvlog_format fmt;
@@ -17,14 +18,22 @@ struct log_minute {
     char server[256];
 };
 
-/* Hands one event to the engine (may be NULL) and the store (may be NULL). */
-void feed_log_event(db_store *db, struct engine *eng, struct log_minute *lm, const char *server,
-                    const struct srvlog_event *ev);
+/* Server-log events to the store: the minutes of up to FEED_LOG_SERVERS servers are
+ * counted at once (the oldest is written out when one more appears). */
+#define FEED_LOG_SERVERS 16
+struct feed_logs {
+    db_store *db;
+    unsigned n;
+    struct log_minute m[FEED_LOG_SERVERS];
+};
 
-/* Stores an alert line of the rule engine. */
-void feed_alert(db_store *db, const struct engine_alert *a);
+/* Sets fl up to write to db and fills *sink with its dispatcher sink (on_log). */
+void feed_logs_sink(struct feed_logs *fl, db_store *db, struct disp_sink *sink);
 
-/* Writes the minute being counted. */
-void feed_log_flush(db_store *db, struct log_minute *lm);
+/* Writes the minutes being counted (at the end of the input). */
+void feed_logs_flush(struct feed_logs *fl);
+
+/* An engine alert sink that stores every alert line (user: the db_store). */
+void feed_alert_sink(db_store *db, struct engine_alert_sink *sink);
 
 #endif

@@ -151,15 +151,9 @@ static void usage_analyze(FILE *f)
 }
 
 /* What the summary adds after the analysis figures: alerts and the store's account. */
-struct log_totals {
-    unsigned files;
-    uint64_t lines, events[SL_KINDS], skips[SL_SKIPS];
-    char sample[256];
-};
-
 struct extras {
-    const uint64_t *dnstap;        /* CAP_DT_N counters, NULL without dnstap input */
-    const struct log_totals *logs; /* NULL without log input */
+    const uint64_t *dnstap;            /* CAP_DT_N counters, NULL without dnstap input */
+    const struct cap_log_totals *logs; /* NULL without log input */
     const struct engine *eng;
     const db_store *db;
     const char *db_path, *run_key;
@@ -281,11 +275,6 @@ static void extras_text(const void *arg, FILE *f)
         if (x->retained)
             fprintf(f, "store: retention removed %llu old rows\n", (unsigned long long)x->retained);
     }
-}
-
-static void alert_to_db(void *user, struct engine_alert *a)
-{
-    feed_alert(user, a);
 }
 
 /* Hands the run's top lists to the store. */
@@ -662,42 +651,9 @@ static void raise_fd_limit(void)
 
 /* True if path starts like a DNS server log (or is not a capture/dnstap file while a log
  * format is forced). */
-static bool is_log_file(const char *path, enum srvlog_format force)
+static int cmp_str(const void *a, const void *b)
 {
-    static const uint8_t magics[][4] = {
-        {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, {0x4d, 0x3c, 0xb2, 0xa1},
-        {0xa1, 0xb2, 0x3c, 0x4d}, {0x0a, 0x0d, 0x0d, 0x0a}, {0x1f, 0x8b, 0, 0},
-        {0xfd, 0x37, 0x7a, 0x58}, {0x04, 0x22, 0x4d, 0x18}, {0x28, 0xb5, 0x2f, 0xfd}};
-    char buf[4096];
-    size_t n, o = 0;
-    FILE *f;
-    if (!strcmp(path, "-") || !(f = fopen(path, "rb")))
-        return false;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    if (n < 4 || cap_dnstap_sniff((const uint8_t *)buf, n))
-        return false;
-    for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
-        if (!memcmp(buf, magics[i], i == 5 ? 2 : 4))
-            return false;
-    if (force != SRVLOG_AUTO)
-        return true;
-    while (o < n && (buf[o] == '\n' || buf[o] == '\r'))
-        o++;
-    return srvlog_sniff(buf + o, n - o);
-}
-
-/* True if path is a Frame Streams (dnstap) file rather than a capture. */
-static bool is_dnstap_file(const char *path)
-{
-    uint8_t h[12];
-    size_t n = 0;
-    FILE *f;
-    if (!strcmp(path, "-") || !(f = fopen(path, "rb")))
-        return false;
-    n = fread(h, 1, sizeof(h), f);
-    fclose(f);
-    return cap_dnstap_sniff(h, n);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static int cmd_analyze(int argc, char **argv)
@@ -748,17 +704,17 @@ static int cmd_analyze(int argc, char **argv)
     char run_key[33] = "";
     struct extras extras = {0};
     uint32_t top_n = 10, secs, threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-    static uint64_t dt_counts[CAP_DT_N];
-    static struct log_totals logs;
+    static struct cap_log_totals logs;
+    static struct feed_logs db_logs;
     enum srvlog_format log_fmt = SRVLOG_AUTO;
-    bool dt_any = false, pcap_any = false;
-    enum { IN_CAPTURE, IN_DNSTAP, IN_LOG } *kinds = NULL;
+    const char **inputs = NULL;
+    unsigned ninputs = 0, ndt = 0, nlog = 0;
+    struct cap_item it;
     int progress = -1, opt, status = EXIT_OK;
     struct dispatch *disp = NULL;
     cap_reader *rd = NULL;
     cap_decoder *dec = NULL;
     FILE *out = stdout;
-    struct cap_pkt pkt;
     uint64_t packets = 0;
     double start, last_progress;
     char err[512];
@@ -970,21 +926,32 @@ static int cmd_analyze(int argc, char **argv)
             engine_add_alert_sink(eng, &as);
         }
     }
-    /* What each input is, decided once: capture, dnstap or server log. */
-    kinds = calloc((size_t)(argc - optind), sizeof(*kinds));
-    if (!kinds)
+    /* The inputs in name order: the summary and the store list them the same way whatever
+     * the order of the arguments (the reader's merge does not depend on it either). */
+    ninputs = (unsigned)(argc - optind);
+    inputs = calloc(ninputs, sizeof(*inputs));
+    if (!inputs)
         goto nomem;
-    for (int i = optind; i < argc; i++) {
-        kinds[i - optind] = is_dnstap_file(argv[i])         ? IN_DNSTAP
-                            : is_log_file(argv[i], log_fmt) ? IN_LOG
-                                                            : IN_CAPTURE;
-        dt_any |= kinds[i - optind] == IN_DNSTAP;
-        pcap_any |= kinds[i - optind] == IN_CAPTURE;
+    for (unsigned i = 0; i < ninputs; i++)
+        inputs[i] = argv[optind + (int)i];
+    qsort(inputs, ninputs, sizeof(*inputs), cmp_str);
+    cap_reader_set_log_format(rd, log_fmt);
+    for (unsigned i = 0; i < ninputs; i++)
+        if (cap_reader_add(rd, inputs[i], err, sizeof(err)) < 0) {
+            log_msg(LOG_ERROR, "%s", err);
+            status = EXIT_INPUT;
+        }
+    if (cap_reader_inputs(rd) == 0) {
+        log_msg(LOG_ERROR, "analyze: no input could be opened");
+        status = EXIT_INPUT;
+        goto out;
     }
+    nlog = cap_reader_inputs_of(rd, CAP_IN_LOG);
+    ndt = cap_reader_inputs_of(rd, CAP_IN_DNSTAP);
     if (db_path) {
         struct disp_sink sink;
         struct db_run_info ri = {0};
-        char host[256] = "", inputs[4096] = "";
+        char host[256] = "", list[4096] = "";
         size_t o = 0;
 
         db = db_open(db_path, err, sizeof(err));
@@ -994,14 +961,13 @@ static int cmd_analyze(int argc, char **argv)
             goto out;
         }
         gethostname(host, sizeof(host) - 1);
-        for (int i = optind; i < argc && o < sizeof(inputs); i++)
-            o += (size_t)snprintf(inputs + o, sizeof(inputs) - o, "%s%s", i > optind ? " " : "",
-                                  argv[i]);
-        db_input_key((const char *const *)&argv[optind], (unsigned)(argc - optind), run_key);
+        for (unsigned i = 0; i < ninputs && o < sizeof(list); i++)
+            o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? " " : "", inputs[i]);
+        db_input_key(inputs, ninputs, run_key);
         ri.run_key = run_key;
         ri.sensor = host;
-        ri.source = pcap_any ? "packets" : dt_any ? "dnstap" : "logs";
-        ri.inputs = inputs;
+        ri.source = cap_reader_inputs_of(rd, CAP_IN_CAPTURE) ? "packets" : ndt ? "dnstap" : "logs";
+        ri.inputs = list;
         ri.version = DV_VERSION;
         ri.window_ns = disp->cfg.window_ns;
         ri.complete = db_complete;
@@ -1012,45 +978,38 @@ static int cmd_analyze(int argc, char **argv)
         }
         db_sink(db, &sink);
         disp_add_sink(disp, &sink);
+        feed_logs_sink(&db_logs, db, &sink);
+        disp_add_sink(disp, &sink);
         if (eng) {
-            struct engine_alert_sink as = {.on_alert = alert_to_db, .user = db};
+            struct engine_alert_sink as;
+            feed_alert_sink(db, &as);
             engine_add_alert_sink(eng, &as);
         }
-    }
-    unsigned ndt = 0, nlog = 0;
-    for (int i = optind; i < argc; i++) {
-        if (kinds[i - optind] == IN_DNSTAP) {
-            ndt++; /* read after the captures, below */
-            continue;
-        }
-        if (kinds[i - optind] == IN_LOG) {
-            nlog++; /* read last */
-            continue;
-        }
-        if (cap_reader_add(rd, argv[i], err, sizeof(err)) < 0) {
-            log_msg(LOG_ERROR, "%s", err);
-            status = EXIT_INPUT;
-        }
-    }
-    status = cap_reader_inputs(rd) + ndt + nlog == 0 ? EXIT_INPUT : status;
-    if (cap_reader_inputs(rd) + ndt + nlog == 0) {
-        log_msg(LOG_ERROR, "analyze: no input could be opened");
-        goto out;
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     if (threads == 2 && disp_pipe_start(disp, 0) < 0)
         log_msg(LOG_WARN, "analyze: no second thread (out of memory); running on one");
     start = last_progress = wall_now();
-    while (!interrupted && cap_reader_next(rd, &pkt) == 1) {
-        disp_time(disp, pkt.ts_ns);
-        cap_decode(dec, pkt.dlt, pkt.ts_ns, pkt.data, pkt.caplen, pkt.wirelen);
+    /* One timeline: frames, dnstap messages and log events in time stamp order. */
+    while (!interrupted && cap_reader_next_item(rd, &it) == 1) {
+        if (it.kind == CAP_IN_DNSTAP) {
+            disp_time(disp, it.ts_ns);
+            disp_msg(disp, it.msg);
+            continue;
+        }
+        if (it.kind == CAP_IN_LOG) {
+            disp_log(disp, it.log);
+            continue;
+        }
+        disp_time(disp, it.ts_ns);
+        cap_decode(dec, it.pkt.dlt, it.pkt.ts_ns, it.pkt.data, it.pkt.caplen, it.pkt.wirelen);
         if (evid) {
-            struct disp_frame f = {.ts_ns = pkt.ts_ns,
-                                   .dlt = pkt.dlt,
-                                   .caplen = pkt.caplen,
-                                   .wirelen = pkt.wirelen,
-                                   .data = pkt.data};
+            struct disp_frame f = {.ts_ns = it.pkt.ts_ns,
+                                   .dlt = it.pkt.dlt,
+                                   .caplen = it.pkt.caplen,
+                                   .wirelen = it.pkt.wirelen,
+                                   .data = it.pkt.data};
             f.af = cap_decoder_last_addrs(dec, &f.src, &f.dst);
             disp_frame(disp, &f);
         }
@@ -1062,33 +1021,8 @@ static int cmd_analyze(int argc, char **argv)
             }
         }
     }
-    /* dnstap inputs: each message goes to the dispatcher as a captured one would. */
-    for (int i = optind; ndt && i < argc && !interrupted; i++) {
-        struct cap_msg cm;
-        cap_dnstap *t;
-        int rc = 0;
-        if (kinds[i - optind] != IN_DNSTAP)
-            continue;
-        if (!(t = cap_dnstap_open(argv[i], err, sizeof(err)))) {
-            log_msg(LOG_ERROR, "%s", err);
-            status = EXIT_INPUT;
-            continue;
-        }
-        while (!interrupted && (rc = cap_dnstap_next(t, &cm, err, sizeof(err))) == 1) {
-            disp_time(disp, cm.meta->ts_ns);
-            disp_msg(disp, &cm);
-        }
-        if (rc < 0) {
-            log_msg(LOG_ERROR, "%s", err);
-            status = EXIT_INPUT;
-        }
-        for (int k = 0; k < CAP_DT_N; k++)
-            dt_counts[k] += cap_dnstap_counters(t)[k];
-        cap_dnstap_close(t);
-        extras.dnstap = dt_counts;
-    }
-    /* The flow thread finishes what it was handed; from here on everything (server logs,
-     * the end of input, the summary) is on this thread. */
+    /* The flow thread finishes what it was handed; from here on everything (the end of
+     * input, the summary) is on this thread. */
     disp_pipe_stop(disp);
     {
         /* CPU time of the reading thread (the flow thread and the store writer run beside
@@ -1103,32 +1037,14 @@ static int cmd_analyze(int argc, char **argv)
                 (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9, (double)fcpu / 1e9,
                 (unsigned long long)pw, (unsigned long long)cw);
     }
-    /* Server logs: events to the rules and the store, counts to the summary. */
-    for (int i = optind; nlog && i < argc && !interrupted; i++) {
-        struct srvlog_event ev;
-        struct log_minute lm = {0};
-        srvlog *lg;
-        if (kinds[i - optind] != IN_LOG)
-            continue;
-        if (!(lg = srvlog_open(argv[i], log_fmt, err, sizeof(err)))) {
-            log_msg(LOG_ERROR, "%s", err);
-            status = EXIT_INPUT;
-            continue;
-        }
-        while (!interrupted && srvlog_next(lg, &ev) == 1)
-            feed_log_event(db, eng, &lm, argv[i], &ev);
-        feed_log_flush(db, &lm);
-        logs.files++;
-        logs.lines += srvlog_lines(lg);
-        for (int k = 0; k < SL_KINDS; k++)
-            logs.events[k] += srvlog_events(lg)[k];
-        for (int k = 0; k < SL_SKIPS; k++)
-            logs.skips[k] += srvlog_skips(lg)[k];
-        if (!logs.sample[0])
-            snprintf(logs.sample, sizeof(logs.sample), "%s", srvlog_unparsed_sample(lg));
-        srvlog_close(lg);
+    if (ndt)
+        extras.dnstap = cap_reader_dnstap_counters(rd);
+    if (nlog) {
+        cap_reader_log_totals(rd, &logs);
         extras.logs = &logs;
     }
+    if (db)
+        feed_logs_flush(&db_logs);
     cap_decoder_flush(dec);
     disp_finish(disp);
     if (jsonl)
@@ -1187,12 +1103,11 @@ static int cmd_analyze(int argc, char **argv)
             .dns = &disp->stats,
             .cap = cap_decoder_stats(dec),
             .filtered = cap_reader_filtered(rd),
-            .inputs = (const char *const *)&argv[optind],
-            .ninputs = (unsigned)(argc - optind),
-            .input_errors =
-                cap_reader_errors(rd) + (cap_reader_inputs(rd) < (unsigned)(argc - optind)
-                                             ? (unsigned)(argc - optind) - cap_reader_inputs(rd)
-                                             : 0),
+            .inputs = inputs,
+            .ninputs = ninputs,
+            .input_errors = cap_reader_errors(rd) +
+                            (cap_reader_inputs(rd) < ninputs ? ninputs - cap_reader_inputs(rd) : 0),
+            .logs = nlog > 0,
             .filter = filter,
             .top_n = top_n,
             .windows = windows,
@@ -1221,7 +1136,7 @@ nomem:
     log_msg(LOG_ERROR, "analyze: out of memory");
     status = EXIT_INTERNAL;
 out:
-    free(kinds);
+    free(inputs);
     db_close(db);
     engine_free(eng);
     evid_free(evid);

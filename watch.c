@@ -142,7 +142,7 @@ struct watch {
     enum srvlog_format log_fmt;
     const char *dnstap_path;
     srvlog *follow[8];
-    struct log_minute lm[8];
+    struct feed_logs db_logs;
     cap_dnstap_srv *dnstap;
     struct cap_config capcfg;
     struct disp_config dcfg;
@@ -198,8 +198,6 @@ static void on_alert(void *user, struct engine_alert *a)
     struct watch *w = user;
     struct snap_alert s;
 
-    if (w->db)
-        feed_alert(w->db, a);
     memset(&s, 0, sizeof(s));
     s.id = a->id;
     snprintf(s.rule, sizeof(s.rule), "%s", a->rule);
@@ -441,7 +439,7 @@ static void poll_side_inputs(struct watch *w)
     for (unsigned i = 0; i < w->nlogs; i++) {
         struct srvlog_event ev;
         for (int k = 0; k < 100000 && srvlog_follow_next(w->follow[i], &ev) == 1; k++)
-            feed_log_event(w->db, w->eng, &w->lm[i], w->logs[i], &ev);
+            disp_log(w->disp, &ev);
     }
 }
 
@@ -930,6 +928,13 @@ int cmd_watch(int argc, char **argv)
         }
         db_sink(w->db, &sink);
         disp_add_sink(w->disp, &sink);
+        feed_logs_sink(&w->db_logs, w->db, &sink);
+        disp_add_sink(w->disp, &sink);
+        if (w->eng) {
+            struct engine_alert_sink as;
+            feed_alert_sink(w->db, &as);
+            engine_add_alert_sink(w->eng, &as);
+        }
     }
     if (w->metrics && rep_metrics_run(w->metrics) < 0) {
         log_msg(LOG_ERROR, "watch: cannot start the metrics thread");
@@ -960,9 +965,8 @@ int cmd_watch(int argc, char **argv)
         pthread_join(tui_t, NULL);
         log_set_level(LOG_WARN);
     }
-    for (unsigned i = 0; i < w->nlogs; i++)
-        feed_log_flush(w->db, &w->lm[i]);
     if (w->db) {
+        feed_logs_flush(&w->db_logs);
         struct db_run_end re = {
             .status = sig_stop          ? "stopped"
                       : status == W_OK_ ? "complete"

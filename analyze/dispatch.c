@@ -103,7 +103,7 @@ int disp_add_sink(struct dispatch *d, const struct disp_sink *sink)
 
 /* ---- the hand-over ring (flow half on its own thread) ---- */
 
-enum rec_type { REC_MSG = 1, REC_EVENT, REC_TIME, REC_WINDOW, REC_FRAME };
+enum rec_type { REC_MSG = 1, REC_EVENT, REC_TIME, REC_WINDOW, REC_FRAME, REC_LOG };
 
 /* A message record is this, then the payload copy, then the decoded view of the copy: the
  * view ends in the name buffer, which a message whose name is used in place (nearly all)
@@ -128,6 +128,11 @@ struct rec_event {
 
 struct rec_time {
     uint64_t now;
+};
+
+struct rec_log {
+    uint64_t now;
+    struct srvlog_event ev;
 };
 
 /* A frame for the evidence ring: this, then the frame's bytes. */
@@ -230,6 +235,13 @@ static void back_frame(struct dispatch *d, const struct disp_frame *f)
             d->sinks[i].on_frame(d->sinks[i].user, f);
 }
 
+static void back_log(struct dispatch *d, const struct srvlog_event *ev)
+{
+    for (unsigned i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].on_log)
+            d->sinks[i].on_log(d->sinks[i].user, ev);
+}
+
 static void back_event(struct dispatch *d, const struct cap_event *ev)
 {
     xfr_event(d->xfr, ev);
@@ -291,6 +303,11 @@ static void back_record(struct dispatch *d, const struct spsc_hdr *h, const stru
         struct cap_event ev = {
             .kind = r->kind, .meta = &r->meta, .pending_bytes = r->pending_bytes};
         back_event(d, &ev);
+        break;
+    }
+    case REC_LOG: {
+        const struct rec_log *r = (const void *)(h + 1);
+        back_log(d, &r->ev);
         break;
     }
     case REC_FRAME: {
@@ -581,6 +598,22 @@ void disp_event(void *user, const struct cap_event *ev)
         return;
     }
     back_event(d, ev);
+}
+
+void disp_log(struct dispatch *d, const struct srvlog_event *ev)
+{
+    struct disp_pipe *p = d->pipe;
+
+    disp_time(d, ev->ts_ns);
+    if ((unsigned)ev->kind < SL_KINDS)
+        d->cur.log_events[ev->kind]++;
+    if (!p) {
+        back_log(d, ev);
+        return;
+    }
+    struct rec_log *r = pipe_begin(p, REC_LOG, sizeof(*r));
+    r->ev = *ev;
+    pipe_end(p, true);
 }
 
 void disp_frame(struct dispatch *d, const struct disp_frame *f)

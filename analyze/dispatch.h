@@ -54,6 +54,7 @@ struct disp_sink {
     void (*on_event)(void *user, const struct cap_event *ev);
     void (*on_xfr)(void *user, const struct xfr_result *x); /* a zone transfer ended */
     void (*on_frame)(void *user, const struct disp_frame *f);
+    void (*on_log)(void *user, const struct srvlog_event *ev); /* a server-log event */
     void *user;
 };
 
@@ -113,6 +114,10 @@ int disp_add_sink(struct dispatch *d, const struct disp_sink *sink);
 /* capture/ callbacks (user = the dispatcher). */
 void disp_msg(void *user, const struct cap_msg *cm);
 void disp_event(void *user, const struct cap_event *ev);
+
+/* A server-log event, on the same timeline as the packets (it moves packet time to its
+ * time stamp): counted in the current window, then handed to the sinks. */
+void disp_log(struct dispatch *d, const struct srvlog_event *ev);
 
 /* A frame, after cap_decode() of it: to the sinks that take frames, in the same place of
  * the sequence on either thread. Does nothing unless a sink has on_frame. */

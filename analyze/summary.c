@@ -224,7 +224,7 @@ static void json_top(struct json *j, const char *key, const struct topn *t, bool
     json_arr_end(j);
 }
 
-static void json_window(struct json *j, const struct win_stats *w)
+static void json_window(struct json *j, const struct win_stats *w, bool logs)
 {
     char name[40];
 
@@ -264,6 +264,14 @@ static void json_window(struct json *j, const struct win_stats *w)
     json_u64(j, "malformed", w->malformed);
     json_sizes(j, w->resp_size);
     json_loss(j, w->loss, NULL);
+    if (logs) {
+        json_obj_begin(j, "logs");
+        json_obj_begin(j, "events");
+        for (int i = 0; i < SL_KINDS; i++)
+            json_u64(j, srvlog_kind_name((enum srvlog_kind)i), w->log_events[i]);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
     json_obj_end(j);
 }
 
@@ -299,7 +307,7 @@ static void json_analysis(struct json *j, const struct summary_in *in)
         json_u64(j, "window_seconds", d->cfg.window_ns / 1000000000u);
         json_arr_begin(j, "windows");
         for (uint32_t i = 0; i < d->nwins; i++)
-            json_window(j, disp_window(d, i));
+            json_window(j, disp_window(d, i), in->logs);
         json_arr_end(j);
     }
 }

@@ -23,6 +23,7 @@ struct summary_in {
     const char *filter;    /* BPF expression or NULL */
     unsigned top_n;        /* entries per top list */
     bool windows;          /* include the per-window array */
+    bool logs;             /* server logs were among the inputs: windows count their events */
     /* Extra top-level members written after the analysis (the rule engine's alerts). */
     void (*extra_json)(const void *arg, struct json *j);
     void (*extra_text)(const void *arg, FILE *f);

@@ -44,7 +44,7 @@ void loss_snapshot(const struct cap_stats *cap, uint64_t malformed, uint64_t flo
 unsigned win_qtype_index(uint16_t qtype)
 {
     static const uint16_t list[] = {
-#define WIN_X_TYPE(t, n) t,
+#define WIN_X_TYPE(n) DNS_T_##n,
         WIN_QTYPE_LIST(WIN_X_TYPE)
 #undef WIN_X_TYPE
     };
@@ -57,7 +57,7 @@ unsigned win_qtype_index(uint16_t qtype)
 const char *win_qtype_name(unsigned i)
 {
     static const char *const names[WIN_QTYPES] = {
-#define WIN_X_NAME(t, n) n,
+#define WIN_X_NAME(n) #n,
         WIN_QTYPE_LIST(WIN_X_NAME)
 #undef WIN_X_NAME
             "other"};

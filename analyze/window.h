@@ -8,6 +8,7 @@
 #include "dns.h"
 #include "flow.h"
 #include "../capture/cap.h"
+#include "../capture/srvlog.h"
 
 #include <stdint.h>
 
@@ -15,21 +16,9 @@
 #define WIN_RCODES 25
 /* QTYPEs kept one by one in a window; the rest in "other". */
 #define WIN_QTYPE_LIST(X)                                                                          \
-    X(1, "A")                                                                                      \
-    X(28, "AAAA")                                                                                  \
-    X(5, "CNAME")                                                                                  \
-    X(15, "MX")                                                                                    \
-    X(2, "NS")                                                                                     \
-    X(12, "PTR")                                                                                   \
-    X(6, "SOA")                                                                                    \
-    X(33, "SRV")                                                                                   \
-    X(16, "TXT")                                                                                   \
-    X(43, "DS")                                                                                    \
-    X(48, "DNSKEY")                                                                                \
-    X(65, "HTTPS")                                                                                 \
-    X(255, "ANY")                                                                                  \
-    X(252, "AXFR")                                                                                 \
-    X(251, "IXFR")
+    X(A)                                                                                           \
+    X(AAAA) X(CNAME) X(MX) X(NS) X(PTR) X(SOA) X(SRV) X(TXT) X(DS) X(DNSKEY) X(HTTPS) X(ANY)       \
+        X(AXFR) X(IXFR)
 #define WIN_QTYPES 16 /* 15 listed + other */
 
 /* Response size buckets: upper bounds in bytes (the last is open). */
@@ -86,6 +75,7 @@ struct win_stats {
     uint64_t latency_samples;
     uint64_t p50_us, p95_us, p99_us; /* valid when latency_samples > 0 */
     uint64_t loss[LOSS_N];           /* lost during this window */
+    uint64_t log_events[SL_KINDS];   /* server-log events whose time stamps fall in it */
 };
 
 /* Index of qtype in the window's list (WIN_QTYPES - 1 = other), and the name of index i. */

@@ -24,6 +24,7 @@
 
 struct cap_dnstap {
     FILE *f;
+    bool own; /* f is closed with the reader */
     char path[512];
     uint64_t off;
     uint8_t *buf;
@@ -68,6 +69,23 @@ static int read_exact(cap_dnstap *d, void *p, size_t n)
 
 cap_dnstap *cap_dnstap_open(const char *path, char *err, size_t errlen)
 {
+    FILE *f = fopen(path, "rb");
+    cap_dnstap *d;
+
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    d = cap_dnstap_open_stream(f, path, err, errlen);
+    if (!d)
+        fclose(f);
+    else
+        d->own = true;
+    return d;
+}
+
+cap_dnstap *cap_dnstap_open_stream(FILE *f, const char *path, char *err, size_t errlen)
+{
     cap_dnstap *d = calloc(1, sizeof(*d));
     uint8_t h[12];
     uint32_t clen;
@@ -78,11 +96,7 @@ cap_dnstap *cap_dnstap_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     snprintf(d->path, sizeof(d->path), "%s", path);
-    d->f = fopen(path, "rb");
-    if (!d->f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
+    d->f = f;
     if (read_exact(d, h, 12) < 0 || !cap_dnstap_sniff(h, 12)) {
         snprintf(err, errlen, "%s: not a Frame Streams (dnstap) file", path);
         goto fail;
@@ -354,7 +368,7 @@ void cap_dnstap_close(cap_dnstap *d)
 {
     if (!d)
         return;
-    if (d->f)
+    if (d->f && d->own)
         fclose(d->f);
     free(d->buf);
     free(d);

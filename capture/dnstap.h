@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CAP_DNSTAP_COUNTERS(X)                                                                     \
     X(FRAMES, "frames")                                                                            \
@@ -37,6 +38,10 @@ bool cap_dnstap_sniff(const uint8_t *head, size_t n);
 /* Opens a Frame Streams file of content type protobuf:dnstap.Dnstap. Returns NULL with a
  * message naming the file. */
 cap_dnstap *cap_dnstap_open(const char *path, char *err, size_t errlen);
+
+/* The same on a stream already open (a decompressed one, say), positioned at its start;
+ * the stream stays the caller's to close, after cap_dnstap_close(). */
+cap_dnstap *cap_dnstap_open_stream(FILE *f, const char *path, char *err, size_t errlen);
 
 /* Stores the next DNS message in *msg (meta and data valid until the next call) and
  * returns 1; 0 at the end; a negative enum err when the file is damaged (message in err,

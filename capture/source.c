@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Input files and their merge. Classic pcap goes through libpcap (both byte orders, us and
- * ns resolution, always delivered in ns); pcapng through the reader below, which follows
- * the block layout of draft-ietf-opsawg-pcapng (SHB, IDB, EPB, SPB, obsolete PB). Several
- * inputs are merged by a binary heap on the next frame's timestamp. */
+ * ns resolution, always delivered in ns) or, plain and on disk, is read in place; pcapng
+ * through the reader below, which follows the block layout of draft-ietf-opsawg-pcapng
+ * (SHB, IDB, EPB, SPB, obsolete PB); dnstap files and server logs through their readers on
+ * the decompressed stream. All inputs are merged by a binary heap on the next item's time
+ * stamp, ties broken by kind, file name and order of opening. */
 #include "source.h"
 
 #include "zio.h"
@@ -39,6 +41,13 @@ struct bpf_slot {
 
 struct source {
     char *path;
+    enum cap_input kind;
+    unsigned seq;   /* order of opening: the last tie-break */
+    uint64_t ts;    /* time stamp of the item waiting to be merged */
+    cap_dnstap *dt; /* CAP_IN_DNSTAP */
+    struct cap_msg dmsg;
+    srvlog *lg; /* CAP_IN_LOG */
+    struct srvlog_event lev;
     struct zio_file zf;
     uint64_t packets;
     /* classic pcap, plain file: read in place through mmap (no copy, no stdio) */
@@ -64,9 +73,13 @@ struct source {
 
 struct cap_reader {
     char *bpf;
-    struct source **heap; /* min-heap on next.ts_ns */
+    struct source **heap; /* min-heap on (ts, kind, path, seq) */
     unsigned n, cap;
-    unsigned inputs;
+    unsigned inputs, kinds[3];
+    enum srvlog_format logfmt;
+    uint64_t dt_counts[CAP_DT_N];
+    struct cap_log_totals logs;
+    char sample_path[512]; /* the log the unparsed sample comes from */
     unsigned errors;
     uint64_t filtered;
     uint64_t done_closed; /* raw bytes of inputs already finished */
@@ -432,6 +445,8 @@ static void source_free(struct source *s)
 {
     if (!s)
         return;
+    cap_dnstap_close(s->dt);
+    srvlog_close(s->lg);
     if (s->map)
         munmap((void *)(uintptr_t)s->map, s->map_len);
     if (s->pcap) {
@@ -470,11 +485,60 @@ static struct bpf_slot *filter_for(cap_reader *r, int dlt)
     return f;
 }
 
+/* A finished input: its counts join the reader's totals, then it is freed. */
+static void source_retire(cap_reader *r, struct source *s)
+{
+    r->done_closed += s->zf.raw_size;
+    if (s->dt)
+        for (int i = 0; i < CAP_DT_N; i++)
+            r->dt_counts[i] += cap_dnstap_counters(s->dt)[i];
+    if (s->lg) {
+        r->logs.files++;
+        r->logs.lines += srvlog_lines(s->lg);
+        for (int i = 0; i < SL_KINDS; i++)
+            r->logs.events[i] += srvlog_events(s->lg)[i];
+        for (int i = 0; i < SL_SKIPS; i++)
+            r->logs.skips[i] += srvlog_skips(s->lg)[i];
+        if (srvlog_unparsed_sample(s->lg)[0] &&
+            (!r->sample_path[0] || strcmp(s->path, r->sample_path) < 0)) {
+            snprintf(r->logs.sample, sizeof(r->logs.sample), "%s", srvlog_unparsed_sample(s->lg));
+            snprintf(r->sample_path, sizeof(r->sample_path), "%s", s->path);
+        }
+    }
+    source_free(s);
+}
+
+/* Advances a dnstap or log input to its next item. 1, 0 (end) or < 0 (error, logged). */
+static int side_advance(cap_reader *r, struct source *s)
+{
+    char err[512];
+    int rc;
+
+    if (s->lg) {
+        rc = srvlog_next(s->lg, &s->lev);
+        if (rc == 1)
+            s->ts = s->lev.ts_ns;
+        return rc;
+    }
+    rc = cap_dnstap_next(s->dt, &s->dmsg, err, sizeof(err));
+    if (rc == 1) {
+        s->ts = s->dmsg.meta->ts_ns;
+        s->packets++;
+    } else if (rc < 0) {
+        r->errors++;
+        log_msg(LOG_ERROR, "%s (%llu messages read before it)", err,
+                (unsigned long long)s->packets);
+    }
+    return rc;
+}
+
 /* Advances s to its next frame that passes the filter. 1, 0 (end) or < 0 (error, logged). */
 static int source_advance(cap_reader *r, struct source *s)
 {
     char err[512];
 
+    if (s->kind != CAP_IN_CAPTURE)
+        return side_advance(r, s);
     for (;;) {
         int rc = s->map  ? map_next(s, &s->next, err, sizeof(err))
                  : s->ng ? ng_next(s, &s->next, err, sizeof(err))
@@ -501,6 +565,7 @@ static int source_advance(cap_reader *r, struct source *s)
             }
         }
         s->packets++;
+        s->ts = s->next.ts_ns;
         return 1;
     }
 }
@@ -525,13 +590,26 @@ static void heap_swap(cap_reader *r, unsigned a, unsigned b)
     r->heap[b] = t;
 }
 
+/* Whether a's item comes before b's: time, then kind, then file name, then opening order
+ * (so equal time stamps merge the same way whatever the order of the arguments). */
+static bool src_less(const struct source *a, const struct source *b)
+{
+    int c;
+    if (a->ts != b->ts)
+        return a->ts < b->ts;
+    if (a->kind != b->kind)
+        return a->kind < b->kind;
+    c = strcmp(a->path, b->path);
+    return c ? c < 0 : a->seq < b->seq;
+}
+
 static void heap_down(cap_reader *r, unsigned i)
 {
     for (;;) {
         unsigned l = 2 * i + 1, m = i;
-        if (l < r->n && r->heap[l]->next.ts_ns < r->heap[m]->next.ts_ns)
+        if (l < r->n && src_less(r->heap[l], r->heap[m]))
             m = l;
-        if (l + 1 < r->n && r->heap[l + 1]->next.ts_ns < r->heap[m]->next.ts_ns)
+        if (l + 1 < r->n && src_less(r->heap[l + 1], r->heap[m]))
             m = l + 1;
         if (m == i)
             return;
@@ -542,67 +620,63 @@ static void heap_down(cap_reader *r, unsigned i)
 
 static void heap_up(cap_reader *r, unsigned i)
 {
-    while (i > 0 && r->heap[(i - 1) / 2]->next.ts_ns > r->heap[i]->next.ts_ns) {
+    while (i > 0 && src_less(r->heap[i], r->heap[(i - 1) / 2])) {
         heap_swap(r, i, (i - 1) / 2);
         i = (i - 1) / 2;
     }
 }
 
-int cap_reader_add(cap_reader *r, const char *path, char *err, size_t errlen)
+void cap_reader_set_log_format(cap_reader *r, enum srvlog_format fmt)
 {
-    struct source *s = calloc(1, sizeof(*s));
-    char perr[PCAP_ERRBUF_SIZE];
-    int rc;
+    r->logfmt = fmt;
+}
 
-    if (!s || !(s->path = strdup(path))) {
-        free(s);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return ERR_NOMEM;
+static bool capture_magic(const struct zio_file *zf)
+{
+    static const uint8_t magics[][4] = {{0xd4, 0xc3, 0xb2, 0xa1},
+                                        {0xa1, 0xb2, 0xc3, 0xd4},
+                                        {0x4d, 0x3c, 0xb2, 0xa1},
+                                        {0xa1, 0xb2, 0x3c, 0x4d},
+                                        {0x0a, 0x0d, 0x0d, 0x0a}};
+    for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+        if (zf->nmagic == 4 && !memcmp(zf->magic, magics[i], 4))
+            return true;
+    return false;
+}
+
+enum cap_input cap_input_kind(const char *path, enum srvlog_format force)
+{
+    struct zio_file zf;
+    char head[4096], err[256];
+    size_t n, o = 0;
+    enum cap_input kind = CAP_IN_CAPTURE;
+
+    if (!strcmp(path, "-") || zio_open(path, &zf, err, sizeof(err)) < 0)
+        return CAP_IN_CAPTURE;
+    if (capture_magic(&zf) || zf.nmagic < 4)
+        goto out;
+    n = fread(head, 1, sizeof(head), zf.fp);
+    if (cap_dnstap_sniff((const uint8_t *)head, n)) {
+        kind = CAP_IN_DNSTAP;
+        goto out;
     }
-    rc = zio_open(path, &s->zf, err, errlen);
-    if (rc < 0) {
-        source_free(s);
-        return rc;
-    }
-    if (s->zf.nmagic == 4 && memcmp(s->zf.magic, "\x0a\x0d\x0d\x0a", 4) == 0) {
-        s->ng = true;
-        s->blk_cap = 65536 + 64;
-        if (!(s->blk = malloc(s->blk_cap))) {
-            source_free(s);
-            snprintf(err, errlen, "%s: out of memory", path);
-            return ERR_NOMEM;
-        }
-    } else if (!map_open(s)) {
-        if (s->zf.nmagic == 0) {
-            snprintf(err, errlen, "%s: file is empty", path);
-            source_free(s);
-            return ERR_FORMAT;
-        }
-        s->pcap =
-            pcap_fopen_offline_with_tstamp_precision(s->zf.fp, PCAP_TSTAMP_PRECISION_NANO, perr);
-        if (!s->pcap) {
-            snprintf(err, errlen, "%s: not a pcap or pcapng capture (%s%s%s)", path, perr,
-                     zio_error(&s->zf) ? "; " : "", zio_error(&s->zf) ? zio_error(&s->zf) : "");
-            source_free(s);
-            return ERR_FORMAT;
-        }
-        s->pcap_dlt = pcap_datalink(s->pcap);
-        s->pcap_off = 24;
-    }
-    r->inputs++;
-    r->total += s->zf.raw_size;
-    rc = source_advance(r, s);
-    if (rc <= 0) {
-        r->done_closed += s->zf.raw_size;
-        source_free(s);
-        return 0; /* an empty (or at once damaged, already reported) input */
-    }
+    while (o < n && (head[o] == '\n' || head[o] == '\r'))
+        o++;
+    if (force != SRVLOG_AUTO || srvlog_sniff(head + o, n - o))
+        kind = CAP_IN_LOG;
+out:
+    zio_close(&zf);
+    return kind;
+}
+
+static int heap_push(cap_reader *r, struct source *s, char *err, size_t errlen)
+{
     if (r->n == r->cap) {
         unsigned nc = r->cap ? r->cap * 2 : 8;
         struct source **nh = realloc(r->heap, nc * sizeof(*nh));
         if (!nh) {
+            snprintf(err, errlen, "%s: out of memory", s->path);
             source_free(s);
-            snprintf(err, errlen, "%s: out of memory", path);
             return ERR_NOMEM;
         }
         r->heap = nh;
@@ -613,39 +687,157 @@ int cap_reader_add(cap_reader *r, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Opens a capture file's reader on s->zf. */
+static int open_capture(struct source *s, const char *path, char *err, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+
+    if (s->zf.nmagic == 4 && memcmp(s->zf.magic, "\x0a\x0d\x0d\x0a", 4) == 0) {
+        s->ng = true;
+        s->blk_cap = 65536 + 64;
+        if (!(s->blk = malloc(s->blk_cap))) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            return ERR_NOMEM;
+        }
+    } else if (!map_open(s)) {
+        if (s->zf.nmagic == 0) {
+            snprintf(err, errlen, "%s: file is empty", path);
+            return ERR_FORMAT;
+        }
+        s->pcap =
+            pcap_fopen_offline_with_tstamp_precision(s->zf.fp, PCAP_TSTAMP_PRECISION_NANO, perr);
+        if (!s->pcap) {
+            snprintf(err, errlen,
+                     "%s: not a capture (pcap, pcapng), dnstap file or server log (%s%s%s)", path,
+                     perr, zio_error(&s->zf) ? "; " : "",
+                     zio_error(&s->zf) ? zio_error(&s->zf) : "");
+            return ERR_FORMAT;
+        }
+        s->pcap_dlt = pcap_datalink(s->pcap);
+        s->pcap_off = 24;
+    }
+    return 0;
+}
+
+int cap_reader_add(cap_reader *r, const char *path, char *err, size_t errlen)
+{
+    struct source *s = calloc(1, sizeof(*s));
+    int rc;
+
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return ERR_NOMEM;
+    }
+    s->kind = cap_input_kind(path, r->logfmt);
+    s->seq = r->inputs;
+    rc = zio_open(path, &s->zf, err, errlen);
+    if (rc < 0) {
+        source_free(s);
+        return rc;
+    }
+    if (s->kind == CAP_IN_DNSTAP)
+        rc = (s->dt = cap_dnstap_open_stream(s->zf.fp, path, err, errlen)) ? 0 : ERR_FORMAT;
+    else if (s->kind == CAP_IN_LOG)
+        rc = (s->lg = srvlog_open_stream(s->zf.fp, path, r->logfmt, err, errlen)) ? 0 : ERR_NOMEM;
+    else
+        rc = open_capture(s, path, err, errlen);
+    if (rc < 0) {
+        source_free(s);
+        return rc;
+    }
+    r->inputs++;
+    r->kinds[s->kind]++;
+    r->total += s->zf.raw_size;
+    rc = source_advance(r, s);
+    if (rc <= 0) {
+        source_retire(r, s);
+        return 0; /* an empty (or at once damaged, already reported) input */
+    }
+    return heap_push(r, s, err, errlen);
+}
+
+/* Moves the input whose item was handed out last on to its next one. */
+static void advance_current(cap_reader *r)
+{
+    struct source *s = r->heap[0];
+    int rc = source_advance(r, s);
+
+    r->current = NULL;
+    if (rc <= 0) {
+        source_retire(r, s);
+        r->heap[0] = r->heap[--r->n];
+    }
+    if (r->n > 1)
+        heap_down(r, 0);
+}
+
+int cap_reader_next_item(cap_reader *r, struct cap_item *it)
+{
+    struct source *s;
+
+    if (r->current)
+        advance_current(r);
+    if (r->n == 0)
+        return 0;
+    s = r->current = r->heap[0];
+    it->kind = s->kind;
+    it->ts_ns = s->ts;
+    if (s->kind == CAP_IN_CAPTURE)
+        it->pkt = s->next;
+    it->msg = s->kind == CAP_IN_DNSTAP ? &s->dmsg : NULL;
+    it->log = s->kind == CAP_IN_LOG ? &s->lev : NULL;
+    return 1;
+}
+
 int cap_reader_next(cap_reader *r, struct cap_pkt *pkt)
 {
-    if (r->n == 1 && r->current) {
-        /* One input: no merging, straight to its next frame. */
+    struct cap_item it;
+
+    if (r->n == 1 && r->current && r->heap[0]->kind == CAP_IN_CAPTURE) {
+        /* One capture: no merging, straight to its next frame. */
         struct source *s = r->heap[0];
         if (source_advance(r, s) > 0) {
             *pkt = s->next;
             return 1;
         }
         r->current = NULL;
-        r->done_closed += s->zf.raw_size;
-        source_free(s);
+        source_retire(r, s);
         r->n = 0;
         return 0;
     }
-    if (r->current) {
-        /* The frame handed out last came from the heap top; move that input on. */
-        struct source *s = r->heap[0];
-        int rc = source_advance(r, s);
-        r->current = NULL;
-        if (rc <= 0) {
-            r->done_closed += s->zf.raw_size;
-            source_free(s);
-            r->heap[0] = r->heap[--r->n];
+    while (cap_reader_next_item(r, &it) == 1)
+        if (it.kind == CAP_IN_CAPTURE) {
+            *pkt = it.pkt;
+            return 1;
         }
-        if (r->n > 0)
-            heap_down(r, 0);
+    return 0;
+}
+
+unsigned cap_reader_inputs_of(const cap_reader *r, enum cap_input kind)
+{
+    return (unsigned)kind < 3 ? r->kinds[kind] : 0;
+}
+
+const uint64_t *cap_reader_dnstap_counters(const cap_reader *r)
+{
+    return r->dt_counts;
+}
+
+void cap_reader_log_totals(const cap_reader *r, struct cap_log_totals *t)
+{
+    *t = r->logs;
+    for (unsigned i = 0; i < r->n; i++) { /* inputs not finished yet */
+        const srvlog *l = r->heap[i]->lg;
+        if (!l)
+            continue;
+        t->files++;
+        t->lines += srvlog_lines(l);
+        for (int k = 0; k < SL_KINDS; k++)
+            t->events[k] += srvlog_events(l)[k];
+        for (int k = 0; k < SL_SKIPS; k++)
+            t->skips[k] += srvlog_skips(l)[k];
     }
-    if (r->n == 0)
-        return 0;
-    r->current = r->heap[0];
-    *pkt = r->heap[0]->next;
-    return 1;
 }
 
 unsigned cap_reader_errors(const cap_reader *r)
@@ -668,6 +860,7 @@ void cap_reader_progress(const cap_reader *r, uint64_t *done, uint64_t *total)
     uint64_t d = r->done_closed;
     for (unsigned i = 0; i < r->n; i++)
         d += r->heap[i]->map ? r->heap[i]->map_off : zio_raw_pos(&r->heap[i]->zf);
+    d = d > r->total ? r->total : d;
     *done = d;
     *total = r->total;
 }

@@ -20,6 +20,7 @@
 
 struct srvlog {
     FILE *f;
+    bool own; /* f is closed with the log */
     char path[512];
     enum srvlog_format force;
     int year;     /* for syslog stamps */
@@ -70,6 +71,8 @@ bool srvlog_format_parse(const char *s, enum srvlog_format *f)
         }
     return false;
 }
+
+static void cpy(char *dst, size_t n, const char *src, size_t len);
 
 static int month(const char *m)
 {
@@ -133,9 +136,161 @@ static long frac_ns(const char *p, const char **end)
     return ns;
 }
 
-/* Splits the prefix: stores the time, the program (format) and returns the message, or
- * NULL when there is no time stamp in a known form. */
-static const char *prefix(srvlog *l, const char *s, uint64_t *ts, enum srvlog_format *fmt)
+/* What a line's prefix said: its time, the program that wrote it (as a format), and for a
+ * syslog line the host and that it was one. */
+struct pfx {
+    uint64_t ts;
+    enum srvlog_format fmt;
+    bool syslog;
+    char host[64];
+};
+
+/* An RFC 3339 time stamp ("2026-11-23T20:07:36.132392+00:00", "...Z", "...+0000"): stores
+ * it in *ts and returns the rest, or NULL. */
+static const char *rfc3339(const char *s, uint64_t *ts)
+{
+    struct tm tm = {0};
+    int n = 0, y, mo, d, h, mi, se, off = 0;
+    const char *p;
+    long ns;
+
+    if (!isdigit((unsigned char)s[0]) ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6)
+        return NULL;
+    tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+    tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
+    ns = frac_ns(s + n, &p);
+    if (*p == 'Z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+               isdigit((unsigned char)p[2])) {
+        int oh = (p[1] - '0') * 10 + (p[2] - '0'), om = 0;
+        const char *q = p + 3;
+        if (*q == ':')
+            q++;
+        if (isdigit((unsigned char)q[0]) && isdigit((unsigned char)q[1])) {
+            om = (q[0] - '0') * 10 + (q[1] - '0');
+            q += 2;
+        }
+        off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        p = q;
+    }
+    *ts = mk(&tm, ns, off, true);
+    return p;
+}
+
+/* The server a syslog program name stands for (SRVLOG_AUTO: another program). */
+static enum srvlog_format prog_format(const char *prog, size_t len)
+{
+    static const struct {
+        const char *name;
+        enum srvlog_format fmt;
+    } progs[] = {{"named", SRVLOG_BIND},
+                 {"unbound", SRVLOG_UNBOUND},
+                 {"nsd", SRVLOG_NSD},
+                 {"knotd", SRVLOG_KNOT}};
+    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+        if (strlen(progs[i].name) == len && !strncmp(prog, progs[i].name, len))
+            return progs[i].fmt;
+    return SRVLOG_AUTO;
+}
+
+/* Unbound through syslog repeats its process and thread: "[24186:0] info: ...". */
+static const char *unbound_tid(const struct pfx *p, const char *s)
+{
+    if (p->fmt == SRVLOG_UNBOUND && s[0] == '[' && isdigit((unsigned char)s[1])) {
+        const char *e = strchr(s, ']');
+        if (e && e[1] == ' ')
+            return e + 2;
+    }
+    return s;
+}
+
+/* The rest of a syslog line after its time stamp (RFC 3164 style, as rsyslog writes it with
+ * either stamp): " HOST PROG[PID]: MSG", or " PROG[PID]: MSG" without a host (Unbound's
+ * log-time-ascii). Sets the host and the program's format; returns MSG or NULL. */
+static const char *syslog_tail(srvlog *l, const char *s, struct pfx *p)
+{
+    const char *t1, *t2;
+    size_t n1, n2;
+
+    while (*s == ' ')
+        s++;
+    t1 = s;
+    n1 = strcspn(t1, " ");
+    if (!n1 || !t1[n1])
+        return NULL;
+    t2 = t1 + n1 + 1;
+    n2 = strcspn(t2, " ");
+    if (memchr(t1, '[', n1) && (t1[n1 - 1] == ':' || t1[n1 - 1] == ']')) { /* no host */
+        t2 = t1;
+        n2 = n1;
+        t1 = NULL;
+    } else if (t1[n1 - 1] == ':' || !n2 || (t2[n2 - 1] != ':' && !memchr(t2, '[', n2))) {
+        return NULL; /* "info: ..." is a message, not a host (Knot's own log) */
+    }
+    p->syslog = true;
+    if (t1)
+        cpy(p->host, sizeof(p->host), t1, n1);
+    p->fmt = prog_format(t2, strcspn(t2, "[:"));
+    if (p->fmt == SRVLOG_AUTO && l)
+        p->fmt = l->force;
+    s = t2[n2] ? t2 + n2 + 1 : t2 + n2;
+    return unbound_tid(p, s);
+}
+
+/* RFC 5424: "<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG" (the
+ * <PRI> is left out by some writers). Returns MSG or NULL. */
+static const char *rfc5424(srvlog *l, const char *s, struct pfx *p)
+{
+    const char *f[4], *q;
+    size_t n[4];
+
+    if (*s == '<') {
+        s++;
+        while (isdigit((unsigned char)*s))
+            s++;
+        if (*s++ != '>')
+            return NULL;
+    }
+    if (s[0] != '1' || s[1] != ' ' || !(q = rfc3339(s + 2, &p->ts)) || *q != ' ')
+        return NULL;
+    for (int i = 0; i < 4; i++) { /* HOSTNAME APP-NAME PROCID MSGID */
+        f[i] = ++q;
+        n[i] = strcspn(q, " ");
+        if (!n[i] || !q[n[i]])
+            return NULL;
+        q += n[i];
+    }
+    q++;
+    if (*q == '-') {
+        q++;
+    } else {
+        while (*q == '[') { /* SD-ELEMENTs; "]" inside values is escaped */
+            for (q++; *q && *q != ']'; q++)
+                if (*q == '\\' && q[1])
+                    q++;
+            if (*q != ']')
+                return NULL;
+            q++;
+        }
+    }
+    p->syslog = true;
+    if (!(n[0] == 1 && f[0][0] == '-'))
+        cpy(p->host, sizeof(p->host), f[0], n[0]);
+    p->fmt = prog_format(f[1], n[1]);
+    if (p->fmt == SRVLOG_AUTO && l)
+        p->fmt = l->force;
+    if (*q == ' ')
+        q++;
+    if (!strncmp(q, "\xef\xbb\xbf", 3)) /* BOM */
+        q += 3;
+    return unbound_tid(p, q);
+}
+
+/* Splits the prefix into *p and returns the message, or NULL when there is no time stamp in
+ * a known form. */
+static const char *prefix(srvlog *l, const char *s, struct pfx *px)
 {
     struct tm tm = {0};
     int n = 0, y, mo, d, h, mi, se;
@@ -143,15 +298,16 @@ static const char *prefix(srvlog *l, const char *s, uint64_t *ts, enum srvlog_fo
     const char *p;
     long ns;
 
-    *fmt = l ? l->force : SRVLOG_AUTO;
+    memset(px, 0, sizeof(*px));
+    px->fmt = l ? l->force : SRVLOG_AUTO;
     /* Unbound: "[1795479994] unbound[24240:0] info: ..." */
     if (s[0] == '[' && isdigit((unsigned char)s[1])) {
         unsigned long long ep;
         if (sscanf(s, "[%llu]%n", &ep, &n) == 1 && n > 0 && s[n] == ' ') {
-            *ts = ep * 1000000000ull;
+            px->ts = ep * 1000000000ull;
             p = s + n + 1;
             if (!strncmp(p, "unbound[", 8))
-                *fmt = SRVLOG_UNBOUND;
+                px->fmt = SRVLOG_UNBOUND;
             p = strchr(p, ' ');
             return p ? p + 1 : NULL;
         }
@@ -162,15 +318,17 @@ static const char *prefix(srvlog *l, const char *s, uint64_t *ts, enum srvlog_fo
             ns = frac_ns(s + n, &p);
             if (*p != ']')
                 return NULL;
-            *ts = mk(&tm, ns, 0, false);
+            px->ts = mk(&tm, ns, 0, false);
             p += 2;
             if (!strncmp(p, "nsd[", 4))
-                *fmt = SRVLOG_NSD;
+                px->fmt = SRVLOG_NSD;
             p = strchr(p, ' ');
             return p ? p + 1 : NULL;
         }
         return NULL;
     }
+    if (s[0] == '<' || (s[0] == '1' && s[1] == ' '))
+        return rfc5424(l, s, px);
     /* BIND file channel: "24-Nov-2026 00:26:26.982 xfer-in: info: ..." */
     if (isdigit((unsigned char)s[0]) &&
         sscanf(s, "%2d-%3[A-Za-z]-%4d %2d:%2d:%2d%n", &d, mon, &y, &h, &mi, &se, &n) == 6 &&
@@ -178,66 +336,32 @@ static const char *prefix(srvlog *l, const char *s, uint64_t *ts, enum srvlog_fo
         tm.tm_year = y - 1900, tm.tm_mon = month(mon), tm.tm_mday = d;
         tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
         ns = frac_ns(s + n, &p);
-        *ts = mk(&tm, ns, 0, false);
-        *fmt = SRVLOG_BIND;
+        px->ts = mk(&tm, ns, 0, false);
+        px->fmt = SRVLOG_BIND;
         return *p == ' ' ? p + 1 : p;
     }
-    /* Knot: "2026-11-24T00:27:09+0000 info: ..." */
-    if (isdigit((unsigned char)s[0]) &&
-        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) == 6) {
-        int off = 0;
-        tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
-        tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
-        ns = frac_ns(s + n, &p);
-        if (*p == 'Z') {
-            p++;
-        } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1])) {
-            int oh = (p[1] - '0') * 10 + (p[2] - '0'), om;
-            const char *q = p + 3;
-            if (*q == ':')
-                q++;
-            om = (q[0] - '0') * 10 + (q[1] - '0');
-            off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-            p = q + 2;
-        }
-        *ts = mk(&tm, ns, off, true);
-        if (*fmt == SRVLOG_AUTO)
-            *fmt = SRVLOG_KNOT;
+    /* An RFC 3339 stamp: rsyslog's default in Debian 12 ("2026-11-23T20:07:36.132392+00:00
+     * vm unbound[24186]: ...") or Knot's own log ("2026-11-24T00:27:09+0000 info: ..."). */
+    if ((p = rfc3339(s, &px->ts))) {
+        const char *m = syslog_tail(l, p, px);
+        if (m)
+            return m;
+        px->syslog = false;
+        px->host[0] = 0;
+        if (px->fmt == SRVLOG_AUTO)
+            px->fmt = SRVLOG_KNOT;
         return *p == ' ' ? p + 1 : p;
     }
-    /* syslog: "Nov 24 00:26:26 host prog[pid]: message" */
+    /* Traditional syslog: "Nov 24 00:26:26 host prog[pid]: message" */
     if (month(s) >= 0 && sscanf(s, "%3s %2d %2d:%2d:%2d%n", mon, &d, &h, &mi, &se, &n) == 5) {
-        char host[128], prog[64];
-        int m2 = 0;
         tm.tm_year = (l ? l->year : 2026) - 1900, tm.tm_mon = month(mon), tm.tm_mday = d;
         tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
-        *ts = mk(&tm, 0, 0, false);
-        if (l && l->mtime && *ts / 1000000000ull > (uint64_t)l->mtime + 86400) {
+        px->ts = mk(&tm, 0, 0, false);
+        if (l && l->mtime && px->ts / 1000000000ull > (uint64_t)l->mtime + 86400) {
             tm.tm_year--;
-            *ts = mk(&tm, 0, 0, false);
+            px->ts = mk(&tm, 0, 0, false);
         }
-        if (sscanf(s + n, " %127s%n", host, &m2) == 1 && strchr(host, '[')) {
-            /* no host name: "Nov 24 00:26:27 unbound[24240:0] info: ..." (log-time-ascii) */
-            snprintf(prog, sizeof(prog), "%.*s", (int)(strchr(host, '[') - host), host);
-        } else if (sscanf(s + n, " %127s %63[^[:]%n", host, prog, &m2) < 2) {
-            return NULL;
-        }
-        p = s + n + m2;
-        while (*p && *p != ':')
-            p++;
-        if (*p != ':')
-            return NULL;
-        if (!strcmp(prog, "named"))
-            *fmt = SRVLOG_BIND;
-        else if (!strcmp(prog, "unbound"))
-            *fmt = SRVLOG_UNBOUND;
-        else if (!strcmp(prog, "nsd"))
-            *fmt = SRVLOG_NSD;
-        else if (!strcmp(prog, "knotd"))
-            *fmt = SRVLOG_KNOT;
-        else if (!l || l->force == SRVLOG_AUTO)
-            *fmt = SRVLOG_AUTO;
-        return p + 2;
+        return syslog_tail(l, s + n, px);
     }
     return NULL;
 }
@@ -641,29 +765,33 @@ static bool relevant(const char *m)
 
 bool srvlog_parse_line(srvlog *l, const char *line, struct srvlog_event *ev)
 {
-    enum srvlog_format fmt;
-    uint64_t ts = 0;
+    struct pfx px;
     const char *m;
     bool ok = false;
 
     memset(ev, 0, sizeof(*ev));
     ev->serial = -1;
     ev->seconds = -1;
-    m = prefix(l, line, &ts, &fmt);
+    m = prefix(l, line, &px);
     if (!m) {
         if (l)
             l->skips[SL_SKIP_NO_TIMESTAMP]++;
         return false;
     }
-    if (fmt == SRVLOG_AUTO) {
+    if (px.fmt == SRVLOG_AUTO) {
         if (l)
             l->skips[SL_SKIP_OTHER_PROGRAM]++;
         return false;
     }
     m = skip_labels(m);
-    ev->ts_ns = ts;
-    ev->format = fmt;
-    switch (fmt) {
+    ev->ts_ns = px.ts;
+    ev->format = px.fmt;
+    /* Who wrote it: the syslog host, else the log file. */
+    {
+        const char *o = px.host[0] ? px.host : l ? l->path : "";
+        cpy(ev->origin, sizeof(ev->origin), o, strlen(o));
+    }
+    switch (px.fmt) {
     case SRVLOG_BIND:
         ok = bind_msg(m, ev);
         break;
@@ -696,21 +824,58 @@ bool srvlog_parse_line(srvlog *l, const char *line, struct srvlog_event *ev)
     return false;
 }
 
+/* A log is recognised by its first lines, whoever wrote them: a syslog file (any of the
+ * three stamp forms) whose first lines come from other programs is a log too. At least one
+ * of the first SNIFF_LINES complete lines must be a log line, and most of them. */
+#define SNIFF_LINES 16
+
 bool srvlog_sniff(const char *text, size_t n)
 {
-    char line[512];
-    size_t len = 0;
-    uint64_t ts;
-    enum srvlog_format fmt;
+    char line[LINE_MAX_LEN + 1];
+    unsigned good = 0, bad = 0;
+    size_t o = 0;
 
-    while (len < n && len < sizeof(line) - 1 && text[len] != '\n')
-        len++;
-    memcpy(line, text, len);
-    line[len] = 0;
-    return len > 0 && prefix(NULL, line, &ts, &fmt) && fmt != SRVLOG_AUTO;
+    while (o < n && good + bad < SNIFF_LINES) {
+        size_t len = 0;
+        struct pfx px;
+        while (o + len < n && text[o + len] != '\n')
+            len++;
+        if (o + len == n && good + bad > 0)
+            break; /* a line cut by the end of the sample says nothing */
+        if (len > 0 && len < sizeof(line)) {
+            memcpy(line, text + o, len);
+            line[len] = 0;
+            if (line[len - 1] == '\r')
+                line[len - 1] = 0;
+            if (prefix(NULL, line, &px) && (px.fmt != SRVLOG_AUTO || px.syslog))
+                good++;
+            else
+                bad++;
+        }
+        o += len + 1;
+    }
+    return good > 0 && good >= bad;
 }
 
 srvlog *srvlog_open(const char *path, enum srvlog_format fmt, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    srvlog *l;
+
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    l = srvlog_open_stream(f, path, fmt, err, errlen);
+    if (!l)
+        fclose(f);
+    else
+        l->own = true;
+    return l;
+}
+
+srvlog *srvlog_open_stream(FILE *f, const char *path, enum srvlog_format fmt, char *err,
+                           size_t errlen)
 {
     srvlog *l = calloc(1, sizeof(*l));
     struct stat sb;
@@ -720,15 +885,11 @@ srvlog *srvlog_open(const char *path, enum srvlog_format fmt, char *err, size_t 
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    l->f = fopen(path, "r");
-    if (!l->f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        free(l);
-        return NULL;
-    }
+    l->f = f;
     snprintf(l->path, sizeof(l->path), "%s", path);
     l->force = fmt;
-    l->mtime = fstat(fileno(l->f), &sb) == 0 ? sb.st_mtime : time(NULL);
+    /* The year of syslog stamps: the file's (a stream of a compressed file has no fd). */
+    l->mtime = stat(path, &sb) == 0 ? sb.st_mtime : time(NULL);
     localtime_r(&l->mtime, &tm);
     l->year = tm.tm_year + 1900;
     return l;
@@ -807,8 +968,10 @@ int srvlog_follow_next(srvlog *l, struct srvlog_event *ev)
                 FILE *f = fopen(l->path, "r");
                 if (!f)
                     return 0;
-                fclose(l->f);
+                if (l->own)
+                    fclose(l->f);
                 l->f = f;
+                l->own = true;
                 fd = fileno(f);
                 continue;
             }
@@ -842,7 +1005,7 @@ void srvlog_close(srvlog *l)
 {
     if (!l)
         return;
-    if (l->f)
+    if (l->f && l->own)
         fclose(l->f);
     free(l);
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum srvlog_format {
     SRVLOG_AUTO = 0,
@@ -71,15 +72,23 @@ struct srvlog_event {
     char detail[256]; /* the reason, as the server said it */
     int64_t serial;   /* -1 when unknown */
     int64_t seconds;  /* ZONE_EXPIRES_IN */
+    char origin[256]; /* who wrote it: the syslog host, else the log file's path */
 };
 
 typedef struct srvlog srvlog;
 
-/* True if the text (the first lines of a file) looks like a server log we read. */
+/* True if the text (the first lines of a file) is a log: a server log we read, or a syslog
+ * file (traditional, RFC 3339 or RFC 5424 stamps) whatever programs its first lines come
+ * from. */
 bool srvlog_sniff(const char *text, size_t n);
 
 /* Opens a log file. fmt forces the format of lines that do not name their program. */
 srvlog *srvlog_open(const char *path, enum srvlog_format fmt, char *err, size_t errlen);
+
+/* The same on a stream already open (a decompressed one, say); the stream stays the
+ * caller's to close, after srvlog_close(). */
+srvlog *srvlog_open_stream(FILE *f, const char *path, enum srvlog_format fmt, char *err,
+                           size_t errlen);
 
 /* Parses one line (without the newline) into *ev; returns true for an event. Exposed for
  * the unit tests; year is used for syslog stamps that have none. */

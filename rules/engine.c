@@ -360,8 +360,9 @@ static void on_xfr(void *user, const struct xfr_result *x)
             e->ctx[i].ops->on_xfr(&e->ctx[i], x);
 }
 
-void engine_log(struct engine *e, const struct srvlog_event *ev)
+static void on_log(void *user, const struct srvlog_event *ev)
 {
+    struct engine *e = user;
     e->seen_logs++;
     close_quiet(e, ev->ts_ns);
     for (unsigned i = 0; i < e->nctx; i++)
@@ -416,6 +417,7 @@ void engine_sink(struct engine *e, struct disp_sink *sink)
     sink->on_window = on_window;
     sink->on_event = on_event;
     sink->on_xfr = on_xfr;
+    sink->on_log = on_log;
     sink->user = e;
 }
 

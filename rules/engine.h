@@ -54,9 +54,6 @@ int engine_add_alert_sink(struct engine *e, const struct engine_alert_sink *s);
 /* Writes one alert event as a JSON object (as in the summary's "alerts" and in JSON lines). */
 void engine_alert_json(struct json *j, const struct engine_alert *a);
 
-/* A server log event (from capture/srvlog.c), on its own time. */
-void engine_log(struct engine *e, const struct srvlog_event *ev);
-
 /* Writes "alerts": [...] (every alert, oldest first) and "rules": {...} counters. */
 void engine_json(const struct engine *e, struct json *j);
 

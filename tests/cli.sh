@@ -192,3 +192,23 @@ if jq -e '.site.resolvers == ["10.0.0.53/32"] and .site.authoritative_servers ==
 else
     fail "cli/site-known-and-learned" "$(jq -c .site "$tmp/o")"
 fi
+
+# A Debian 12 /var/log/syslog: RFC 3339 stamps, other programs first, Unbound among them;
+# the same lines as RFC 5424; compressed. Each is recognised as a log by its content and
+# yields the same events.
+{
+    echo '2026-11-23T20:07:30.000001+00:00 vm rsyslogd: [origin software="rsyslogd" swVersion="8.2302.0"] start'
+    echo '2026-11-23T20:07:31.000002+00:00 vm systemd[1]: Started unbound.service - Unbound DNS server.'
+    echo '2026-11-23T20:07:32.000003+00:00 vm kernel: [ 12.345678] e1000: eth0 NIC Link is Up'
+    for i in 1 2 3; do
+        echo "2026-11-23T20:07:3$((i + 3)).132392+00:00 vm unbound[24186]: [24186:0] info: 127.0.0.1 q$i.lab.test. A IN"
+        echo "2026-11-23T20:07:3$((i + 3)).132500+00:00 vm unbound[24186]: [24186:0] info: 127.0.0.1 q$i.lab.test. A IN NXDOMAIN 0.000000 0 40"
+    done
+} >"$tmp/syslog"
+sed -E 's/^([^ ]+) vm ([a-z]+)(\[([0-9]+)\])?: /<30>1 \1 vm \2 \4 - - /; s/ ([a-z]+)  - - / \1 - - - /' "$tmp/syslog" >"$tmp/syslog5424"
+gzip -c "$tmp/syslog" >"$tmp/syslog.1.gz"
+for f in syslog syslog5424 syslog.1.gz; do
+    got=$("$DNSVIGIL" analyze --json --no-progress "$tmp/$f" 2>"$tmp/e" |
+        jq -c '[.logs.events.query, .logs.events.reply, .logs.skipped.other_program, .logs.skipped.unparsed]')
+    if [ "$got" = "[3,3,3,0]" ]; then pass "cli/log-$f"; else fail "cli/log-$f" "$got $(head -2 "$tmp/e")"; fi
+done

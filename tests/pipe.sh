@@ -45,6 +45,7 @@ gzip -c "$tmp/mix.pcap" >"$tmp/mix.pcap.gz"
 same "mix-200k" "$DNSVIGIL" "$tmp/mix.pcap"
 same "mix-200k-gzip" "$DNSVIGIL" "$tmp/mix.pcap.gz"
 same "merged-files" "$DNSVIGIL" "$tmp/mix.pcap" "$dir/tcp_axfr.pcap" "$dir/poison.pcap"
+same "merged-with-logs" "$DNSVIGIL" --window 1 "$dir/log_unbound.log" "$dir/xfr.pcap" "$dir/log_bind.log" "$dir/log_knot.log"
 same "small-window-short-timeout" "$DNSVIGIL" --window 1 --timeout 1 --max-pending 64 "$tmp/mix.pcap"
 
 # --evidence-dir: the frames travel with the messages, so two threads write the same

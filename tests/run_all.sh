@@ -50,6 +50,7 @@ suite "system test: BIND 9 refusing AXFR and answering BADVERS" tests/sys/bind.s
 suite "system test: dnsperf through Unbound and NSD, clean traffic" tests/sys/resolver.sh
 suite "system test: dnstap from Knot DNS against the client and a pcap" tests/sys/dnstap.sh
 suite "system test: server logs of expiring BIND, Knot and NSD secondaries" tests/sys/logs.sh
+suite "system test: Unbound traffic and its log on one timeline" tests/sys/timeline.sh
 if [ "${FUZZ_SECONDS:-0}" -gt 0 ]; then
     echo "== libFuzzer over the decoder (${FUZZ_SECONDS} s)"
     if ! command -v clang >/dev/null; then

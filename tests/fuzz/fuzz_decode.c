@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(line, data, n);
         line[n] = 0;
         if (srvlog_parse_line(NULL, line, &ev))
-            engine_log(eng, &ev);
+            disp_log(b.disp, &ev);
         if (cap_dnstap_frame(data, size, &meta, &cm, c) == 1)
             on_msg(&b, &cm);
     }

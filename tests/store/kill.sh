@@ -32,7 +32,12 @@ for i in $(seq 1 "$kills"); do
     want=$(sed -n 's/.* \([0-9]*\) windows)/\1/p' <<<"$last")
     want=${want:-0}
     ic=$(sqlite3 "$db" "PRAGMA integrity_check" 2>&1)
-    have=$(sqlite3 "$db" "SELECT count(*) FROM window_stats WHERE server='*'" 2>&1)
+    if [ "$want" -eq 0 ] && [ "$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master" 2>&1)" = 0 ]; then
+        # Killed before the schema was committed: an empty database is all there can be.
+        have=0
+    else
+        have=$(sqlite3 "$db" "SELECT count(*) FROM window_stats WHERE server='*'" 2>&1)
+    fi
     status=$(sqlite3 "$db" "SELECT status FROM run" 2>&1)
     checked=$((checked + 1))
     [ "$status" = running ] && mid=$((mid + 1))

@@ -112,3 +112,11 @@ if [ "$rc" = 1 ] && grep -q "cut.tap: truncated at byte" "$tmp/cut.err" &&
 rc=$?
 if [ "$rc" -le 1 ] && jq -e .dnstap "$tmp/junk.json" >/dev/null; then pass "sys/dnstap-garbage"; else
     fail "sys/dnstap-garbage" "exit $rc: $(cat "$tmp/junk.err")"; fi
+# Compressed dnstap is recognised by its content and read like the plain file.
+zstd -q -c "$tmp/out.tap" >"$tmp/out.tap.zst"
+"$DNSVIGIL" analyze --json "$tmp/out.tap.zst" >"$tmp/zst.json" 2>"$tmp/zst.err"
+if [ "$(jq -S 'del(.inputs)' "$tmp/zst.json")" = "$(jq -S 'del(.inputs)' "$tmp/tap.json")" ]; then
+    pass "sys/dnstap-zstd"
+else
+    fail "sys/dnstap-zstd" "$(head -3 "$tmp/zst.err")"
+fi

@@ -194,12 +194,63 @@ static void test_times_and_counts(void **state)
     assert_false(srvlog_sniff("hello world", 11));
 }
 
+/* Syslog as Debian 12's rsyslog writes it (RFC 3339 stamps), RFC 5424 records, and a file
+ * whose first lines come from other programs: recognised as a log, events parsed, each
+ * naming the host that wrote it (or the file without a syslog host). */
+static void test_syslog_forms(void **state)
+{
+    static const char text[] =
+        "2026-11-23T20:07:30.000001+00:00 vm rsyslogd: [origin software=\"rsyslogd\"] start\n"
+        "2026-11-23T20:07:31.132392+00:00 vm systemd[1]: Started unbound.service.\n"
+        "2026-11-23T20:07:36.132392+00:00 vm unbound[24186]: [24186:0] info: 127.0.0.1 "
+        "www.example.test. A IN\n"
+        "2026-11-23T20:07:36.232392+01:00 vm unbound[24186]: [24186:0] info: 127.0.0.1 "
+        "www.example.test. A IN NOERROR 0.000000 1 104\n"
+        "<30>1 2026-11-23T20:08:37.5Z ns1 named 123 - [meta sequenceId=\"1\"] zone "
+        "example.test/IN: refresh: failure trying primary 192.0.2.1#53 (source 0.0.0.0#0): "
+        "operation canceled\n"
+        "1 2026-11-23T20:08:38Z - named - - - zone example.test/IN: expired\n"
+        "Nov 23 20:09:00 vm kernel: [123.456] eth0: link up\n";
+    struct srvlog_event ev;
+    srvlog *l;
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    assert_true(srvlog_sniff(text, sizeof(text) - 1));
+    assert_true(srvlog_sniff(text, 150)); /* the second line cut short */
+    assert_false(srvlog_sniff("some text\nthat is not\na log\n", 29));
+    l = open_tmp(text, SRVLOG_AUTO);
+    assert_non_null(l);
+    assert_int_equal(srvlog_next(l, &ev), 1);
+    assert_int_equal(ev.kind, SL_QUERY);
+    assert_int_equal(ev.format, SRVLOG_UNBOUND);
+    assert_string_equal(ev.origin, "vm");
+    assert_true(ev.ts_ns == utc(2026, 11, 23, 20, 7, 36) + 132392000ull);
+    assert_int_equal(srvlog_next(l, &ev), 1);
+    assert_int_equal(ev.kind, SL_REPLY);
+    assert_string_equal(ev.rcode, "NOERROR");
+    assert_true(ev.ts_ns == utc(2026, 11, 23, 19, 7, 36) + 232392000ull); /* +01:00 */
+    assert_int_equal(srvlog_next(l, &ev), 1);
+    assert_int_equal(ev.kind, SL_REFRESH_FAILED);
+    assert_int_equal(ev.format, SRVLOG_BIND);
+    assert_string_equal(ev.zone, "example.test.");
+    assert_string_equal(ev.origin, "ns1");
+    assert_true(ev.ts_ns == utc(2026, 11, 23, 20, 8, 37) + 500000000ull);
+    assert_int_equal(srvlog_next(l, &ev), 1);
+    assert_int_equal(ev.kind, SL_ZONE_EXPIRED);
+    assert_non_null(strstr(ev.origin, "/tmp/dv-srvlog-")); /* no host: the file */
+    assert_int_equal(srvlog_next(l, &ev), 0);
+    assert_int_equal(srvlog_skips(l)[SL_SKIP_OTHER_PROGRAM], 3);
+    srvlog_close(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bind),
         cmocka_unit_test(test_nsd_knot_unbound),
         cmocka_unit_test(test_times_and_counts),
+        cmocka_unit_test(test_syslog_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
