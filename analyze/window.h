@@ -15,10 +15,11 @@
 /* RCODEs 0..23 are kept one by one, anything higher in the last slot. */
 #define WIN_RCODES 25
 /* QTYPEs kept one by one in a window; the rest in "other". */
-#define WIN_QTYPE_LIST(X)                                                                          \
-    X(A)                                                                                           \
-    X(AAAA) X(CNAME) X(MX) X(NS) X(PTR) X(SOA) X(SRV) X(TXT) X(DS) X(DNSKEY) X(HTTPS) X(ANY)       \
-        X(AXFR) X(IXFR)
+/* clang-format off */
+#define WIN_QTYPE_LIST(X) \
+    X(A) X(AAAA) X(CNAME) X(MX) X(NS) X(PTR) X(SOA) X(SRV) X(TXT) X(DS) X(DNSKEY) X(HTTPS) \
+    X(ANY) X(AXFR) X(IXFR)
+/* clang-format on */
 #define WIN_QTYPES 16 /* 15 listed + other */
 
 /* Response size buckets: upper bounds in bytes (the last is open). */
