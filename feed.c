@@ -2,6 +2,9 @@
 #include "feed.h"
 
 #include "common/dnsnum.h"
+#include "common/json.h"
+
+#include <arpa/inet.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -127,4 +130,85 @@ void feed_alert_sink(db_store *db, struct engine_alert_sink *sink)
 {
     sink->on_alert = on_alert;
     sink->user = db;
+}
+
+/* Hands the run's top lists to the store. */
+static void store_tops(db_store *db, const struct dispatch *d)
+{
+    static const char *const kinds[] = {"clients", "servers", "qnames", "registered_domains"};
+    const struct topn *t[] = {&d->clients, &d->servers, &d->qnames, &d->regdoms};
+    for (int k = 0; k < 4; k++) {
+        const struct topn_item *items[50];
+        size_t n = topn_top(t[k], items, 50);
+        for (size_t i = 0; i < n; i++) {
+            char name[1024];
+            if (k >= 2)
+                dns_name_to_str(items[i]->key, items[i]->keylen, name, sizeof(name));
+            else
+                inet_ntop(items[i]->keylen == 4 ? AF_INET : AF_INET6, items[i]->key, name,
+                          sizeof(name));
+            db_top(db, kinds[k], (unsigned)i + 1, name, items[i]->count);
+        }
+    }
+}
+
+int feed_end_run(db_store *db, const struct dispatch *disp, const struct cap_stats *cap,
+                 const char *status)
+{
+    uint64_t loss[LOSS_N];
+    struct flow_counts fc;
+    char lj[2048];
+    size_t o = 0;
+    struct db_run_end re = {
+        .status = status,
+        .first_ns = disp->stats.first_ns,
+        .last_ns = disp->stats.last_ns,
+        .packets = cap->c[CAP_PACKETS],
+        .messages = disp->stats.messages,
+        .loss_json = lj,
+    };
+
+    flow_get_counts(disp->flow, &fc);
+    loss_snapshot(cap, disp->stats.malformed_total, fc.outcome[FLOW_EVICTED], loss);
+    o += (size_t)snprintf(lj, sizeof(lj), "{");
+    for (int i = 0; i < LOSS_N && o < sizeof(lj); i++)
+        o += (size_t)snprintf(lj + o, sizeof(lj) - o, "%s\"%s\":%llu", i ? "," : "",
+                              loss_name((enum loss_counter)i), (unsigned long long)loss[i]);
+    if (o < sizeof(lj))
+        snprintf(lj + o, sizeof(lj) - o, "}");
+    store_tops(db, disp);
+    return db_end_run(db, &re);
+}
+
+void feed_store_json(struct json *j, const db_store *db, const char *path, const char *run_key,
+                     uint64_t retained)
+{
+    const struct db_stats *st = db_get_stats(db);
+    static const char *const drop_names[] = {
+#define DB_X_NAME(id, name) name,
+        DB_DROP_KINDS(DB_X_NAME)
+#undef DB_X_NAME
+    };
+    json_obj_begin(j, "store");
+    json_str(j, "path", path);
+    json_str(j, "run_key", run_key);
+    json_u64(j, "batches", st->batches);
+    json_u64(j, "rows", st->rows);
+    json_u64(j, "windows", st->windows);
+    json_u64(j, "messages", st->messages);
+    json_u64(j, "rrsets_new", st->pdns_new);
+    json_u64(j, "rrsets_seen_again", st->pdns_seen);
+    json_u64(j, "transfers_ok", st->xfr_ok);
+    json_u64(j, "transfers_failed", st->xfr_failed);
+    json_u64(j, "sql_errors", st->sql_errors);
+    json_u64(j, "retention_deleted", retained);
+    json_u64(j, "producer_waits", st->producer_waits);
+    json_obj_begin(j, "dropped");
+    for (int i = 0; i < DB_DROP_N; i++)
+        json_u64(j, drop_names[i], st->dropped[i]);
+    json_u64(j, "server_rows_overflow", st->server_overflow);
+    json_u64(j, "rrset_table_flushes", st->pdns_flushes);
+    json_u64(j, "transfers_untracked", st->xfr_overflow);
+    json_obj_end(j);
+    json_obj_end(j);
 }

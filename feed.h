@@ -36,4 +36,15 @@ void feed_logs_flush(struct feed_logs *fl);
 /* An engine alert sink that stores every alert line (user: the db_store). */
 void feed_alert_sink(db_store *db, struct engine_alert_sink *sink);
 
+/* Ends the store's run: the top lists of the dispatcher, the run's loss record and span
+ * (the same for analyze and watch). status: "complete", "interrupted", "stopped",
+ * "input-errors". 0, or a negative enum err when the store reported errors. */
+int feed_end_run(db_store *db, const struct dispatch *disp, const struct cap_stats *cap,
+                 const char *status);
+
+/* The summary's "store" object: what the run stored and shed. */
+struct json;
+void feed_store_json(struct json *j, const db_store *db, const char *path, const char *run_key,
+                     uint64_t retained);
+
 #endif

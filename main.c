@@ -106,13 +106,11 @@ static void usage_analyze(FILE *f)
         "                       analysed again replaces its earlier run)\n"
         "      --retain AGE     with --db: delete data older than AGE (e.g. 90d, 12h, 2w)\n"
         "                       before the newest window in the database\n"
-        "      --db-complete    with --db: store every answer's passive DNS, zones and\n"
-        "                       transfers; the analysis waits for the writer instead of\n"
-        "                       shedding detail it cannot keep up with (slower; the same\n"
-        "                       input then always gives the same rows). Without it, a\n"
-        "                       file read at full speed on every core keeps only the\n"
-        "                       passive DNS the writer manages on spare CPU (counted in\n"
-        "                       store.dropped)\n"
+        "      --db-shed        with --db: let the writer shed passive DNS it cannot keep up\n"
+        "                       with (counted in store.dropped) instead of making the\n"
+        "                       analysis wait. By default a file's store is complete:\n"
+        "                       every answer, zone and transfer, the same rows every time\n"
+        "      --db-complete    with --db: the default (kept for old scripts)\n"
         "  -w, --windows        add per-window figures (the windows array) to the JSON\n"
         "      --window SEC     window length in seconds (default 60)\n"
         "      --timeout SEC    packet time a query waits for its response (default 5)\n"
@@ -186,37 +184,8 @@ static void extras_json(const void *arg, struct json *j)
     }
     if (x->eng)
         engine_json(x->eng, j);
-    if (x->db) {
-        const struct db_stats *st = db_get_stats(x->db);
-        static const char *const drop_names[] = {
-#define DB_X_NAME(id, name) name,
-            DB_DROP_KINDS(DB_X_NAME)
-#undef DB_X_NAME
-        };
-        json_obj_begin(j, "store");
-        json_str(j, "path", x->db_path);
-        json_str(j, "run_key", x->run_key);
-        json_u64(j, "batches", st->batches);
-        json_u64(j, "rows", st->rows);
-        json_u64(j, "windows", st->windows);
-        json_u64(j, "messages", st->messages);
-        json_u64(j, "rrsets_new", st->pdns_new);
-        json_u64(j, "rrsets_seen_again", st->pdns_seen);
-        json_u64(j, "transfers_ok", st->xfr_ok);
-        json_u64(j, "transfers_failed", st->xfr_failed);
-        json_u64(j, "sql_errors", st->sql_errors);
-        json_u64(j, "retention_deleted", x->retained);
-        json_u64(j, "detail_paused_ms", st->detail_paused_ms);
-        json_u64(j, "producer_waits", st->producer_waits);
-        json_obj_begin(j, "dropped");
-        for (int i = 0; i < DB_DROP_N; i++)
-            json_u64(j, drop_names[i], st->dropped[i]);
-        json_u64(j, "server_rows_overflow", st->server_overflow);
-        json_u64(j, "rrset_table_flushes", st->pdns_flushes);
-        json_u64(j, "transfers_untracked", st->xfr_overflow);
-        json_obj_end(j);
-        json_obj_end(j);
-    }
+    if (x->db)
+        feed_store_json(j, x->db, x->db_path, x->run_key, x->retained);
 }
 
 static void extras_text(const void *arg, FILE *f)
@@ -274,26 +243,6 @@ static void extras_text(const void *arg, FILE *f)
                     (unsigned long long)dropped);
         if (x->retained)
             fprintf(f, "store: retention removed %llu old rows\n", (unsigned long long)x->retained);
-    }
-}
-
-/* Hands the run's top lists to the store. */
-static void store_tops(db_store *db, const struct dispatch *d)
-{
-    static const char *const kinds[] = {"clients", "servers", "qnames", "registered_domains"};
-    const struct topn *t[] = {&d->clients, &d->servers, &d->qnames, &d->regdoms};
-    for (int k = 0; k < 4; k++) {
-        const struct topn_item *items[50];
-        size_t n = topn_top(t[k], items, 50);
-        for (size_t i = 0; i < n; i++) {
-            char name[1024];
-            if (k >= 2)
-                dns_name_to_str(items[i]->key, items[i]->keylen, name, sizeof(name));
-            else
-                inet_ntop(items[i]->keylen == 4 ? AF_INET : AF_INET6, items[i]->key, name,
-                          sizeof(name));
-            db_top(db, kinds[k], (unsigned)i + 1, name, items[i]->count);
-        }
     }
 }
 
@@ -680,6 +629,7 @@ static int cmd_analyze(int argc, char **argv)
         {"db", required_argument, NULL, 'D'},
         {"retain", required_argument, NULL, 'r'},
         {"db-complete", no_argument, NULL, 'K'},
+        {"db-shed", no_argument, NULL, 'S'},
         {"log-format", required_argument, NULL, 'L'},
         {"threads", required_argument, NULL, 'X'},
         {"verbose", no_argument, NULL, 'v'},
@@ -698,7 +648,7 @@ static int cmd_analyze(int argc, char **argv)
     uint32_t evidence_packets = 1000;
     evidence *evid = NULL;
     const char *db_path = NULL;
-    bool db_complete = false;
+    bool db_complete = false, db_shed = false;
     db_store *db = NULL;
     uint64_t retain_ns = 0;
     char run_key[33] = "";
@@ -811,6 +761,9 @@ static int cmd_analyze(int argc, char **argv)
         case 'K':
             db_complete = true;
             break;
+        case 'S':
+            db_shed = true;
+            break;
         case 'L':
             if (!srvlog_format_parse(optarg, &log_fmt)) {
                 fprintf(stderr, "dnsvigil analyze: --log-format wants auto, bind, unbound, nsd "
@@ -874,8 +827,12 @@ static int cmd_analyze(int argc, char **argv)
         fputs("dnsvigil analyze: --retain needs --db\n", stderr);
         return EXIT_USAGE;
     }
-    if (db_complete && !db_path) {
-        fputs("dnsvigil analyze: --db-complete needs --db\n", stderr);
+    if ((db_complete || db_shed) && !db_path) {
+        fprintf(stderr, "dnsvigil analyze: --db-%s needs --db\n", db_shed ? "shed" : "complete");
+        return EXIT_USAGE;
+    }
+    if (db_complete && db_shed) {
+        fputs("dnsvigil analyze: --db-complete and --db-shed contradict each other\n", stderr);
         return EXIT_USAGE;
     }
     if (progress < 0)
@@ -970,7 +927,7 @@ static int cmd_analyze(int argc, char **argv)
         ri.inputs = list;
         ri.version = DV_VERSION;
         ri.window_ns = disp->cfg.window_ns;
-        ri.complete = db_complete;
+        ri.complete = !db_shed;
         if (db_begin_run(db, &ri, err, sizeof(err)) < 0) {
             log_msg(LOG_ERROR, "analyze: %s", err);
             status = EXIT_INTERNAL;
@@ -1058,31 +1015,10 @@ static int cmd_analyze(int argc, char **argv)
     if (cap_reader_errors(rd))
         status = EXIT_INPUT;
     if (db) {
-        uint64_t loss[LOSS_N];
-        struct flow_counts fc;
-        char lj[2048];
-        size_t o = 0;
-        struct db_run_end re = {
-            .status = interrupted         ? "interrupted"
-                      : status == EXIT_OK ? "complete"
-                                          : "input-errors",
-            .first_ns = disp->stats.first_ns,
-            .last_ns = disp->stats.last_ns,
-            .packets = cap_decoder_stats(dec)->c[CAP_PACKETS],
-            .messages = disp->stats.messages,
-            .loss_json = lj,
-        };
-        flow_get_counts(disp->flow, &fc);
-        loss_snapshot(cap_decoder_stats(dec), disp->stats.malformed_total, fc.outcome[FLOW_EVICTED],
-                      loss);
-        o += (size_t)snprintf(lj, sizeof(lj), "{");
-        for (int i = 0; i < LOSS_N && o < sizeof(lj); i++)
-            o += (size_t)snprintf(lj + o, sizeof(lj) - o, "%s\"%s\":%llu", i ? "," : "",
-                                  loss_name((enum loss_counter)i), (unsigned long long)loss[i]);
-        if (o < sizeof(lj))
-            snprintf(lj + o, sizeof(lj) - o, "}");
-        store_tops(db, disp);
-        if (db_end_run(db, &re) < 0) {
+        if (feed_end_run(db, disp, cap_decoder_stats(dec),
+                         interrupted         ? "interrupted"
+                         : status == EXIT_OK ? "complete"
+                                             : "input-errors") < 0) {
             log_msg(LOG_ERROR, "analyze: the store %s reported errors", db_path);
             status = EXIT_INTERNAL;
         }

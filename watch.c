@@ -87,6 +87,10 @@ static void usage(FILE *f)
           "      --no-rules         count only, no detection rules\n"
           "      --window SEC       window length (default 60)\n"
           "      --db PATH          keep windows, alerts, passive DNS, zones, transfers in PATH\n"
+          "                         (a replay's store is complete: the replay waits for the\n"
+          "                         writer; a live one sheds passive DNS it cannot keep up\n"
+          "                         with, counted, since capture never waits on the disk)\n"
+          "      --db-shed          with --db: shed as a live sensor does, in a replay too\n"
           "      --retain AGE       with --db: prune data older than AGE at start (90d, 12h)\n"
           "      --report-every AGE with --db: write the ISO report every AGE of packet time\n"
           "                         (e.g. 24h: daily at midnight UTC) into --report-dir\n"
@@ -134,7 +138,7 @@ struct watch {
     double speed;
     uint32_t loops; /* replay the file this many times (packet times shifted each time) */
     uint64_t loop_shift_ns, loop_first_ns, loop_last_ns;
-    bool rules, daemon, syslog_on, allow_root;
+    bool rules, daemon, syslog_on, allow_root, db_shed;
     uint32_t linger_s;
     uint64_t retain_ns, report_every_ns;
     const char *logs[8];
@@ -162,6 +166,8 @@ struct watch {
     atomic_bool stop;
     bool tui, pub_ready;
     uint64_t next_report_ns;
+    pthread_t reports[16]; /* report threads not yet joined */
+    unsigned nreports;
     char run_key[40];
 };
 
@@ -236,6 +242,7 @@ static void on_pkt(void *user, const struct cap_pkt *pkt)
 /* ---- periodic report ---- */
 
 struct report_job {
+    db_store *store;
     char db[1024], path[1100];
     uint64_t from, to;
     enum rep_format fmt;
@@ -246,12 +253,13 @@ static void *report_thread(void *arg)
     struct report_job *j = arg;
     struct rep_opts o = {
         .db_path = j->db, .from_ns = j->from, .to_ns = j->to, .format = j->fmt, .top_n = 10};
-    struct timespec settle = {2, 0};
     char err[512] = "", tmp[1200];
     FILE *f;
 
-    /* The writer commits at least once a second: let the period's last window land. */
-    nanosleep(&settle, NULL);
+    /* The period's last window must be committed before the report reads it. */
+    if (!db_wait_committed(j->store, j->to, 60000))
+        log_msg(LOG_WARN, "report: the store did not commit the period up to its end within "
+                          "60 s; the report may miss its last minutes");
     snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
     f = fopen(tmp, "w");
     if (!f) {
@@ -290,12 +298,18 @@ static void maybe_report(struct watch *w, uint64_t pkt_ns)
         gmtime_r(&tt, &tm);
         strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
         snprintf(j->db, sizeof(j->db), "%s", w->db_path);
+        j->store = w->db;
         snprintf(j->path, sizeof(j->path), "%s/dnsvigil-report-%s.%s", w->report_dir, stamp, ext);
         j->to = w->next_report_ns;
         j->from = w->next_report_ns - w->report_every_ns;
         j->fmt = !strcmp(ext, "json") ? REP_JSON : !strcmp(ext, "txt") ? REP_TEXT : REP_HTML;
+        db_want_commit(w->db, j->to);
+        if (w->nreports == sizeof(w->reports) / sizeof(w->reports[0])) {
+            pthread_join(w->reports[0], NULL); /* the oldest is done long since */
+            memmove(w->reports, w->reports + 1, --w->nreports * sizeof(w->reports[0]));
+        }
         if (pthread_create(&t, NULL, report_thread, j) == 0)
-            pthread_detach(t);
+            w->reports[w->nreports++] = t;
         else
             free(j);
         w->next_report_ns += w->report_every_ns;
@@ -372,7 +386,8 @@ static void store_status(const struct watch *w, char *buf, size_t n, uint64_t *d
         return;
     }
     const struct db_stats *st = db_get_stats(w->db);
-    snprintf(buf, n, "%s%s", st->sql_errors ? "ERRORS " : "ok", "");
+    *dropped = db_dropped(w->db);
+    snprintf(buf, n, "%s%s", st->sql_errors ? "ERRORS" : "ok", *dropped ? ", shedding" : "");
 }
 
 static void status_line(struct watch *w)
@@ -409,9 +424,14 @@ static void publish(struct watch *w, bool finished)
     snap_pub_update(&w->pub, w->disp, cap_decoder_stats(w->dec), wall_ns(), finished, st, dropped);
 }
 
-static void engine_json_cb(const void *arg, struct json *j)
+/* What the summary adds after the analysis: the rules' alerts, the store's account. */
+static void watch_json_cb(const void *arg, struct json *j)
 {
-    engine_json(arg, j);
+    const struct watch *w = arg;
+    if (w->eng)
+        engine_json(w->eng, j);
+    if (w->db)
+        feed_store_json(j, w->db, w->db_path, w->run_key, 0);
 }
 
 static void *tui_thread(void *arg)
@@ -572,6 +592,7 @@ int cmd_watch(int argc, char **argv)
         {"no-rules", no_argument, NULL, 'R'},
         {"window", required_argument, NULL, 'W'},
         {"db", required_argument, NULL, 'D'},
+        {"db-shed", no_argument, NULL, 'H'},
         {"retain", required_argument, NULL, 'T'},
         {"report-every", required_argument, NULL, 'E'},
         {"log", required_argument, NULL, 'G'},
@@ -676,6 +697,9 @@ int cmd_watch(int argc, char **argv)
             }
             w->dcfg.window_ns = (uint64_t)v * 1000000000ull;
             break;
+        case 'H':
+            w->db_shed = true;
+            break;
         case 'D':
             w->db_path = optarg;
             break;
@@ -765,8 +789,8 @@ int cmd_watch(int argc, char **argv)
         fputs("dnsvigil watch: give either -i IFACE (live) or -r FILE (replay)\n", stderr);
         goto usage_err;
     }
-    if ((w->report_every_ns || w->retain_ns) && !w->db_path) {
-        fputs("dnsvigil watch: --report-every and --retain need --db\n", stderr);
+    if ((w->report_every_ns || w->retain_ns || w->db_shed) && !w->db_path) {
+        fputs("dnsvigil watch: --report-every, --retain and --db-shed need --db\n", stderr);
         goto usage_err;
     }
     if (w->filter) {
@@ -914,7 +938,9 @@ int cmd_watch(int argc, char **argv)
                                  .source = "packets",
                                  .inputs = w->live ? cap_live_names(w->live) : w->replay,
                                  .version = "watch",
-                                 .window_ns = w->disp->cfg.window_ns};
+                                 .window_ns = w->disp->cfg.window_ns,
+                                 /* a replay's store is complete; a live one sheds */
+                                 .complete = !w->live && !w->db_shed};
         gethostname(host, sizeof(host) - 1);
         if (w->live)
             snprintf(w->run_key, sizeof(w->run_key), "live-%016llx", (unsigned long long)wall_ns());
@@ -967,17 +993,11 @@ int cmd_watch(int argc, char **argv)
     }
     if (w->db) {
         feed_logs_flush(&w->db_logs);
-        struct db_run_end re = {
-            .status = sig_stop          ? "stopped"
-                      : status == W_OK_ ? "complete"
-                                        : "input-errors",
-            .first_ns = w->disp->stats.first_ns,
-            .last_ns = w->disp->stats.last_ns,
-            .packets = cap_decoder_stats(w->dec)->c[CAP_PACKETS],
-            .messages = w->disp->stats.messages,
-            .loss_json = "{}",
-        };
-        if (db_end_run(w->db, &re) < 0 && status == W_OK_)
+        if (feed_end_run(w->db, w->disp, cap_decoder_stats(w->dec),
+                         sig_stop          ? "stopped"
+                         : status == W_OK_ ? "complete"
+                                           : "input-errors") < 0 &&
+            status == W_OK_)
             status = W_INTERNAL;
     }
     if (w->out) {
@@ -991,8 +1011,8 @@ int cmd_watch(int argc, char **argv)
             .ninputs = w->live ? w->nifaces : 1,
             .filter = w->filter,
             .top_n = 10,
-            .extra_json = w->eng ? engine_json_cb : NULL,
-            .extra_arg = w->eng,
+            .extra_json = watch_json_cb,
+            .extra_arg = w,
         };
         summary_json(f, &in);
         if (fclose(f) != 0) {
@@ -1013,6 +1033,8 @@ out:
     for (unsigned i = 0; i < w->nlogs; i++)
         srvlog_close(w->follow[i]);
     cap_dnstap_srv_close(w->dnstap);
+    for (unsigned i = 0; i < w->nreports; i++)
+        pthread_join(w->reports[i], NULL);
     db_close(w->db);
     engine_free(w->eng);
     if (w->out)

@@ -1,29 +1,29 @@
 /* SPDX-License-Identifier: MIT */
-/* The SQLite store: rings -> writer thread -> batched transactions.
+/* The SQLite store: the analysis's records -> one ring (common/spsc) -> the writer thread ->
+ * batched transactions.
  *
- * Two rings, each single-producer (the analysis) single-consumer (the writer), of
- * variable-length records padded to 8 bytes; a record never wraps (a PAD record fills the
- * end). The main ring carries windows, per-server window sums, alerts, top entries, zone
- * transfer responses and the TCP ends of their connections, and is drained first;
- * transfers may fill it only up to DETAIL_SHARE, so windows and alerts still fit when the
- * writer is behind. The detail ring carries copies of answers (passive DNS, zones seen in
- * SOA answers: the expensive part, and the only one shed), handled in slices between. The
- * writer commits every BATCH_ROWS rows and at least every COMMIT_MS of wall time while it
- * has rows pending (a live sensor closes a window every minute, so each window is committed
- * within a second of closing; a capture file read at full speed packs many windows into one
- * transaction).
+ * The ring carries windows, per-server window sums, alerts, top entries, log events, zone
+ * transfer responses and their TCP ends, and copies of answers (passive DNS, zones seen in
+ * SOA answers), in the order of the input. A complete store (every file input, and watch -r)
+ * makes the analysis wait for room, so the same input always gives the same rows. A live
+ * sensor's store sheds instead of waiting (capture never waits on disk): answers may fill the
+ * ring up to DETAIL_SHARE and transfers too, so windows and alerts still fit; what does not
+ * fit is dropped and counted. The writer commits every BATCH_ROWS rows and at least every
+ * COMMIT_MS of wall time while it has rows pending (a live sensor's window is committed
+ * within a second of closing; a complete store packs many windows into one transaction).
  *
- * The writer runs under SCHED_IDLE and takes detail only while the analysis leaves a core
- * idle (spare_cpu), so a capture file analysed on every core is not slowed by it; what it
- * cannot take is shed and counted (with --db-complete the analysis waits instead).
- * Passive DNS is write-combined in a bounded table: a new RRset is upserted at once,
- * repeats only bump a count that is written when the window closes. */
-#define _GNU_SOURCE /* SCHED_IDLE */
+ * Passive DNS is write-combined in a bounded table of the RRsets the run has seen: new ones
+ * wait in a batch that is inserted sorted by name (the name index then fills page by page,
+ * the cost of a flood of unique names), repeats only bump a count that is written when the
+ * window closes. When the table is full it is cleared; from then on an RRset it no longer
+ * knows is looked up through the name index before it is inserted. */
+#define _GNU_SOURCE /* qsort_r */
 #include "store.h"
 
 #include "sketch.h"
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../common/spsc.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -36,33 +36,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define RING_SIZE (16u << 20)  /* the main ring */
-#define DETAIL_SIZE (4u << 20) /* the detail ring: passive-DNS answers */
+#define RING_SIZE (16u << 20)
 #define DETAIL_SHARE(size) ((size) / 4 * 3)
 #define BATCH_ROWS 20000
 #define COMMIT_MS 1000
-/* --db-complete writes every answer: bigger batches and a bigger page cache, so the random
- * keys of passive DNS dirty each B-tree page once per batch, not once per few rows
- * (5 M-packet bench mix: 51 s with the defaults, 19 s so). */
+/* A complete store (files) commits in bigger batches with a bigger page cache: fewer
+ * commits, and each B-tree page dirtied once per batch, not once per few rows. */
 #define COMPLETE_BATCH_ROWS 1000000
 #define COMPLETE_COMMIT_MS 10000
 #define COMPLETE_CACHE "PRAGMA cache_size=-262144" /* 256 MiB */
 #define SRV_SLOTS 1024                             /* servers per window (power of two) */
-#define SRV_ROWS 32 /* server rows written per window; the rest go to "other" */
-#define PDNS_SLOTS (1u << 18)
+#define SRV_ROWS 32            /* server rows written per window; the rest go to "other" */
+#define PDNS_SLOTS (1u << 22)  /* RRsets remembered (3/4 of it used at most) */
+#define PDNS_BATCH (1u << 18)  /* new RRsets inserted at once, sorted by name */
+#define PDNS_ARENA (32u << 20) /* their text */
 #define XFR_SLOTS 64
-#define DETAIL_SLICE 256 /* detail records handled between looks at the main ring */
 
 enum rec_kind {
-    REC_PAD = 0,
-    REC_WINDOW,
+    REC_WINDOW = 1, /* 0 is the ring's padding */
     REC_SRV,
     REC_MSG,
     REC_EVENT,
@@ -70,11 +65,6 @@ enum rec_kind {
     REC_TOP,
     REC_LOGEV,
     REC_XFR_LOST /* a transfer request never answered */
-};
-
-struct rec_hdr {
-    uint32_t len; /* whole record, header included, multiple of 8 */
-    uint32_t kind;
 };
 
 struct rec_msg {
@@ -123,20 +113,6 @@ struct xfr_query {
     char zone[256];
 };
 
-struct ring {
-    uint8_t *buf;
-    size_t size, mask;
-    /* head (the producer writes it) and tail (the writer does) each on a line of their own,
-     * away from what the other side reads on every record (false sharing). */
-    _Alignas(64) _Atomic size_t head;
-    _Alignas(64) _Atomic size_t tail;
-    /* Producer's copy of tail, re-read only when the ring looks full (keeps the consumer's
-     * cache line from bouncing on every record); after a failed reserve the producer does
-     * not look again for `backoff` detail records (they are dropped and counted). */
-    _Alignas(64) size_t tail_seen;
-    uint32_t backoff;
-};
-
 struct srv_agg {
     uint8_t used, af;
     uint8_t addr[16];
@@ -162,9 +138,21 @@ struct rec_srv {
     struct srv_agg a;
 };
 
+/* Passive DNS in the writer: a table of the RRsets this run has seen (by canonical hash),
+ * each either still in the batch of new rows (rowid 0, row is its index) or stored (rowid),
+ * with the repeats not yet written (pending, last_ns). */
 struct pdns_ent {
     uint64_t key; /* 0 = free */
-    uint64_t pending, last_ns;
+    int64_t rowid;
+    uint32_t row, pending;
+    uint64_t last_ns;
+};
+
+/* A new RRset waiting in the batch: its text in the arena. */
+struct pdns_row {
+    uint64_t name8; /* the name's first 8 bytes, big-endian: sorts most pairs without strcmp */
+    uint64_t key, first_ns, last_ns, count;
+    uint32_t slot, name, type, rdata, server; /* table slot, arena offsets */
 };
 
 struct xfr_ent {
@@ -181,6 +169,7 @@ enum stmt_id {
     ST_ALERT,
     ST_RRSET_NEW,
     ST_RRSET_UPD,
+    ST_RRSET_FIND,
     ST_ZONE,
     ST_ZONE_OK,
     ST_XFR,
@@ -201,10 +190,13 @@ static const char *const stmt_sql[ST_N] = {
                  "count,threshold,observed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
                  "?15,?16,?17,?18,?19,?20)",
     [ST_RRSET_NEW] = "INSERT INTO rrset(run_id,key,name,type,rdata,server,first_ns,last_ns,count) "
-                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?7,1) ON CONFLICT(run_id,key) DO UPDATE SET "
-                     "count=count+1,last_ns=max(last_ns,excluded.last_ns)",
-    [ST_RRSET_UPD] = "UPDATE rrset SET count=count+?3,last_ns=max(last_ns,?4) WHERE run_id=?1 AND "
-                     "key=?2",
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    [ST_RRSET_UPD] = "UPDATE rrset SET count=count+?2,last_ns=max(last_ns,?3),first_ns=min("
+                     "first_ns,?4) WHERE rowid=?1",
+    /* Only after the table was cleared (more RRsets than it holds): the row of an RRset
+     * the table forgot, through the name index. */
+    [ST_RRSET_FIND] = "SELECT rowid FROM rrset WHERE name=?1 AND type=?2 AND run_id=?3 AND "
+                      "key=?4",
     [ST_ZONE] = "INSERT INTO zone(run_id,zone,server,serial,refresh,retry,expire,minimum,first_ns,"
                 "last_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9) ON CONFLICT(run_id,zone,server) DO "
                 "UPDATE SET serial=excluded.serial,refresh=excluded.refresh,retry=excluded.retry,"
@@ -226,23 +218,25 @@ struct db_store {
     char path[1024];
     sqlite3_stmt *st[ST_N];
     int64_t run_id;
-    struct ring ring;   /* windows, transactions, alerts, top entries: drained first */
-    struct ring detail; /* answers and TCP events (passive DNS, zones, transfers) */
-    struct timespec run_start, stop_at;
+    struct spsc q;    /* analysis -> writer: every record, in the order of the input */
+    uint32_t backoff; /* passive-DNS records still to shed without a look (after a full ring) */
     pthread_t thread;
     bool running;
-    atomic_bool stop;
     /* Written by the producer only, read when it is done (a plain counter: no locked add
      * for each record shed while the writer is behind). */
-    _Alignas(64) uint64_t drops[DB_DROP_N];
+    _Alignas(64) _Atomic uint64_t drops[DB_DROP_N];
     struct srv_table psrv;       /* the producer's per-server sums of the current window */
     struct peer pxfr[XFR_SLOTS]; /* TCP connections that carried a transfer */
     uint32_t npxfr;
     struct xfr_query pq[XFR_SLOTS]; /* transfer requests awaiting their transaction */
     uint32_t npq;
     uint64_t pxfr_evicted;
-    bool complete;  /* --db-complete: wait for room instead of dropping */
-    uint64_t waits; /* times the producer waited for room */
+    bool complete; /* wait for room instead of shedding (files) */
+    /* Commits asked for by other threads (a periodic report): the writer commits as soon as
+     * it has written the window that ends at or after commit_wanted_ns, and committed_ns is
+     * the end of the last window committed (UINT64_MAX once the run ended). */
+    _Atomic uint64_t commit_wanted_ns, committed_ns;
+    uint64_t tx_window_end;
 
     /* Writer state (writer thread only while running), on lines the producer never writes. */
     _Alignas(64) struct db_stats stats;
@@ -253,15 +247,15 @@ struct db_store {
     struct srv_agg *srv_rows;
     struct pdns_ent *pdns;
     uint32_t pdns_used;
+    bool pdns_cleared;     /* the table was cleared in this run: look forgotten RRsets up */
+    struct pdns_row *prow; /* PDNS_BATCH new RRsets */
+    uint32_t nprow, *porder;
+    char *parena; /* PDNS_ARENA */
+    size_t parena_used;
     uint32_t *pdns_dirty; /* slots with pending counts, written when the window closes */
     uint32_t ndirty;
     struct xfr_ent xfr[XFR_SLOTS];
     struct dns_msg msg;
-    int ncpu;                 /* cores this process may run on */
-    struct timespec spare_at; /* spare_cpu's last look */
-    double spare_cpu;         /* the analysis's CPU seconds then */
-    double catchup_cpu;       /* the writer's CPU seconds when the catch-up began (-1: not yet) */
-    bool spare;
 };
 
 /* ---- schema ---- */
@@ -313,6 +307,18 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "CREATE TABLE top(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE, kind TEXT NOT "
     "NULL, rank INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(run_id, "
     "kind, rank));",
+    /* 2 -> 3: passive DNS in a rowid table (the writer keeps RRsets apart in memory and
+     * inserts new ones in name order; a random primary key made every insert a random
+     * B-tree write). */
+    "CREATE TABLE rrset3(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE, key "
+    "INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, rdata TEXT NOT NULL, server TEXT "
+    "NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, count INTEGER NOT NULL);"
+    "INSERT INTO rrset3 SELECT run_id,key,name,type,rdata,server,first_ns,last_ns,count FROM "
+    "rrset ORDER BY run_id,name,type;"
+    "DROP TABLE rrset;"
+    "ALTER TABLE rrset3 RENAME TO rrset;"
+    "CREATE INDEX rrset_run ON rrset(run_id);"
+    "CREATE INDEX rrset_name ON rrset(name, type);",
 };
 
 /* err = "a: b" */
@@ -379,7 +385,10 @@ static int migrate(sqlite3 *db, const char *path, int target, char *err, size_t 
 static sqlite3 *open_db(const char *path, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    /* One connection, used by one thread at a time (the caller's, then the writer's, then the
+     * caller's again after the join): no mutex around every SQLite call. */
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         set_err(err, errlen, path, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
@@ -439,32 +448,48 @@ fail:
     return NULL;
 }
 
-/* ---- ring (producer side) ---- */
+/* ---- the ring (producer side) ---- */
 
-static void *ring_reserve(struct ring *r, size_t len, size_t limit, size_t *newhead)
+/* Only the analysis thread adds; a load and a store (no locked add per record shed), so
+ * that db_dropped can read the counts while the analysis runs. */
+static void drop_add(db_store *s, enum db_drop_kind dk, uint64_t n)
 {
-    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    size_t off = head & r->mask;
-    size_t pad = off + len > r->size ? r->size - off : 0;
-
-    if (head - r->tail_seen + pad + len > limit) {
-        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (head - r->tail_seen + pad + len > limit)
-            return NULL;
-    }
-    if (pad) {
-        struct rec_hdr *p = (struct rec_hdr *)(r->buf + off);
-        p->len = (uint32_t)pad;
-        p->kind = REC_PAD;
-        off = 0;
-    }
-    *newhead = head + pad + len;
-    return r->buf + off;
+    atomic_store_explicit(&s->drops[dk],
+                          atomic_load_explicit(&s->drops[dk], memory_order_relaxed) + n,
+                          memory_order_relaxed);
 }
 
-static void ring_commit(struct ring *r, size_t newhead)
+void db_want_commit(db_store *s, uint64_t until_ns)
 {
-    atomic_store_explicit(&r->head, newhead, memory_order_release);
+    uint64_t cur = atomic_load(&s->commit_wanted_ns);
+    while ((!cur || until_ns < cur) &&
+           !atomic_compare_exchange_weak(&s->commit_wanted_ns, &cur, until_ns))
+        ;
+}
+
+bool db_wait_committed(db_store *s, uint64_t until_ns, unsigned timeout_ms)
+{
+    for (unsigned waited = 0;; waited += 10) {
+        db_want_commit(s, until_ns); /* again: another waiter's earlier wish may have ended */
+        if (atomic_load(&s->committed_ns) >= until_ns) {
+            /* the next wanted commit, if one is asked for beyond this one */
+            uint64_t cur = until_ns;
+            atomic_compare_exchange_strong(&s->commit_wanted_ns, &cur, 0);
+            return true;
+        }
+        if (waited >= timeout_ms)
+            return false;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+uint64_t db_dropped(const db_store *s)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < DB_DROP_N; i++)
+        n += atomic_load_explicit(&s->drops[i], memory_order_relaxed);
+    return n;
 }
 
 /* How much of its ring a record may fill. */
@@ -476,50 +501,38 @@ enum rec_room {
 };
 #define SHED_BACKOFF 1024
 
-/* --db-complete: waits until the writer has made room (10 us doubling to 1 ms between
- * looks); NULL only when the record can never fit. */
-static void *ring_reserve_wait(db_store *s, struct ring *r, size_t len, size_t limit,
-                               size_t *newhead)
+/* Reserves a record of payload bytes in the ring; NULL (and a drop counted) when there is
+ * no room (a complete store waits for room instead). Published with the next batch, or at
+ * once with rec_end(s, true). */
+static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, size_t payload,
+                       enum rec_room room)
 {
-    long ns = 10000;
-    void *h;
+    size_t len = sizeof(struct spsc_hdr) + payload;
+    size_t limit = room == ROOM_ALL ? s->q.size : DETAIL_SHARE(s->q.size);
+    struct spsc_hdr *h;
 
-    if (len > limit)
+    if (!s->running)
         return NULL;
-    while (!(h = ring_reserve(r, len, limit, newhead))) {
-        struct timespec ts = {0, ns};
-        nanosleep(&ts, NULL);
-        s->waits++;
-        ns = ns < 1000000 ? ns * 2 : ns;
+    if (room == ROOM_SHED && s->backoff) { /* never set in a complete store */
+        s->backoff--;
+        drop_add(s, dk, 1);
+        return NULL;
     }
-    return h;
+    if (len > s->q.size / 4 || !(h = spsc_reserve_within(&s->q, len, limit, s->complete))) {
+        if (room == ROOM_SHED && !s->complete)
+            s->backoff = SHED_BACKOFF;
+        drop_add(s, dk, 1);
+        return NULL;
+    }
+    h->type = (uint16_t)kind;
+    return h + 1;
 }
 
-/* Reserves a record of payload bytes in ring r; NULL (and a drop counted) when there is no
- * room. */
-static void *rec_begin(db_store *s, struct ring *r, enum rec_kind kind, enum db_drop_kind dk,
-                       size_t payload, enum rec_room room, size_t *newhead)
+static void rec_end(db_store *s, bool now)
 {
-    size_t len = (sizeof(struct rec_hdr) + payload + 7) & ~(size_t)7;
-    size_t limit = room == ROOM_ALL ? r->size : DETAIL_SHARE(r->size);
-    struct rec_hdr *h;
-
-    if (room == ROOM_SHED && r->backoff) { /* never set with --db-complete */
-        r->backoff--;
-        s->drops[dk]++;
-        return NULL;
-    }
-    if (!s->running || !(h = s->complete ? ring_reserve_wait(s, r, len, limit, newhead)
-                                         : ring_reserve(r, len, limit, newhead))) {
-        if (room == ROOM_SHED && !s->complete)
-            r->backoff = SHED_BACKOFF;
-        if (s->running)
-            s->drops[dk]++;
-        return NULL;
-    }
-    h->len = (uint32_t)len;
-    h->kind = kind;
-    return h + 1;
+    spsc_commit(&s->q);
+    if (now)
+        spsc_publish(&s->q);
 }
 
 /* ---- per-server sums (the producer's table and the writer's) ---- */
@@ -560,28 +573,28 @@ static void srv_add(struct srv_agg *a, const struct srv_agg *b)
 /* Sends the producer's per-server rows of the closing window ahead of the window itself. */
 static void send_srv(db_store *s, const struct srv_agg *a, bool other)
 {
-    size_t nh;
+
     struct rec_srv *r;
 
     if (!a->txns)
         return;
-    r = rec_begin(s, &s->ring, REC_SRV, DB_DROP_TXN, sizeof(*r), ROOM_ALL, &nh);
+    r = rec_begin(s, REC_SRV, DB_DROP_TXN, sizeof(*r), ROOM_ALL);
     if (!r) {
         /* counted per transaction, as the dropped per-transaction records were before */
         if (s->running)
-            s->drops[DB_DROP_TXN] += a->txns - 1;
+            drop_add(s, DB_DROP_TXN, a->txns - 1);
         return;
     }
     r->other = other;
     r->a = *a;
-    ring_commit(&s->ring, nh);
+    rec_end(s, false);
 }
 
 static void on_window(void *user, const struct win_stats *w)
 {
     db_store *s = user;
     struct srv_table *t = &s->psrv;
-    size_t nh;
+
     void *p;
 
     for (uint32_t i = 0; i < t->n; i++) {
@@ -592,11 +605,11 @@ static void on_window(void *user, const struct win_stats *w)
     t->n = 0;
     send_srv(s, &t->other, true);
     memset(&t->other, 0, sizeof(t->other));
-    p = rec_begin(s, &s->ring, REC_WINDOW, DB_DROP_WINDOW, sizeof(*w), ROOM_ALL, &nh);
+    p = rec_begin(s, REC_WINDOW, DB_DROP_WINDOW, sizeof(*w), ROOM_ALL);
     if (!p)
         return;
     memcpy(p, w, sizeof(*w));
-    ring_commit(&s->ring, nh);
+    rec_end(s, true);
 }
 
 static bool peer_is(const struct peer *p, uint8_t af, const uint8_t *client, const uint8_t *server,
@@ -643,7 +656,7 @@ static void pq_note(db_store *s, const struct dns_msg *m, const struct cap_meta 
 /* A transfer request's transaction ended: an unanswered one goes to the writer. */
 static void pq_txn(db_store *s, const struct flow_txn *t)
 {
-    size_t nh;
+
     struct xfr_query *r;
     uint32_t i;
 
@@ -651,7 +664,7 @@ static void pq_txn(db_store *s, const struct flow_txn *t)
         if (peer_is(&s->pq[i].p, t->af, t->client, t->server, t->client_port))
             break;
     if (t->outcome == FLOW_UNANSWERED &&
-        (r = rec_begin(s, &s->ring, REC_XFR_LOST, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE, &nh))) {
+        (r = rec_begin(s, REC_XFR_LOST, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE))) {
         if (i < s->npq) {
             *r = s->pq[i];
         } else { /* the request was not seen as a message (or its entry made room) */
@@ -660,7 +673,7 @@ static void pq_txn(db_store *s, const struct flow_txn *t)
         }
         r->ts_ns = t->query_ns;
         r->qtype = t->qtype;
-        ring_commit(&s->ring, nh);
+        rec_end(s, false);
     }
     if (i < s->npq)
         s->pq[i] = s->pq[--s->npq];
@@ -731,9 +744,8 @@ static void pxfr_note(db_store *s, const struct cap_meta *meta)
 static void on_message(void *user, const struct dns_msg *m, const struct cap_meta *meta)
 {
     db_store *s = user;
-    size_t nh;
+
     struct rec_msg *r;
-    struct ring *ring;
     bool xfr;
 
     if (!m->qr) {
@@ -749,11 +761,9 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
         return;
     /* Transfers (failed transfers are an item of the APP.3.6 report) travel with the
      * windows, in the ring that is not shed for passive DNS. */
-    ring = xfr ? &s->ring : &s->detail;
     if (xfr && meta->proto == 6)
         pxfr_note(s, meta);
-    r = rec_begin(s, ring, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len, xfr ? ROOM_SHARE : ROOM_SHED,
-                  &nh);
+    r = rec_begin(s, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len, xfr ? ROOM_SHARE : ROOM_SHED);
     if (!r)
         return;
     r->ts_ns = meta->ts_ns;
@@ -764,13 +774,13 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
     r->sport = meta->sport;
     r->dport = meta->dport;
     memcpy(r + 1, m->wire, m->len);
-    ring_commit(ring, nh);
+    rec_end(s, false);
 }
 
 static void on_event(void *user, const struct cap_event *ev)
 {
     db_store *s = user;
-    size_t nh;
+
     struct rec_event *r;
     struct peer *c;
 
@@ -784,7 +794,7 @@ static void on_event(void *user, const struct cap_event *ev)
     if (!c)
         return;
     *c = s->pxfr[--s->npxfr];
-    r = rec_begin(s, &s->ring, REC_EVENT, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE, &nh);
+    r = rec_begin(s, REC_EVENT, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE);
     if (!r)
         return;
     r->ts_ns = ev->meta->ts_ns;
@@ -794,7 +804,7 @@ static void on_event(void *user, const struct cap_event *ev)
     memcpy(r->dst, ev->meta->dst, 16);
     r->sport = ev->meta->sport;
     r->dport = ev->meta->dport;
-    ring_commit(&s->ring, nh);
+    rec_end(s, false);
 }
 
 void db_sink(db_store *s, struct disp_sink *sink)
@@ -828,9 +838,8 @@ void db_alert(db_store *s, const struct db_alert *a)
     const char *v[ALERT_STRS] = {a->rule,    a->reference, a->severity,     a->state,  a->key,
                                  a->summary, a->client,    a->server,       a->victim, a->zone,
                                  a->qname,   a->evidence,  a->evidence_file};
-    size_t nh, sl = strs_len(v, ALERT_STRS);
-    struct rec_alert *r =
-        rec_begin(s, &s->ring, REC_ALERT, DB_DROP_ALERT, sizeof(*r) + sl, ROOM_ALL, &nh);
+    size_t sl = strs_len(v, ALERT_STRS);
+    struct rec_alert *r = rec_begin(s, REC_ALERT, DB_DROP_ALERT, sizeof(*r) + sl, ROOM_ALL);
     if (!r)
         return;
     r->id = a->id;
@@ -840,34 +849,33 @@ void db_alert(db_store *s, const struct db_alert *a)
     r->threshold = a->threshold;
     r->observed = a->observed;
     strs_put((char *)(r + 1), v, ALERT_STRS);
-    ring_commit(&s->ring, nh);
+    rec_end(s, true);
 }
 
 void db_top(db_store *s, const char *kind, unsigned rank, const char *name, uint64_t count)
 {
     const char *v[2] = {kind, name};
-    size_t nh, sl = strs_len(v, 2);
-    struct rec_top *r =
-        rec_begin(s, &s->ring, REC_TOP, DB_DROP_TOP, sizeof(*r) + sl, ROOM_ALL, &nh);
+    size_t sl = strs_len(v, 2);
+    struct rec_top *r = rec_begin(s, REC_TOP, DB_DROP_TOP, sizeof(*r) + sl, ROOM_ALL);
     if (!r)
         return;
     r->rank = rank;
     r->count = count;
     strs_put((char *)(r + 1), v, 2);
-    ring_commit(&s->ring, nh);
+    rec_end(s, true);
 }
 
 void db_log_event(db_store *s, uint64_t ts_ns, const char *source, const char *server,
                   const char *kind, const char *zone, const char *peer, const char *detail)
 {
     const char *v[6] = {source, server, kind, zone, peer, detail};
-    size_t nh, sl = strs_len(v, 6);
-    uint64_t *r = rec_begin(s, &s->ring, REC_LOGEV, DB_DROP_ALERT, sizeof(*r) + sl, ROOM_ALL, &nh);
+    size_t sl = strs_len(v, 6);
+    uint64_t *r = rec_begin(s, REC_LOGEV, DB_DROP_ALERT, sizeof(*r) + sl, ROOM_ALL);
     if (!r)
         return;
     *r = ts_ns;
     strs_put((char *)(r + 1), v, 6);
-    ring_commit(&s->ring, nh);
+    rec_end(s, true);
 }
 
 /* ---- writer ---- */
@@ -908,20 +916,84 @@ static void tx_begin(db_store *s)
     clock_gettime(CLOCK_MONOTONIC, &s->tx_start);
 }
 
+static void pdns_batch(db_store *s);
+
 static void tx_commit(db_store *s)
 {
     if (!s->in_tx)
         return;
+    pdns_batch(s);
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         sql_fail(s, "COMMIT");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     } else {
         s->stats.batches++;
+        if (s->tx_window_end > atomic_load(&s->committed_ns))
+            atomic_store(&s->committed_ns, s->tx_window_end);
         log_msg(LOG_DEBUG, "store: batch %llu committed (%llu rows, %llu windows)",
                 (unsigned long long)s->stats.batches, (unsigned long long)s->stats.rows,
                 (unsigned long long)s->stats.windows);
     }
     s->in_tx = false;
+}
+
+/* An address as text, as inet_ntop writes it (RFC 5952 for IPv6), without its sprintf per
+ * byte: the store formats one or two for every answer RR. buf: at least 46 bytes. */
+static void addr_fmt(uint8_t af, const uint8_t *a, char *buf)
+{
+    char *p = buf;
+    if (af != 6) {
+        for (int i = 0; i < 4; i++) {
+            unsigned v = a[i];
+            if (i)
+                *p++ = '.';
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+        }
+        *p = 0;
+        return;
+    }
+    /* IPv4-mapped and -compatible forms: inet_ntop's own. */
+    static const uint8_t z10[10];
+    if (!memcmp(a, z10, 10) && ((a[10] == 0xff && a[11] == 0xff) || (!a[10] && !a[11]))) {
+        if (!inet_ntop(AF_INET6, a, buf, 46))
+            snprintf(buf, 46, "?");
+        return;
+    }
+    unsigned w[8];
+    int best = -1, blen = 0;
+    for (int i = 0; i < 8; i++)
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    for (int i = 0; i < 8;) { /* the longest run of two or more zero words (the first) */
+        int j = i;
+        while (j < 8 && !w[j])
+            j++;
+        if (j - i > blen && j - i >= 2)
+            best = i, blen = j - i;
+        i = j > i ? j : i + 1;
+    }
+    for (int i = 0; i < 8; i++) {
+        static const char hex[] = "0123456789abcdef";
+        if (i == best) {
+            *p++ = ':';
+            if (i == 0)
+                *p++ = ':';
+            i += blen - 1;
+            continue;
+        }
+        bool lead = true;
+        for (int sh = 12; sh >= 0; sh -= 4) {
+            unsigned d = w[i] >> sh & 15;
+            if (d || !lead || sh == 0)
+                *p++ = hex[d], lead = false;
+        }
+        if (i < 7)
+            *p++ = ':';
+    }
+    *p = 0;
 }
 
 static const char *addr_text(uint8_t af, const uint8_t *a, char *buf)
@@ -1045,6 +1117,10 @@ static void w_window(db_store *s, const struct win_stats *w)
         write_srv_row(s, w, &s->srv.other, "other");
     memset(&s->srv.other, 0, sizeof(s->srv.other));
     pdns_flush(s, false);
+    s->tx_window_end = w->end_ns;
+    uint64_t want = atomic_load(&s->commit_wanted_ns);
+    if (want && w->end_ns >= want)
+        tx_commit(s);
 }
 
 /* Canonical hash of an RR: owner (lower case), type, and rdata with the names of the
@@ -1099,15 +1175,97 @@ static uint64_t rr_key(const struct dns_msg *m, const struct dns_rr *rr, const u
     return sketch_mix64(h ^ sketch_hash(m->wire + next, post, false)) | 1;
 }
 
+static const char *prow_str(const db_store *s, uint32_t off)
+{
+    return s->parena + off;
+}
+
+/* Batch order: name, type, rdata, server, key (a total order, so the rowids a batch gets do
+ * not depend on the sort). */
+static int prow_cmp(const void *x, const void *y, void *arg)
+{
+    const db_store *s = arg;
+    const struct pdns_row *a = &s->prow[*(const uint32_t *)x], *b = &s->prow[*(const uint32_t *)y];
+    int c;
+    if (a->name8 != b->name8)
+        return a->name8 < b->name8 ? -1 : 1;
+    if ((c = strcmp(prow_str(s, a->name), prow_str(s, b->name))) ||
+        (c = strcmp(prow_str(s, a->type), prow_str(s, b->type))) ||
+        (c = strcmp(prow_str(s, a->rdata), prow_str(s, b->rdata))) ||
+        (c = strcmp(prow_str(s, a->server), prow_str(s, b->server))))
+        return c;
+    return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* Writes the batch of new RRsets in name order (the name index is then filled page by page,
+ * not at random: the cost of a flood of unique names). */
+static void pdns_batch(db_store *s)
+{
+    sqlite3_stmt *ins = s->st[ST_RRSET_NEW], *find = s->st[ST_RRSET_FIND];
+
+    if (!s->nprow)
+        return;
+    for (uint32_t i = 0; i < s->nprow; i++)
+        s->porder[i] = i;
+    qsort_r(s->porder, s->nprow, sizeof(*s->porder), prow_cmp, s);
+    for (uint32_t i = 0; i < s->nprow; i++) {
+        const struct pdns_row *r = &s->prow[s->porder[i]];
+        struct pdns_ent *e = &s->pdns[r->slot];
+        int64_t rowid = 0;
+        if (i + 16 < s->nprow) /* the table is big: ask for a later row's entry now */
+            __builtin_prefetch(&s->pdns[s->prow[s->porder[i + 16]].slot], 1, 0);
+        if (s->pdns_cleared) {
+            sqlite3_bind_text(find, 1, prow_str(s, r->name), -1, SQLITE_STATIC);
+            sqlite3_bind_text(find, 2, prow_str(s, r->type), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(find, 3, s->run_id);
+            sqlite3_bind_int64(find, 4, (int64_t)r->key);
+            if (sqlite3_step(find) == SQLITE_ROW)
+                rowid = sqlite3_column_int64(find, 0);
+            sqlite3_reset(find);
+            sqlite3_clear_bindings(find);
+        }
+        if (rowid) {
+            sqlite3_stmt *upd = s->st[ST_RRSET_UPD];
+            sqlite3_bind_int64(upd, 1, rowid);
+            sqlite3_bind_int64(upd, 2, (int64_t)r->count);
+            sqlite3_bind_int64(upd, 3, (int64_t)r->last_ns);
+            sqlite3_bind_int64(upd, 4, (int64_t)r->first_ns);
+            step(s, ST_RRSET_UPD);
+            s->stats.pdns_seen++;
+        } else {
+            sqlite3_bind_int64(ins, 1, s->run_id);
+            sqlite3_bind_int64(ins, 2, (int64_t)r->key);
+            sqlite3_bind_text(ins, 3, prow_str(s, r->name), -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 4, prow_str(s, r->type), -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 5, prow_str(s, r->rdata), -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 6, prow_str(s, r->server), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(ins, 7, (int64_t)r->first_ns);
+            sqlite3_bind_int64(ins, 8, (int64_t)r->last_ns);
+            sqlite3_bind_int64(ins, 9, (int64_t)r->count);
+            step(s, ST_RRSET_NEW);
+            rowid = sqlite3_last_insert_rowid(s->db);
+            s->stats.pdns_new++;
+        }
+        if (e->key == r->key && e->rowid == 0)
+            e->rowid = rowid;
+    }
+    s->nprow = 0;
+    s->parena_used = 0;
+}
+
+/* Writes the repeats of stored RRsets counted since the last time (when a window closes);
+ * with clear, first the batch, then forgets every RRset (the table is full). */
 static void pdns_flush(db_store *s, bool clear)
 {
     sqlite3_stmt *st = s->st[ST_RRSET_UPD];
+    if (clear)
+        pdns_batch(s);
     for (uint32_t i = 0; i < s->ndirty; i++) {
         struct pdns_ent *e = &s->pdns[s->pdns_dirty[i]];
-        if (e->key && e->pending) {
-            sqlite3_bind_int64(st, 1, s->run_id);
-            sqlite3_bind_int64(st, 2, (int64_t)e->key);
-            sqlite3_bind_int64(st, 3, (int64_t)e->pending);
+        if (e->key && e->rowid && e->pending) {
+            sqlite3_bind_int64(st, 1, e->rowid);
+            sqlite3_bind_int64(st, 2, (int64_t)e->pending);
+            sqlite3_bind_int64(st, 3, (int64_t)e->last_ns);
             sqlite3_bind_int64(st, 4, (int64_t)e->last_ns);
             step(s, ST_RRSET_UPD);
             e->pending = 0;
@@ -1117,8 +1275,19 @@ static void pdns_flush(db_store *s, bool clear)
     if (clear) {
         memset(s->pdns, 0, PDNS_SLOTS * sizeof(*s->pdns));
         s->pdns_used = 0;
+        s->pdns_cleared = true;
         s->stats.pdns_flushes++;
     }
+}
+
+/* Copies str into the arena; returns its offset. The caller made room. */
+static uint32_t arena_put(db_store *s, const char *str, size_t n)
+{
+    n++;
+    uint32_t off = (uint32_t)s->parena_used;
+    memcpy(s->parena + off, str, n);
+    s->parena_used += n;
+    return off;
 }
 
 /* Formats the RR at off with ldns (writer thread only: allocations are fine here). */
@@ -1149,14 +1318,16 @@ static bool rr_text(const struct dns_msg *m, uint32_t off, char *name, size_t nn
     return true;
 }
 
-static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr)
+static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr,
+                   const char *server)
 {
     uint8_t owner[DNS_MAX_NAME];
-    size_t olen, srvlen = r->af == 6 ? 16 : 4;
+    size_t olen, srvlen = r->af == 6 ? 16 : 4, need;
     uint64_t key = rr_key(&s->msg, rr, r->src, srvlen, owner, &olen), h;
     struct pdns_ent *e = NULL;
-    char name[1024], type[32], rdata[2048], srv[48];
-    sqlite3_stmt *st = s->st[ST_RRSET_NEW];
+    struct pdns_row *row;
+    char name[1024], type[32], rdata[2048];
+    uint32_t slot = 0;
 
     if (!key)
         return;
@@ -1164,43 +1335,60 @@ static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr
     for (uint32_t i = 0; i < 64; i++) {
         struct pdns_ent *c = &s->pdns[(h + i) & (PDNS_SLOTS - 1)];
         if (c->key == key) {
-            if (c->pending++ == 0)
-                s->pdns_dirty[s->ndirty++] = (h + i) & (PDNS_SLOTS - 1);
-            c->last_ns = r->ts_ns > c->last_ns ? r->ts_ns : c->last_ns;
+            if (c->rowid == 0) { /* still in the batch */
+                row = &s->prow[c->row];
+                row->count++;
+                row->last_ns = r->ts_ns > row->last_ns ? r->ts_ns : row->last_ns;
+            } else {
+                if (c->pending++ == 0)
+                    s->pdns_dirty[s->ndirty++] = (h + i) & (PDNS_SLOTS - 1);
+                c->last_ns = r->ts_ns > c->last_ns ? r->ts_ns : c->last_ns;
+            }
             s->stats.pdns_seen++;
             return;
         }
         if (!c->key) {
             e = c;
+            slot = (uint32_t)((h + i) & (PDNS_SLOTS - 1));
             break;
         }
     }
-    if (!e || s->pdns_used >= PDNS_SLOTS / 4 * 3) {
-        pdns_flush(s, true);
-        e = &s->pdns[h & (PDNS_SLOTS - 1)];
-    }
-    e->key = key;
-    e->pending = 0;
-    e->last_ns = r->ts_ns;
-    s->pdns_used++;
     if ((rr->type == DNS_T_A && rr->rdlen == 4) || (rr->type == DNS_T_AAAA && rr->rdlen == 16)) {
         /* The common case without ldns's allocations. */
         dns_name_to_str(owner, olen, name, sizeof(name));
-        dns_type_str(rr->type, type, sizeof(type));
-        inet_ntop(rr->type == DNS_T_A ? AF_INET : AF_INET6, rr->rdata, rdata, sizeof(rdata));
+        memcpy(type, rr->type == DNS_T_A ? "A" : "AAAA", rr->type == DNS_T_A ? 2 : 5);
+        addr_fmt(rr->type == DNS_T_A ? 4 : 6, rr->rdata, rdata);
     } else if (!rr_text(&s->msg, rr->name_off, name, sizeof(name), type, sizeof(type), rdata,
                         sizeof(rdata))) {
         return;
     }
-    sqlite3_bind_int64(st, 1, s->run_id);
-    sqlite3_bind_int64(st, 2, (int64_t)key);
-    sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, type, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, rdata, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 6, addr_text(r->af, r->src, srv), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 7, (int64_t)r->ts_ns);
-    step(s, ST_RRSET_NEW);
-    s->stats.pdns_new++;
+    if (!e || s->pdns_used >= PDNS_SLOTS / 4 * 3) {
+        pdns_flush(s, true);
+        slot = (uint32_t)(h & (PDNS_SLOTS - 1));
+        e = &s->pdns[slot];
+    }
+    size_t ln = strlen(name), lt = strlen(type), lr = strlen(rdata), ls = strlen(server);
+    need = ln + lt + lr + ls + 4;
+    if (s->nprow == PDNS_BATCH || s->parena_used + need > PDNS_ARENA)
+        pdns_batch(s);
+    row = &s->prow[s->nprow];
+    row->key = key;
+    row->first_ns = row->last_ns = r->ts_ns;
+    row->count = 1;
+    row->slot = slot;
+    row->name = arena_put(s, name, ln);
+    row->type = arena_put(s, type, lt);
+    row->rdata = arena_put(s, rdata, lr);
+    row->server = arena_put(s, server, ls);
+    row->name8 = 0;
+    for (size_t i = 0; i < 8; i++)
+        row->name8 = row->name8 << 8 | (i < ln ? (uint8_t)name[i] : 0);
+    e->key = key;
+    e->rowid = 0;
+    e->row = s->nprow++;
+    e->pending = 0;
+    e->last_ns = r->ts_ns;
+    s->pdns_used++;
 }
 
 static void w_zone(db_store *s, const struct rec_msg *r, const struct dns_rr *rr,
@@ -1341,6 +1529,7 @@ static void w_msg(db_store *s, const struct rec_msg *r)
 {
     struct dns_rr_iter it;
     struct dns_rr rr;
+    char srv[48];
 
     dns_decode((const uint8_t *)(r + 1), r->len, false, &s->msg);
     if (!s->msg.rrs_ok || !s->msg.has_qtype)
@@ -1351,12 +1540,13 @@ static void w_msg(db_store *s, const struct rec_msg *r)
         w_xfr(s, r);
         return;
     }
+    addr_fmt(r->af, r->src, srv);
     dns_rr_iter_init(&it, &s->msg);
     while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
         uint32_t t[5];
         if (rr.type == DNS_T_OPT)
             continue;
-        w_pdns(s, r, &rr);
+        w_pdns(s, r, &rr, srv);
         if (rr.type == DNS_T_SOA && dns_soa_fields(&s->msg, &rr, t))
             w_zone(s, r, &rr, t);
     }
@@ -1446,10 +1636,10 @@ static void w_logev(db_store *s, const uint64_t *r)
     step(s, ST_LOGEV);
 }
 
-static void handle(db_store *s, const struct rec_hdr *h)
+static void handle(db_store *s, const struct spsc_hdr *h)
 {
     const void *p = h + 1;
-    switch (h->kind) {
+    switch ((enum rec_kind)h->type) {
     case REC_WINDOW: {
         struct win_stats w;
         memcpy(&w, p, sizeof(w));
@@ -1488,119 +1678,23 @@ static bool commit_due(db_store *s)
            elapsed_ms(&s->tx_start) >= (s->complete ? COMPLETE_COMMIT_MS : COMMIT_MS);
 }
 
-/* Handles up to max records of ring r (all when max is 0); returns how many. When drop is
- * set the records are only counted as dropped (the catch-up time after the input ended is
- * over). */
-static size_t drain(db_store *s, struct ring *r, size_t max, bool drop)
-{
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-    size_t n = 0;
-
-    while (tail != head && (!max || n < max)) {
-        const struct rec_hdr *h = (const struct rec_hdr *)(r->buf + (tail & r->mask));
-        size_t len = h->len;
-        if (!drop)
-            handle(s, h);
-        else if (h->kind == REC_MSG || h->kind == REC_EVENT)
-            s->stats.dropped[h->kind == REC_MSG ? DB_DROP_MSG : DB_DROP_EVENT]++;
-        n += h->kind != REC_PAD;
-        tail += len;
-        if ((n & 63) == 0) {
-            atomic_store_explicit(&r->tail, tail, memory_order_release);
-            /* The clock is read every 64 records, not per record. */
-            if (s->in_tx && commit_due(s))
-                tx_commit(s);
-        }
-    }
-    atomic_store_explicit(&r->tail, tail, memory_order_release);
-    return n;
-}
-
-/* After the input ends, the writer may spend CATCHUP_SHARE of the run's duration (at least
- * CATCHUP_MIN_MS) of its own CPU time on the detail still queued; what is left then is
- * counted as dropped, so a writer that fell behind never stretches a run by much more. CPU
- * time, not wall time: a writer kept off the CPU by other processes still gets its share. */
-#define CATCHUP_SHARE 0.03
-#define CATCHUP_MIN_MS 10
-
-static double thread_cpu(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static bool catchup_over(db_store *s)
-{
-    long run_ms = (s->stop_at.tv_sec - s->run_start.tv_sec) * 1000 +
-                  (s->stop_at.tv_nsec - s->run_start.tv_nsec) / 1000000;
-    long budget = (long)((double)run_ms * CATCHUP_SHARE);
-    if (s->catchup_cpu < 0)
-        s->catchup_cpu = thread_cpu();
-    return (thread_cpu() - s->catchup_cpu) * 1000.0 >
-           (double)(budget > CATCHUP_MIN_MS ? budget : CATCHUP_MIN_MS);
-}
-
-/* Whether the analysis left at least SPARE_MIN of a core idle (half that on one core) over
- * the last SPARE_MS of wall time (the process's CPU time less the writer's own). Passive DNS
- * is written only then: a capture file read at full speed on every core gets its passive DNS
- * from the catch-up after the input (and is shed, counted, beyond that), instead of the
- * writer evicting the analysis's tables from the caches in every short pause of its
- * threads. */
-#define SPARE_MS 50
-#define SPARE_MIN 0.75
-
-static bool spare_cpu(db_store *s)
-{
-    struct timespec p;
-    long ms = elapsed_ms(&s->spare_at);
-    double cpu;
-
-    if (ms < SPARE_MS)
-        return s->spare;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p);
-    cpu = (double)p.tv_sec + (double)p.tv_nsec / 1e9 - thread_cpu();
-    s->spare = s->ncpu - (cpu - s->spare_cpu) * 1000.0 / (double)ms >=
-               (s->ncpu > 1 ? SPARE_MIN : SPARE_MIN / 2);
-    s->spare_cpu = cpu;
-    clock_gettime(CLOCK_MONOTONIC, &s->spare_at);
-    s->stats.detail_paused_ms += s->spare ? 0 : (uint64_t)ms;
-    return s->spare;
-}
-
+/* The writer: takes records in batches, commits every BATCH_ROWS rows or COMMIT_MS (also
+ * while the analysis is quiet), and ends once the analysis closed the ring and every record
+ * is written. */
 static void *writer(void *arg)
 {
     db_store *s = arg;
+    const struct spsc_hdr *recs[256];
 
-    /* The writer yields the CPU to the analysis (DESIGN principle 5, capture never waits on
-     * disk): under SCHED_IDLE it runs on what the analysis leaves idle (all of a live
-     * sensor's spare cores; next to nothing while a capture file keeps both cores busy).
-     * What it cannot keep up with is shed as passive-DNS detail (with the zones of SOA
-     * answers) and counted; windows, alerts and transfers are written in any case. */
-    struct sched_param sp = {0};
-    int e = s->complete ? 0 : pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-    if (e != 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) != 0)
-        log_msg(LOG_DEBUG, "store: writer priority unchanged: %s", strerror(e));
-    clock_gettime(CLOCK_MONOTONIC, &s->spare_at);
     for (;;) {
-        bool stopping = atomic_load_explicit(&s->stop, memory_order_acquire);
-        /* Windows, alerts, transfers first (few), then a slice of passive DNS. */
-        size_t n = drain(s, &s->ring, 0, false), m = 0;
-        if (stopping || s->complete || spare_cpu(s))
-            m = drain(s, &s->detail, DETAIL_SLICE, stopping && !s->complete && catchup_over(s));
-        if (n + m)
-            continue;
-        if (stopping &&
-            atomic_load_explicit(&s->ring.head, memory_order_acquire) ==
-                atomic_load_explicit(&s->ring.tail, memory_order_relaxed) &&
-            atomic_load_explicit(&s->detail.head, memory_order_acquire) ==
-                atomic_load_explicit(&s->detail.tail, memory_order_relaxed))
+        size_t n = spsc_take_for(&s->q, recs, 256, 50);
+        for (size_t i = 0; i < n; i++)
+            handle(s, recs[i]);
+        spsc_release(&s->q);
+        if (!n && spsc_drained(&s->q))
             break;
         if (s->in_tx && commit_due(s))
             tx_commit(s);
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
     }
     return NULL;
 }
@@ -1652,31 +1746,25 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     st = NULL;
 
     s->complete = ri->complete;
-    s->catchup_cpu = -1;
     if (s->complete && exec(s->db, COMPLETE_CACHE, err, errlen) < 0)
         return ERR_DB;
-    s->ring.size = RING_SIZE;
-    s->ring.mask = RING_SIZE - 1;
-    s->detail.size = DETAIL_SIZE;
-    s->detail.mask = DETAIL_SIZE - 1;
-    s->ring.buf = malloc(RING_SIZE);
-    s->detail.buf = malloc(DETAIL_SIZE);
-    clock_gettime(CLOCK_MONOTONIC, &s->run_start);
-    {
-        cpu_set_t set;
-        s->ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+    if (spsc_init(&s->q, RING_SIZE) < 0) {
+        set_err(err, errlen, s->path, "out of memory");
+        return ERR_NOMEM;
     }
     s->srv.slot = calloc(SRV_SLOTS, sizeof(*s->srv.slot));
     s->psrv.slot = calloc(SRV_SLOTS, sizeof(*s->psrv.slot));
     s->srv_rows = calloc(SRV_SLOTS, sizeof(*s->srv_rows));
     s->pdns = calloc(PDNS_SLOTS, sizeof(*s->pdns));
     s->pdns_dirty = calloc(PDNS_SLOTS, sizeof(*s->pdns_dirty));
-    if (!s->ring.buf || !s->detail.buf || !s->srv.slot || !s->psrv.slot || !s->srv_rows ||
-        !s->pdns || !s->pdns_dirty) {
+    s->prow = malloc(PDNS_BATCH * sizeof(*s->prow));
+    s->porder = malloc(PDNS_BATCH * sizeof(*s->porder));
+    s->parena = malloc(PDNS_ARENA);
+    if (!s->srv.slot || !s->psrv.slot || !s->srv_rows || !s->pdns || !s->pdns_dirty || !s->prow ||
+        !s->porder || !s->parena) {
         set_err(err, errlen, s->path, "out of memory");
         return ERR_NOMEM;
     }
-    atomic_store(&s->stop, false);
     if (pthread_create(&s->thread, NULL, writer, s) != 0) {
         set_err(err, errlen, s->path, "cannot start the writer thread");
         return ERR_NOMEM;
@@ -1700,32 +1788,23 @@ int db_end_run(db_store *s, const struct db_run_end *re)
 
     if (!s->running)
         return ERR_INVAL;
-    clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
-    /* The analysis is done: the catch-up need not yield to it any more (back to the normal
-     * policy; allowed with CAP_SYS_NICE, else the writer stays at idle priority). */
-    if (!s->complete) {
-        struct sched_param sp = {0};
-        int e = pthread_setschedparam(s->thread, SCHED_OTHER, &sp);
-        if (e != 0)
-            log_msg(LOG_DEBUG, "store: writer keeps idle priority for the catch-up: %s",
-                    strerror(e));
-    }
-    atomic_store_explicit(&s->stop, true, memory_order_release);
+    spsc_close(&s->q);
     pthread_join(s->thread, NULL);
     s->running = false;
     for (int i = 0; i < DB_DROP_N; i++) {
-        s->stats.dropped[i] += s->drops[i];
+        s->stats.dropped[i] += atomic_load_explicit(&s->drops[i], memory_order_relaxed);
         dropped += s->stats.dropped[i];
     }
     s->stats.server_overflow = s->psrv.overflow + s->srv.overflow;
     s->stats.xfr_overflow += s->pxfr_evicted;
-    s->stats.producer_waits = s->waits;
+    s->stats.producer_waits = s->q.producer_waits;
     /* What the writer still holds: transfers never finished, pending passive-DNS counts. */
     tx_begin(s);
     for (int i = 0; i < XFR_SLOTS; i++)
         if (s->xfr[i].used)
             xfr_write(s, &s->xfr[i], "failed", "incomplete at the end of the input",
                       s->xfr[i].last_ns);
+    pdns_batch(s);
     pdns_flush(s, false);
     now_rfc3339(now, sizeof(now));
     if (sqlite3_prepare_v2(s->db,
@@ -1751,6 +1830,7 @@ int db_end_run(db_store *s, const struct db_run_end *re)
         sqlite3_finalize(st);
     }
     tx_commit(s);
+    atomic_store(&s->committed_ns, UINT64_MAX);
     if (s->stats.sql_errors)
         rc = ERR_DB;
     if (dropped)
@@ -1818,21 +1898,22 @@ void db_close(db_store *s)
     if (!s)
         return;
     if (s->running) {
-        clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
-        atomic_store(&s->stop, true);
+        spsc_close(&s->q);
         pthread_join(s->thread, NULL);
         tx_commit(s);
     }
     for (int i = 0; i < ST_N; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
-    free(s->ring.buf);
-    free(s->detail.buf);
+    spsc_destroy(&s->q);
     free(s->srv.slot);
     free(s->psrv.slot);
     free(s->srv_rows);
     free(s->pdns);
     free(s->pdns_dirty);
+    free(s->prow);
+    free(s->porder);
+    free(s->parena);
     free(s);
 }
 

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 /* What the records lost when the writer fell behind, by kind. */
 #define DB_DROP_KINDS(X)                                                                           \
@@ -48,8 +48,7 @@ struct db_stats {
     uint64_t xfr_ok, xfr_failed;  /* zone transfers recorded */
     uint64_t xfr_overflow;        /* transfers not tracked: table full */
     uint64_t sql_errors;          /* statements that failed (first one logged) */
-    uint64_t detail_paused_ms;    /* wall time passive DNS waited: no core to spare */
-    uint64_t producer_waits;      /* --db-complete: times the analysis waited for room */
+    uint64_t producer_waits;      /* complete store: times the analysis waited for room */
 };
 
 /* A run as it starts. */
@@ -60,9 +59,9 @@ struct db_run_info {
     const char *inputs;  /* what was read, for people */
     const char *version; /* dnsvigil version */
     uint64_t window_ns;
-    bool complete; /* the analysis waits for the writer instead of shedding detail (for
-                    * capture files: then every answer is stored and the run's rows are
-                    * the same every time) */
+    bool complete; /* the analysis waits for the writer instead of shedding detail (files:
+                    * every answer is stored and the run's rows are the same every time;
+                    * a live sensor sheds, since capture must not wait on disk) */
 };
 
 /* A run as it ends. */
@@ -113,6 +112,15 @@ int db_end_run(db_store *s, const struct db_run_end *re);
 int db_retain(db_store *s, uint64_t max_age_ns, uint64_t *deleted);
 
 const struct db_stats *db_get_stats(const db_store *s);
+
+/* For a reader of the database beside the run (the sensor's periodic report): asks the
+ * writer to commit once it has written the window that ends at until_ns, then waits (at
+ * most timeout_ms) until that is committed. Any thread; true when it was. */
+void db_want_commit(db_store *s, uint64_t until_ns);
+bool db_wait_committed(db_store *s, uint64_t until_ns, unsigned timeout_ms);
+
+/* Records shed so far (any thread, while the analysis runs; a live sensor's figure). */
+uint64_t db_dropped(const db_store *s);
 void db_close(db_store *s);
 
 /* Identity of a list of input files: a hash of each file's size and of its first and last

@@ -94,12 +94,14 @@ static void publish(struct spsc *q, bool urgent)
         wake(q);
 }
 
-static bool fits(const struct spsc *q, size_t tail, size_t need)
+static bool fits(const struct spsc *q, size_t tail, size_t need, size_t limit)
 {
-    return q->p_head + need - tail <= q->size;
+    return q->p_head + need - tail <= limit;
 }
 
-struct spsc_hdr *spsc_reserve(struct spsc *q, size_t len)
+/* Room for len bytes (and the padding before them) within limit bytes of used ring: when
+ * wait is false, NULL if there is none (after publishing, so the consumer sees all). */
+static struct spsc_hdr *reserve(struct spsc *q, size_t len, size_t limit, bool wait)
 {
     size_t off, pad;
     struct spsc_hdr *h;
@@ -107,22 +109,26 @@ struct spsc_hdr *spsc_reserve(struct spsc *q, size_t len)
     len = (len + 7) & ~(size_t)7;
     off = q->p_head & q->mask;
     pad = off + len > q->size ? q->size - off : 0;
-    if (!fits(q, q->p_tail_seen, pad + len)) {
+    if (pad + len > limit)
+        return NULL;
+    if (!fits(q, q->p_tail_seen, pad + len, limit)) {
         q->p_tail_seen = atomic_load_explicit(&q->tail, memory_order_acquire);
-        if (!fits(q, q->p_tail_seen, pad + len)) {
+        if (!fits(q, q->p_tail_seen, pad + len, limit)) {
             /* Full: let the consumer see everything, then wait for a share of the ring. */
             publish(q, true);
+            if (!wait)
+                return NULL;
             q->producer_waits++;
             for (unsigned i = 0; i < SPIN; i++) {
                 pause_cpu();
                 q->p_tail_seen = atomic_load_explicit(&q->tail, memory_order_acquire);
-                if (fits(q, q->p_tail_seen, pad + len))
+                if (fits(q, q->p_tail_seen, pad + len, limit))
                     break;
             }
-            if (!fits(q, q->p_tail_seen, pad + len)) {
+            if (!fits(q, q->p_tail_seen, pad + len, limit)) {
                 pthread_mutex_lock(&q->mu);
                 atomic_store(&q->producer_sleeps, true);
-                while (!fits(q, (q->p_tail_seen = atomic_load(&q->tail)), pad + len))
+                while (!fits(q, (q->p_tail_seen = atomic_load(&q->tail)), pad + len, limit))
                     nap(q);
                 atomic_store(&q->producer_sleeps, false);
                 pthread_mutex_unlock(&q->mu);
@@ -143,6 +149,22 @@ struct spsc_hdr *spsc_reserve(struct spsc *q, size_t len)
     return h;
 }
 
+struct spsc_hdr *spsc_reserve(struct spsc *q, size_t len)
+{
+    return reserve(q, len, q->size, true);
+}
+
+struct spsc_hdr *spsc_reserve_within(struct spsc *q, size_t len, size_t limit, bool wait)
+{
+    return reserve(q, len, limit < q->size ? limit : q->size, wait);
+}
+
+void spsc_publish(struct spsc *q)
+{
+    if (q->p_unpublished)
+        publish(q, true);
+}
+
 void spsc_commit(struct spsc *q)
 {
     q->p_head += q->p_reserved;
@@ -160,8 +182,11 @@ void spsc_close(struct spsc *q)
 
 /* ---- consumer ---- */
 
-size_t spsc_take(struct spsc *q, const struct spsc_hdr **out, size_t max)
+/* Takes records as spsc_take does; with naps > 0 it gives up after that many naps of
+ * NAP_NS with nothing to take (0 returned, the ring not closed). */
+static size_t take(struct spsc *q, const struct spsc_hdr **out, size_t max, long naps)
 {
+    long left = naps;
     for (;;) {
         size_t n = 0, pos;
 
@@ -186,6 +211,8 @@ size_t spsc_take(struct spsc *q, const struct spsc_hdr **out, size_t max)
                     q->c_head_seen = atomic_load(&q->head);
                     break;
                 }
+                if (naps && left-- <= 0)
+                    break;
                 nap(q);
             }
             atomic_store(&q->consumer_sleeps, false);
@@ -214,6 +241,22 @@ size_t spsc_take(struct spsc *q, const struct spsc_hdr **out, size_t max)
             return n;
         spsc_release(q); /* only padding: give it back and look again */
     }
+}
+
+size_t spsc_take(struct spsc *q, const struct spsc_hdr **out, size_t max)
+{
+    return take(q, out, max, 0);
+}
+
+size_t spsc_take_for(struct spsc *q, const struct spsc_hdr **out, size_t max, long timeout_ms)
+{
+    long naps = timeout_ms * 1000000L / NAP_NS;
+    return take(q, out, max, naps > 0 ? naps : 1);
+}
+
+bool spsc_drained(struct spsc *q)
+{
+    return atomic_load(&q->closed) && atomic_load(&q->head) == q->c_tail;
 }
 
 void spsc_release(struct spsc *q)

@@ -57,8 +57,13 @@ void spsc_destroy(struct spsc *q);
  * the consumer if the ring is full. Returns its header, with len and a zero type set; the
  * caller fills type and the bytes behind it, then calls spsc_commit. */
 struct spsc_hdr *spsc_reserve(struct spsc *q, size_t len);
+/* Producer: as spsc_reserve, but the ring may hold at most limit bytes once the record is in
+ * (so that other records keep the rest); when wait is false, NULL instead of waiting. */
+struct spsc_hdr *spsc_reserve_within(struct spsc *q, size_t len, size_t limit, bool wait);
 /* Producer: the reserved record is complete (published with the next batch). */
 void spsc_commit(struct spsc *q);
+/* Producer: publishes the committed records now (before a pause in the stream). */
+void spsc_publish(struct spsc *q);
 /* Producer: no more records (publishes what is committed first); spsc_take returns 0 once
  * the consumer has taken the last one. */
 void spsc_close(struct spsc *q);
@@ -68,6 +73,10 @@ void spsc_close(struct spsc *q);
  * stay valid until spsc_release; a consumer sees them all at once, so it can prefetch what
  * the next ones need while it handles the current one. */
 size_t spsc_take(struct spsc *q, const struct spsc_hdr **out, size_t max);
+/* Consumer: as spsc_take, but returns 0 after about timeout_ms with nothing to take too;
+ * spsc_drained tells the end (closed, every record taken) from a quiet producer. */
+size_t spsc_take_for(struct spsc *q, const struct spsc_hdr **out, size_t max, long timeout_ms);
+bool spsc_drained(struct spsc *q);
 /* Consumer: done with every record spsc_take returned; their space goes back. */
 void spsc_release(struct spsc *q);
 

@@ -37,12 +37,14 @@ suite "two threads give the same results as one (and ThreadSanitizer)" tests/pip
 suite "generator reproduces the checked-in fixtures" tests/regen.sh
 suite "fuzz corpus replay" tests/fuzz/replay.sh
 suite "store: SIGKILL while writing (crash safety)" tests/store/kill.sh
-suite "store: answers written or counted, --db-complete against tshark" tests/store/complete.sh
+suite "store: complete by default against tshark, --db-shed written or counted" tests/store/complete.sh
+suite "store: watch -r and analyze store the same rows and alerts" tests/store/same.sh
 suite "ISO report: APP.3.6 figures, formats, sources" tests/report/run.sh
 suite "ISO report: HTML rendered in headless Chromium" tests/report/html.sh
 suite "live view in tmux (replay)" tests/watch/tui.sh
 suite "live capture on loopback: privileges, signals, counts" tests/watch/live.sh
 suite "metrics endpoint (promtool)" tests/watch/metrics.sh
+suite "store shedding during watch: metrics equal the summary" tests/watch/shed.sh
 suite "periodic reports from the sensor" tests/watch/report.sh
 suite "watch: dnstap socket from Unbound, followed and rotated logs" tests/watch/follow.sh
 suite "system test: real DNS server on loopback" tests/sys/run.sh

@@ -2,7 +2,8 @@
 # Periodic reports from the sensor: `watch -r day.pcap --report-every 6h --report-format json`
 # must write one report per 6 hours of packet time that ended (00-06, 06-12, 12-18) into
 # --report-dir, each equal to what `dnsvigil report` gives afterwards for that period (but for
-# the end of the data seen so far and the detail the writer had to drop, which grow).
+# the end of the data seen so far and the detail the writer had to drop, which grow, and the
+# top lists, which are the whole run's and stored when it ends).
 source "$(dirname "$0")/../lib.sh"
 tmp=$(mktemp -d)
 chmod 777 "$tmp"
@@ -24,10 +25,14 @@ for h in 06 12 18; do
     from=$(jq -r .period.from "$f" 2>/dev/null)
     "$DNSVIGIL" report --db "$tmp/w.db" --from "$from" --to "2026-11-23T$h:00:00Z" --format json \
         >"$tmp/again.json"
-    a=$(jq -c 'del(.generated, .health.store_detail_dropped, .sources.packets.last)' "$f" 2>/dev/null)
-    b=$(jq -c 'del(.generated, .health.store_detail_dropped, .sources.packets.last)' "$tmp/again.json")
+    a=$(jq -c 'del(.generated, .health.store_detail_dropped, .sources.packets.last, .top)' "$f" 2>/dev/null)
+    b=$(jq -c 'del(.generated, .health.store_detail_dropped, .sources.packets.last, .top)' "$tmp/again.json")
     [ -n "$a" ] && [ "$a" = "$b" ] || bad+="$h:00 differs; "
     q=$(jq .app36.queries.value "$f" 2>/dev/null)
     [ "${q:-0}" -gt 0 ] || bad+="$h:00 has no queries; "
 done
 if [ -z "$bad" ]; then pass "watch/report-every-content"; else fail "watch/report-every-content" "$bad"; fi
+# The run's top lists are in the store once it ended (as analyze --db stores them).
+n=$(jq '.top.clients | length' "$tmp/again.json")
+if [ "${n:-0}" -gt 0 ]; then pass "watch/report-top-lists-stored ($n clients)"; else
+    fail "watch/report-top-lists-stored" "no top clients in the store after watch -r"; fi
