@@ -202,7 +202,6 @@ void feed_store_json(struct json *j, const db_store *db, const char *path, const
     json_u64(j, "transfers_failed", st->xfr_failed);
     json_u64(j, "sql_errors", st->sql_errors);
     json_u64(j, "retention_deleted", retained);
-    json_u64(j, "producer_waits", st->producer_waits);
     json_obj_begin(j, "dropped");
     for (int i = 0; i < DB_DROP_N; i++)
         json_u64(j, drop_names[i], st->dropped[i]);

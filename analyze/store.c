@@ -40,14 +40,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RING_SIZE (16u << 20)
+#define RING_SIZE (64u << 20)
 #define DETAIL_SHARE(size) ((size) / 4 * 3)
 #define BATCH_ROWS 20000
 #define COMMIT_MS 1000
 /* A complete store (files) commits in bigger batches with a bigger page cache: fewer
  * commits, and each B-tree page dirtied once per batch, not once per few rows. */
 #define COMPLETE_BATCH_ROWS 1000000
-#define COMPLETE_COMMIT_MS 10000
 #define COMPLETE_CACHE "PRAGMA cache_size=-262144" /* 256 MiB */
 #define SRV_SLOTS 1024                             /* servers per window (power of two) */
 #define SRV_ROWS 32            /* server rows written per window; the rest go to "other" */
@@ -64,7 +63,10 @@ enum rec_kind {
     REC_ALERT,
     REC_TOP,
     REC_LOGEV,
-    REC_XFR_LOST /* a transfer request never answered */
+    REC_XFR_LOST,     /* a transfer request never answered */
+    REC_RRSET,        /* a new RRset */
+    REC_RRSET_COUNTS, /* repeats of RRsets sent before */
+    REC_RRSET_CLEAR   /* the analysis forgot every RRset: slots start over */
 };
 
 struct rec_msg {
@@ -138,21 +140,43 @@ struct rec_srv {
     struct srv_agg a;
 };
 
-/* Passive DNS in the writer: a table of the RRsets this run has seen (by canonical hash),
- * each either still in the batch of new rows (rowid 0, row is its index) or stored (rowid),
- * with the repeats not yet written (pending, last_ns). */
+/* Passive DNS on the analysis side: a table of the RRsets this run has seen (by canonical
+ * hash; valid in the current epoch only, so clearing it is a counter), with the repeats not
+ * yet handed to the writer. A new RRset travels to the writer as text (REC_RRSET), its
+ * repeats as counts by slot when the window closes (REC_RRSET_COUNTS). */
 struct pdns_ent {
-    uint64_t key; /* 0 = free */
-    int64_t rowid;
-    uint32_t row, pending;
+    uint64_t key;
+    uint64_t last_ns;
+    uint32_t pending, epoch;
+};
+
+/* A batch row in the sort: what decides most comparisons and what the insert loop needs
+ * first, without a look at the row. */
+struct prow_ord {
+    uint64_t name8;
+    uint32_t idx, slot;
+};
+
+/* REC_RRSET: this, then name, type, rdata and server, each NUL-terminated. */
+struct rec_rrset {
+    uint64_t key, ts_ns;
+    uint32_t slot;
+    uint16_t ln, lt, lr, ls; /* string lengths */
+};
+
+/* REC_RRSET_COUNTS: n of these. */
+struct rrset_count {
+    uint32_t slot, pending;
     uint64_t last_ns;
 };
+#define COUNTS_PER_REC 1024
 
 /* A new RRset waiting in the batch: its text in the arena. */
 struct pdns_row {
     uint64_t name8; /* the name's first 8 bytes, big-endian: sorts most pairs without strcmp */
     uint64_t key, first_ns, last_ns, count;
     uint32_t slot, name, type, rdata, server; /* table slot, arena offsets */
+    uint16_t ln, lt, lr, ls;                  /* their lengths */
 };
 
 struct xfr_ent {
@@ -220,6 +244,12 @@ struct db_store {
     int64_t run_id;
     struct spsc q;    /* analysis -> writer: every record, in the order of the input */
     uint32_t backoff; /* passive-DNS records still to shed without a look (after a full ring) */
+    struct pdns_ent *pdns; /* the analysis's RRsets (PDNS_SLOTS) */
+    uint32_t pdns_used, pdns_epoch;
+    uint32_t *pdns_dirty; /* slots with pending repeats */
+    uint32_t ndirty;
+    bool clear_due;            /* the table is full: cleared once the writer can be told */
+    uint64_t pmessages, pseen; /* answer messages handed on, repeats counted */
     pthread_t thread;
     bool running;
     /* Written by the producer only, read when it is done (a plain counter: no locked add
@@ -245,15 +275,13 @@ struct db_store {
     struct timespec tx_start;
     struct srv_table srv; /* this window's rows, merged from the producer's */
     struct srv_agg *srv_rows;
-    struct pdns_ent *pdns;
-    uint32_t pdns_used;
-    bool pdns_cleared;     /* the table was cleared in this run: look forgotten RRsets up */
+    int64_t *wrow;     /* by slot: the RRset's rowid, -(batch index + 1) while in the batch, 0 */
+    bool pdns_cleared; /* the table was cleared in this run: look forgotten RRsets up */
     struct pdns_row *prow; /* PDNS_BATCH new RRsets */
-    uint32_t nprow, *porder;
-    char *parena; /* PDNS_ARENA */
+    uint32_t nprow;
+    struct prow_ord *porder; /* the batch's sort order */
+    char *parena;            /* PDNS_ARENA */
     size_t parena_used;
-    uint32_t *pdns_dirty; /* slots with pending counts, written when the window closes */
-    uint32_t ndirty;
     struct xfr_ent xfr[XFR_SLOTS];
     struct dns_msg msg;
 };
@@ -382,8 +410,17 @@ static int migrate(sqlite3 *db, const char *path, int target, char *err, size_t 
     return 0;
 }
 
+/* Before SQLite's first use: no global lock around every allocation for memory statistics
+ * nobody reads (the writer allocates for every row it inserts). */
+static void sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static sqlite3 *open_db(const char *path, char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_setup);
     sqlite3 *db = NULL;
     /* One connection, used by one thread at a time (the caller's, then the writer's, then the
      * caller's again after the join): no mutex around every SQLite call. */
@@ -515,13 +552,15 @@ static void *rec_begin(db_store *s, enum rec_kind kind, enum db_drop_kind dk, si
         return NULL;
     if (room == ROOM_SHED && s->backoff) { /* never set in a complete store */
         s->backoff--;
-        drop_add(s, dk, 1);
+        if (dk < DB_DROP_N)
+            drop_add(s, dk, 1);
         return NULL;
     }
     if (len > s->q.size / 4 || !(h = spsc_reserve_within(&s->q, len, limit, s->complete))) {
         if (room == ROOM_SHED && !s->complete)
             s->backoff = SHED_BACKOFF;
-        drop_add(s, dk, 1);
+        if (dk < DB_DROP_N)
+            drop_add(s, dk, 1);
         return NULL;
     }
     h->type = (uint16_t)kind;
@@ -590,13 +629,16 @@ static void send_srv(db_store *s, const struct srv_agg *a, bool other)
     rec_end(s, false);
 }
 
+static void pdns_counts_send(db_store *s);
+
 static void on_window(void *user, const struct win_stats *w)
 {
     db_store *s = user;
     struct srv_table *t = &s->psrv;
-
     void *p;
 
+    if (s->running)
+        pdns_counts_send(s); /* the window's repeats are written before it commits */
     for (uint32_t i = 0; i < t->n; i++) {
         struct srv_agg *a = &t->slot[t->used[i]];
         send_srv(s, a, false);
@@ -741,6 +783,164 @@ static void pxfr_note(db_store *s, const struct cap_meta *meta)
         peer_set(&s->pxfr[slot_take(s, &s->npxfr)], meta->af, meta->dst, meta->src, meta->dport);
 }
 
+/* ---- passive DNS (analysis side) ---- */
+
+static uint64_t rr_key(const struct dns_msg *m, const struct dns_rr *rr, const uint8_t *srv,
+                       size_t srvlen, uint8_t *owner, size_t *olen);
+static bool rr_text(const struct dns_msg *m, uint32_t off, char *name, size_t nn, char *type,
+                    size_t tn, char *rdata, size_t rn);
+static void addr_fmt(uint8_t af, const uint8_t *a, char *buf);
+
+/* Hands the counted repeats to the writer. */
+static void pdns_counts_send(db_store *s)
+{
+    uint32_t i = 0;
+    while (i < s->ndirty) {
+        uint32_t n = s->ndirty - i < COUNTS_PER_REC ? s->ndirty - i : COUNTS_PER_REC, k = 0;
+        struct rrset_count *c = rec_begin(s, REC_RRSET_COUNTS, DB_DROP_MSG,
+                                          n * sizeof(*c) + sizeof(uint32_t), ROOM_ALL);
+        uint32_t *hdr = (uint32_t *)c;
+        if (!c)
+            break;
+        c = (struct rrset_count *)(void *)((uint8_t *)c + 8);
+        for (uint32_t j = 0; j < n; j++) {
+            struct pdns_ent *e = &s->pdns[s->pdns_dirty[i + j]];
+            if (!e->pending)
+                continue;
+            c[k].slot = s->pdns_dirty[i + j];
+            c[k].pending = e->pending;
+            c[k].last_ns = e->last_ns;
+            e->pending = 0;
+            k++;
+        }
+        hdr[0] = k;
+        rec_end(s, false);
+        i += n;
+    }
+    for (; i < s->ndirty; i++) /* not handed on: the ring is full (counted above) */
+        s->pdns[s->pdns_dirty[i]].pending = 0;
+    s->ndirty = 0;
+}
+
+/* Forgets every RRset once the writer has been told (until then new RRsets are shed). */
+static bool pdns_clear(db_store *s)
+{
+    pdns_counts_send(s);
+    if (!rec_begin(s, REC_RRSET_CLEAR, DB_DROP_N, 0, ROOM_ALL))
+        return false;
+    rec_end(s, false);
+    s->pdns_epoch++;
+    s->pdns_used = 0;
+    s->clear_due = false;
+    return true;
+}
+
+/* One answer RR: a repeat is counted, a new RRset is sent as text. False when it had to be
+ * shed. */
+static bool pdns_note(db_store *s, const struct dns_msg *m, const struct dns_rr *rr,
+                      const struct cap_meta *meta)
+{
+    uint8_t owner[DNS_MAX_NAME];
+    size_t olen, srvlen = meta->af == 6 ? 16 : 4;
+    uint64_t key = rr_key(m, rr, meta->src, srvlen, owner, &olen);
+    struct pdns_ent *e = NULL;
+    uint32_t slot = 0;
+    char name[1024], type[32], rdata[2048], srv[48];
+    struct rec_rrset *r;
+
+    if (!key)
+        return true;
+    for (uint32_t i = 0; i < 64; i++) {
+        uint32_t at = (uint32_t)((key + i) & (PDNS_SLOTS - 1));
+        struct pdns_ent *c = &s->pdns[at];
+        if (c->epoch != s->pdns_epoch) {
+            e = c, slot = at;
+            break;
+        }
+        if (c->key == key) {
+            if (c->pending++ == 0)
+                s->pdns_dirty[s->ndirty++] = at;
+            c->last_ns = meta->ts_ns > c->last_ns ? meta->ts_ns : c->last_ns;
+            s->pseen++;
+            return true;
+        }
+    }
+    if (!e || s->pdns_used >= PDNS_SLOTS / 4 * 3)
+        s->clear_due = true;
+    if (s->clear_due) {
+        if (!pdns_clear(s))
+            return false;
+        slot = (uint32_t)(key & (PDNS_SLOTS - 1));
+        e = &s->pdns[slot];
+    }
+    if ((rr->type == DNS_T_A && rr->rdlen == 4) || (rr->type == DNS_T_AAAA && rr->rdlen == 16)) {
+        /* The common case without ldns's allocations. */
+        dns_name_to_str(owner, olen, name, sizeof(name));
+        memcpy(type, rr->type == DNS_T_A ? "A" : "AAAA", rr->type == DNS_T_A ? 2 : 5);
+        addr_fmt(rr->type == DNS_T_A ? 4 : 6, rr->rdata, rdata);
+    } else if (!rr_text(m, rr->name_off, name, sizeof(name), type, sizeof(type), rdata,
+                        sizeof(rdata))) {
+        return true;
+    }
+    addr_fmt(meta->af, meta->src, srv);
+    size_t ln = strlen(name), lt = strlen(type), lr = strlen(rdata), ls = strlen(srv);
+    r = rec_begin(s, REC_RRSET, DB_DROP_N, sizeof(*r) + ln + lt + lr + ls + 4, ROOM_SHED);
+    if (!r)
+        return false;
+    r->key = key;
+    r->ts_ns = meta->ts_ns;
+    r->slot = slot;
+    r->ln = (uint16_t)ln, r->lt = (uint16_t)lt, r->lr = (uint16_t)lr, r->ls = (uint16_t)ls;
+    char *p = (char *)(r + 1);
+    memcpy(p, name, ln + 1);
+    memcpy(p += ln + 1, type, lt + 1);
+    memcpy(p += lt + 1, rdata, lr + 1);
+    memcpy(p + lr + 1, srv, ls + 1);
+    rec_end(s, false);
+    e->key = key;
+    e->epoch = s->pdns_epoch;
+    e->pending = 0;
+    e->last_ns = meta->ts_ns;
+    s->pdns_used++;
+    return true;
+}
+
+/* An answer with records: each answer RR to passive DNS; the message itself to the writer
+ * only when it has a SOA (the zone table). Counted as handed on, or as shed. */
+static void pdns_message(db_store *s, const struct dns_msg *m, const struct cap_meta *meta)
+{
+    struct dns_rr_iter it;
+    struct dns_rr rr;
+    bool ok = true, soa = false;
+
+    dns_rr_iter_init(&it, m);
+    while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
+        if (rr.type == DNS_T_OPT)
+            continue;
+        soa |= rr.type == DNS_T_SOA;
+        ok &= pdns_note(s, m, &rr, meta);
+    }
+    if (soa) {
+        struct rec_msg *r = rec_begin(s, REC_MSG, DB_DROP_N, sizeof(*r) + m->len, ROOM_SHED);
+        if (r) {
+            r->ts_ns = meta->ts_ns;
+            r->len = (uint32_t)m->len;
+            r->af = meta->af;
+            memcpy(r->src, meta->src, 16);
+            memcpy(r->dst, meta->dst, 16);
+            r->sport = meta->sport;
+            r->dport = meta->dport;
+            memcpy(r + 1, m->wire, m->len);
+            rec_end(s, false);
+        }
+        ok &= r != NULL;
+    }
+    if (ok)
+        s->pmessages++;
+    else
+        drop_add(s, DB_DROP_MSG, 1);
+}
+
 static void on_message(void *user, const struct dns_msg *m, const struct cap_meta *meta)
 {
     db_store *s = user;
@@ -757,13 +957,16 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
     if (!m->rrs_ok || !m->has_qtype)
         return;
     xfr = dns_is_xfr(m->qtype);
-    if (!(xfr || (m->rcode == DNS_R_NOERROR && m->ancount > 0)))
+    if (!xfr) {
+        if (m->rcode == DNS_R_NOERROR && m->ancount > 0 && s->running)
+            pdns_message(s, m, meta);
         return;
+    }
     /* Transfers (failed transfers are an item of the APP.3.6 report) travel with the
      * windows, in the ring that is not shed for passive DNS. */
     if (xfr && meta->proto == 6)
         pxfr_note(s, meta);
-    r = rec_begin(s, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len, xfr ? ROOM_SHARE : ROOM_SHED);
+    r = rec_begin(s, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len, ROOM_SHARE);
     if (!r)
         return;
     r->ts_ns = meta->ts_ns;
@@ -1053,8 +1256,6 @@ static void loss_json(const uint64_t *loss, char *buf, size_t n)
         snprintf(buf + o, n - o, "}");
 }
 
-static void pdns_flush(db_store *s, bool clear);
-
 static void w_window(db_store *s, const struct win_stats *w)
 {
     sqlite3_stmt *st = s->st[ST_WINDOW];
@@ -1116,7 +1317,6 @@ static void w_window(db_store *s, const struct win_stats *w)
     if (s->srv.other.q + s->srv.other.r)
         write_srv_row(s, w, &s->srv.other, "other");
     memset(&s->srv.other, 0, sizeof(s->srv.other));
-    pdns_flush(s, false);
     s->tx_window_end = w->end_ns;
     uint64_t want = atomic_load(&s->commit_wanted_ns);
     if (want && w->end_ns >= want)
@@ -1185,10 +1385,12 @@ static const char *prow_str(const db_store *s, uint32_t off)
 static int prow_cmp(const void *x, const void *y, void *arg)
 {
     const db_store *s = arg;
-    const struct pdns_row *a = &s->prow[*(const uint32_t *)x], *b = &s->prow[*(const uint32_t *)y];
+    const struct prow_ord *oa = x, *ob = y;
+    const struct pdns_row *a, *b;
     int c;
-    if (a->name8 != b->name8)
-        return a->name8 < b->name8 ? -1 : 1;
+    if (oa->name8 != ob->name8)
+        return oa->name8 < ob->name8 ? -1 : 1;
+    a = &s->prow[oa->idx], b = &s->prow[ob->idx];
     if ((c = strcmp(prow_str(s, a->name), prow_str(s, b->name))) ||
         (c = strcmp(prow_str(s, a->type), prow_str(s, b->type))) ||
         (c = strcmp(prow_str(s, a->rdata), prow_str(s, b->rdata))) ||
@@ -1206,17 +1408,18 @@ static void pdns_batch(db_store *s)
     if (!s->nprow)
         return;
     for (uint32_t i = 0; i < s->nprow; i++)
-        s->porder[i] = i;
+        s->porder[i] = (struct prow_ord){s->prow[i].name8, i, s->prow[i].slot};
     qsort_r(s->porder, s->nprow, sizeof(*s->porder), prow_cmp, s);
     for (uint32_t i = 0; i < s->nprow; i++) {
-        const struct pdns_row *r = &s->prow[s->porder[i]];
-        struct pdns_ent *e = &s->pdns[r->slot];
+        const struct pdns_row *r = &s->prow[s->porder[i].idx];
         int64_t rowid = 0;
-        if (i + 16 < s->nprow) /* the table is big: ask for a later row's entry now */
-            __builtin_prefetch(&s->pdns[s->prow[s->porder[i + 16]].slot], 1, 0);
+        if (i + 16 < s->nprow) /* rows and the map are big: ask for later lines now */
+            __builtin_prefetch(&s->wrow[s->porder[i + 16].slot], 1, 3);
+        if (i + 32 < s->nprow)
+            __builtin_prefetch(&s->prow[s->porder[i + 16].idx], 0, 3);
         if (s->pdns_cleared) {
-            sqlite3_bind_text(find, 1, prow_str(s, r->name), -1, SQLITE_STATIC);
-            sqlite3_bind_text(find, 2, prow_str(s, r->type), -1, SQLITE_STATIC);
+            sqlite3_bind_text(find, 1, prow_str(s, r->name), r->ln, SQLITE_STATIC);
+            sqlite3_bind_text(find, 2, prow_str(s, r->type), r->lt, SQLITE_STATIC);
             sqlite3_bind_int64(find, 3, s->run_id);
             sqlite3_bind_int64(find, 4, (int64_t)r->key);
             if (sqlite3_step(find) == SQLITE_ROW)
@@ -1235,10 +1438,10 @@ static void pdns_batch(db_store *s)
         } else {
             sqlite3_bind_int64(ins, 1, s->run_id);
             sqlite3_bind_int64(ins, 2, (int64_t)r->key);
-            sqlite3_bind_text(ins, 3, prow_str(s, r->name), -1, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 4, prow_str(s, r->type), -1, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 5, prow_str(s, r->rdata), -1, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 6, prow_str(s, r->server), -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 3, prow_str(s, r->name), r->ln, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 4, prow_str(s, r->type), r->lt, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 5, prow_str(s, r->rdata), r->lr, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 6, prow_str(s, r->server), r->ls, SQLITE_STATIC);
             sqlite3_bind_int64(ins, 7, (int64_t)r->first_ns);
             sqlite3_bind_int64(ins, 8, (int64_t)r->last_ns);
             sqlite3_bind_int64(ins, 9, (int64_t)r->count);
@@ -1246,38 +1449,46 @@ static void pdns_batch(db_store *s)
             rowid = sqlite3_last_insert_rowid(s->db);
             s->stats.pdns_new++;
         }
-        if (e->key == r->key && e->rowid == 0)
-            e->rowid = rowid;
+        if (s->wrow[r->slot] == -(int64_t)s->porder[i].idx - 1)
+            s->wrow[r->slot] = rowid;
     }
     s->nprow = 0;
     s->parena_used = 0;
 }
 
-/* Writes the repeats of stored RRsets counted since the last time (when a window closes);
- * with clear, first the batch, then forgets every RRset (the table is full). */
-static void pdns_flush(db_store *s, bool clear)
+/* Repeats of RRsets sent before: added to the batch row, or to the stored row. */
+static void w_counts(db_store *s, const uint32_t *p)
 {
+    const struct rrset_count *c = (const void *)((const uint8_t *)p + 8);
     sqlite3_stmt *st = s->st[ST_RRSET_UPD];
-    if (clear)
-        pdns_batch(s);
-    for (uint32_t i = 0; i < s->ndirty; i++) {
-        struct pdns_ent *e = &s->pdns[s->pdns_dirty[i]];
-        if (e->key && e->rowid && e->pending) {
-            sqlite3_bind_int64(st, 1, e->rowid);
-            sqlite3_bind_int64(st, 2, (int64_t)e->pending);
-            sqlite3_bind_int64(st, 3, (int64_t)e->last_ns);
-            sqlite3_bind_int64(st, 4, (int64_t)e->last_ns);
+
+    tx_begin(s);
+    for (uint32_t i = 0; i < p[0]; i++) {
+        int64_t r = s->wrow[c[i].slot];
+        s->stats.pdns_seen += c[i].pending;
+        if (r < 0) {
+            struct pdns_row *row = &s->prow[-r - 1];
+            row->count += c[i].pending;
+            row->last_ns = c[i].last_ns > row->last_ns ? c[i].last_ns : row->last_ns;
+        } else if (r > 0) {
+            sqlite3_bind_int64(st, 1, r);
+            sqlite3_bind_int64(st, 2, (int64_t)c[i].pending);
+            sqlite3_bind_int64(st, 3, (int64_t)c[i].last_ns);
+            sqlite3_bind_int64(st, 4, (int64_t)c[i].last_ns);
             step(s, ST_RRSET_UPD);
-            e->pending = 0;
         }
     }
-    s->ndirty = 0;
-    if (clear) {
-        memset(s->pdns, 0, PDNS_SLOTS * sizeof(*s->pdns));
-        s->pdns_used = 0;
-        s->pdns_cleared = true;
-        s->stats.pdns_flushes++;
-    }
+}
+
+/* The analysis forgot its RRsets: the batch goes in, the slots start over, and from now on
+ * a new RRset may be one stored before (looked up). */
+static void w_clear(db_store *s)
+{
+    tx_begin(s);
+    pdns_batch(s);
+    memset(s->wrow, 0, PDNS_SLOTS * sizeof(*s->wrow));
+    s->pdns_cleared = true;
+    s->stats.pdns_flushes++;
 }
 
 /* Copies str into the arena; returns its offset. The caller made room. */
@@ -1318,77 +1529,32 @@ static bool rr_text(const struct dns_msg *m, uint32_t off, char *name, size_t nn
     return true;
 }
 
-static void w_pdns(db_store *s, const struct rec_msg *r, const struct dns_rr *rr,
-                   const char *server)
+/* A new RRset: into the batch (sorted and inserted on commit or when it is full). */
+static void w_rrset(db_store *s, const struct rec_rrset *r)
 {
-    uint8_t owner[DNS_MAX_NAME];
-    size_t olen, srvlen = r->af == 6 ? 16 : 4, need;
-    uint64_t key = rr_key(&s->msg, rr, r->src, srvlen, owner, &olen), h;
-    struct pdns_ent *e = NULL;
+    const char *name = (const char *)(r + 1), *type = name + r->ln + 1, *rdata = type + r->lt + 1,
+               *server = rdata + r->lr + 1;
+    size_t need = (size_t)r->ln + r->lt + r->lr + r->ls + 4;
     struct pdns_row *row;
-    char name[1024], type[32], rdata[2048];
-    uint32_t slot = 0;
 
-    if (!key)
-        return;
-    h = key;
-    for (uint32_t i = 0; i < 64; i++) {
-        struct pdns_ent *c = &s->pdns[(h + i) & (PDNS_SLOTS - 1)];
-        if (c->key == key) {
-            if (c->rowid == 0) { /* still in the batch */
-                row = &s->prow[c->row];
-                row->count++;
-                row->last_ns = r->ts_ns > row->last_ns ? r->ts_ns : row->last_ns;
-            } else {
-                if (c->pending++ == 0)
-                    s->pdns_dirty[s->ndirty++] = (h + i) & (PDNS_SLOTS - 1);
-                c->last_ns = r->ts_ns > c->last_ns ? r->ts_ns : c->last_ns;
-            }
-            s->stats.pdns_seen++;
-            return;
-        }
-        if (!c->key) {
-            e = c;
-            slot = (uint32_t)((h + i) & (PDNS_SLOTS - 1));
-            break;
-        }
-    }
-    if ((rr->type == DNS_T_A && rr->rdlen == 4) || (rr->type == DNS_T_AAAA && rr->rdlen == 16)) {
-        /* The common case without ldns's allocations. */
-        dns_name_to_str(owner, olen, name, sizeof(name));
-        memcpy(type, rr->type == DNS_T_A ? "A" : "AAAA", rr->type == DNS_T_A ? 2 : 5);
-        addr_fmt(rr->type == DNS_T_A ? 4 : 6, rr->rdata, rdata);
-    } else if (!rr_text(&s->msg, rr->name_off, name, sizeof(name), type, sizeof(type), rdata,
-                        sizeof(rdata))) {
-        return;
-    }
-    if (!e || s->pdns_used >= PDNS_SLOTS / 4 * 3) {
-        pdns_flush(s, true);
-        slot = (uint32_t)(h & (PDNS_SLOTS - 1));
-        e = &s->pdns[slot];
-    }
-    size_t ln = strlen(name), lt = strlen(type), lr = strlen(rdata), ls = strlen(server);
-    need = ln + lt + lr + ls + 4;
+    tx_begin(s);
     if (s->nprow == PDNS_BATCH || s->parena_used + need > PDNS_ARENA)
         pdns_batch(s);
     row = &s->prow[s->nprow];
-    row->key = key;
+    row->key = r->key;
     row->first_ns = row->last_ns = r->ts_ns;
     row->count = 1;
-    row->slot = slot;
-    row->name = arena_put(s, name, ln);
-    row->type = arena_put(s, type, lt);
-    row->rdata = arena_put(s, rdata, lr);
-    row->server = arena_put(s, server, ls);
+    row->slot = r->slot;
+    row->name = arena_put(s, name, r->ln);
+    row->type = arena_put(s, type, r->lt);
+    row->rdata = arena_put(s, rdata, r->lr);
+    row->server = arena_put(s, server, r->ls);
+    row->ln = r->ln, row->lt = r->lt, row->lr = r->lr, row->ls = r->ls;
     row->name8 = 0;
     for (size_t i = 0; i < 8; i++)
-        row->name8 = row->name8 << 8 | (i < ln ? (uint8_t)name[i] : 0);
-    e->key = key;
-    e->rowid = 0;
-    e->row = s->nprow++;
-    e->pending = 0;
-    e->last_ns = r->ts_ns;
-    s->pdns_used++;
+        row->name8 = row->name8 << 8 | (i < r->ln ? (uint8_t)name[i] : 0);
+    s->wrow[r->slot] = -(int64_t)s->nprow - 1;
+    s->nprow++;
 }
 
 static void w_zone(db_store *s, const struct rec_msg *r, const struct dns_rr *rr,
@@ -1525,28 +1691,24 @@ static void w_xfr(db_store *s, const struct rec_msg *r)
         xfr_write(s, x, "ok", NULL, r->ts_ns);
 }
 
+/* A transfer response, or an answer with a SOA (its passive DNS came as REC_RRSET). */
 static void w_msg(db_store *s, const struct rec_msg *r)
 {
     struct dns_rr_iter it;
     struct dns_rr rr;
-    char srv[48];
 
     dns_decode((const uint8_t *)(r + 1), r->len, false, &s->msg);
     if (!s->msg.rrs_ok || !s->msg.has_qtype)
         return;
-    s->stats.messages++;
     tx_begin(s);
     if (dns_is_xfr(s->msg.qtype)) {
+        s->stats.messages++;
         w_xfr(s, r);
         return;
     }
-    addr_fmt(r->af, r->src, srv);
     dns_rr_iter_init(&it, &s->msg);
     while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
         uint32_t t[5];
-        if (rr.type == DNS_T_OPT)
-            continue;
-        w_pdns(s, r, &rr, srv);
         if (rr.type == DNS_T_SOA && dns_soa_fields(&s->msg, &rr, t))
             w_zone(s, r, &rr, t);
     }
@@ -1667,15 +1829,28 @@ static void handle(db_store *s, const struct spsc_hdr *h)
     case REC_XFR_LOST:
         w_xfr_lost(s, p);
         break;
+    case REC_RRSET:
+        w_rrset(s, p);
+        break;
+    case REC_RRSET_COUNTS:
+        w_counts(s, p);
+        break;
+    case REC_RRSET_CLEAR:
+        w_clear(s);
+        break;
     default:
         break;
     }
 }
 
+/* A complete store commits by rows only, so that its batches (and every figure of the
+ * summary) are the same run after run; a live one also by time, so a window is on disk
+ * within a second of closing. */
 static bool commit_due(db_store *s)
 {
-    return s->tx_rows >= (s->complete ? COMPLETE_BATCH_ROWS : BATCH_ROWS) ||
-           elapsed_ms(&s->tx_start) >= (s->complete ? COMPLETE_COMMIT_MS : COMMIT_MS);
+    if (s->complete)
+        return s->tx_rows >= COMPLETE_BATCH_ROWS;
+    return s->tx_rows >= BATCH_ROWS || elapsed_ms(&s->tx_start) >= COMMIT_MS;
 }
 
 /* The writer: takes records in batches, commits every BATCH_ROWS rows or COMMIT_MS (also
@@ -1757,6 +1932,8 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     s->srv_rows = calloc(SRV_SLOTS, sizeof(*s->srv_rows));
     s->pdns = calloc(PDNS_SLOTS, sizeof(*s->pdns));
     s->pdns_dirty = calloc(PDNS_SLOTS, sizeof(*s->pdns_dirty));
+    s->wrow = calloc(PDNS_SLOTS, sizeof(*s->wrow));
+    s->pdns_epoch = 1;
     s->prow = malloc(PDNS_BATCH * sizeof(*s->prow));
     s->porder = malloc(PDNS_BATCH * sizeof(*s->porder));
     s->parena = malloc(PDNS_ARENA);
@@ -1788,9 +1965,11 @@ int db_end_run(db_store *s, const struct db_run_end *re)
 
     if (!s->running)
         return ERR_INVAL;
+    pdns_counts_send(s);
     spsc_close(&s->q);
     pthread_join(s->thread, NULL);
     s->running = false;
+    s->stats.messages += s->pmessages;
     for (int i = 0; i < DB_DROP_N; i++) {
         s->stats.dropped[i] += atomic_load_explicit(&s->drops[i], memory_order_relaxed);
         dropped += s->stats.dropped[i];
@@ -1805,7 +1984,6 @@ int db_end_run(db_store *s, const struct db_run_end *re)
             xfr_write(s, &s->xfr[i], "failed", "incomplete at the end of the input",
                       s->xfr[i].last_ns);
     pdns_batch(s);
-    pdns_flush(s, false);
     now_rfc3339(now, sizeof(now));
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE run SET finished=?2,status=?3,first_ns=?4,last_ns=?5,packets=?6,"
@@ -1836,6 +2014,10 @@ int db_end_run(db_store *s, const struct db_run_end *re)
     if (dropped)
         log_msg(LOG_WARN, "store: the writer fell behind; %llu detail records were not stored",
                 (unsigned long long)dropped);
+    /* How often the analysis waited for the writer depends on the machine, not the input:
+     * not in the summary (same input, same output), only here. */
+    log_msg(LOG_DEBUG, "store: the analysis waited for the writer %llu times",
+            (unsigned long long)s->stats.producer_waits);
     return rc;
 }
 
@@ -1911,6 +2093,7 @@ void db_close(db_store *s)
     free(s->srv_rows);
     free(s->pdns);
     free(s->pdns_dirty);
+    free(s->wrow);
     free(s->prow);
     free(s->porder);
     free(s->parena);

@@ -106,6 +106,33 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(q1(path("v1.db"), "SELECT count(*) FROM rrset"), 0);
 }
 
+/* v2 -> v3: passive DNS moves to a rowid table; the rows stay, the primary key goes and the
+ * run index comes. */
+static void test_migrate_from_v2(void **state)
+{
+    char err[256];
+    db_store *s;
+    (void)state;
+    assert_int_equal(db_create_version(path("v2.db"), 2, err, sizeof(err)), 0);
+    exec_sql(path("v2.db"),
+             "INSERT INTO run(id,run_key,sensor,source,started) VALUES(3,'k','h','packets','x');"
+             "INSERT INTO rrset(run_id,key,name,type,rdata,server,first_ns,last_ns,count) "
+             "VALUES(3,11,'b.test.','A','192.0.2.2','192.0.2.53',5,9,4),"
+             "(3,10,'a.test.','A','192.0.2.1','192.0.2.53',1,2,7);");
+    s = db_open(path("v2.db"), err, sizeof(err));
+    assert_non_null(s);
+    db_close(s);
+    assert_int_equal(q1(path("v2.db"), "PRAGMA user_version"), DB_SCHEMA_VERSION);
+    assert_int_equal(q1(path("v2.db"), "SELECT sum(count) FROM rrset WHERE run_id=3"), 11);
+    assert_int_equal(q1(path("v2.db"), "SELECT count FROM rrset WHERE name='a.test.'"), 7);
+    assert_int_equal(q1(path("v2.db"), "SELECT count(*) FROM sqlite_master WHERE type='index' "
+                                       "AND name IN ('rrset_run','rrset_name')"),
+                     2);
+    /* A run deleted takes its passive DNS with it. */
+    exec_sql(path("v2.db"), "PRAGMA foreign_keys=ON; DELETE FROM run WHERE id=3;");
+    assert_int_equal(q1(path("v2.db"), "SELECT count(*) FROM rrset"), 0);
+}
+
 static void test_newer_refused(void **state)
 {
     char err[256] = "";
@@ -329,6 +356,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_fresh),
         cmocka_unit_test(test_migrate_from_v1),
+        cmocka_unit_test(test_migrate_from_v2),
         cmocka_unit_test(test_newer_refused),
         cmocka_unit_test(test_batches_and_rerun),
         cmocka_unit_test(test_retention),

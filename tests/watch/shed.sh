@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Store shedding during watch, forced for real: another process holds the database's write
 # lock (sqlite3, BEGIN IMMEDIATE) for a few seconds while `watch -r mix.pcap --db-shed`
-# replays a 1,000,000-packet resolver mix at full speed, so the writer waits on the lock,
+# replays a 3,000,000-packet resolver mix at full speed, so the writer waits on the lock,
 # the ring fills and passive DNS is shed. After the replay (--linger), the metrics endpoint's
 # dnsvigil_store_detail_dropped_total must be greater than 0 and equal the drop figures of
 # the JSON summary (store.dropped), and the store must hold what the summary says it wrote.
@@ -11,19 +11,19 @@ tmp=$(mktemp -d)
 chmod 777 "$tmp"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-"$TOP/$BUILD/tests/gen" bench "$tmp/mix.pcap" 1000000 >/dev/null 2>&1
+"$TOP/$BUILD/tests/gen" bench "$tmp/mix.pcap" 3000000 >/dev/null 2>&1
 chmod 644 "$tmp/mix.pcap"
 port=$((20000 + RANDOM % 20000))
 "$DNSVIGIL" watch -r "$tmp/mix.pcap" --speed 0 --daemon --no-syslog --linger 15 --db-shed \
     --db "$tmp/w.db" --metrics "127.0.0.1:$port" -o "$tmp/summary.json" >/dev/null 2>"$tmp/err" &
 pid=$!
 pids+=("$pid")
-# As soon as the run is in the database, take the write lock for 4 s.
+# As soon as the run is in the database, take the write lock for 6 s.
 for _ in $(seq 1 100); do
     [ "$(sqlite3 "$tmp/w.db" "SELECT count(*) FROM run" 2>/dev/null)" = 1 ] && break
     sleep 0.05
 done
-{ echo "BEGIN IMMEDIATE;"; sleep 4; echo "COMMIT;"; } | sqlite3 "$tmp/w.db" 2>"$tmp/lock.err" &
+{ echo "BEGIN IMMEDIATE;"; sleep 6; echo "COMMIT;"; } | sqlite3 "$tmp/w.db" 2>"$tmp/lock.err" &
 pids+=($!)
 scrape() { curl -s --max-time 2 "http://127.0.0.1:$port/metrics"; }
 for _ in $(seq 1 150); do
