@@ -166,6 +166,7 @@ int feed_end_run(db_store *db, const struct dispatch *disp, const struct cap_sta
         .packets = cap->c[CAP_PACKETS],
         .messages = disp->stats.messages,
         .loss_json = lj,
+        .xfr_untracked = xfr_overflow(disp->xfr),
     };
 
     flow_get_counts(disp->flow, &fc);

@@ -53,17 +53,15 @@
 #define PDNS_SLOTS (1u << 22)  /* RRsets remembered (3/4 of it used at most) */
 #define PDNS_BATCH (1u << 18)  /* new RRsets inserted at once, sorted by name */
 #define PDNS_ARENA (32u << 20) /* their text */
-#define XFR_SLOTS 64
 
 enum rec_kind {
     REC_WINDOW = 1, /* 0 is the ring's padding */
     REC_SRV,
     REC_MSG,
-    REC_EVENT,
     REC_ALERT,
     REC_TOP,
     REC_LOGEV,
-    REC_XFR_LOST,     /* a transfer request never answered */
+    REC_XFR,          /* a finished zone transfer */
     REC_RRSET,        /* a new RRset */
     REC_RRSET_COUNTS, /* repeats of RRsets sent before */
     REC_RRSET_CLEAR   /* the analysis forgot every RRset: slots start over */
@@ -78,14 +76,6 @@ struct rec_msg {
     /* wire bytes follow */
 };
 
-struct rec_event {
-    uint64_t ts_ns;
-    uint32_t kind;
-    uint8_t af, pad[3];
-    uint8_t src[16], dst[16];
-    uint16_t sport, dport;
-};
-
 /* Alerts and top entries: fixed numbers and then NUL-terminated strings. */
 #define ALERT_STRS 13
 struct rec_alert {
@@ -97,22 +87,6 @@ struct rec_alert {
 struct rec_top {
     uint32_t rank;
     uint64_t count;
-};
-
-/* A transfer's client, server and client port (the producer's small tables). */
-struct peer {
-    uint8_t af;
-    uint16_t cport;
-    uint8_t client[16], server[16];
-};
-
-/* A transfer request (AXFR/IXFR query) the producer saw; REC_XFR_LOST carries one whose
- * transaction ended unanswered. */
-struct xfr_query {
-    struct peer p;
-    uint64_t ts_ns;
-    uint16_t qtype;
-    char zone[256];
 };
 
 struct srv_agg {
@@ -177,15 +151,6 @@ struct pdns_row {
     uint64_t key, first_ns, last_ns, count;
     uint32_t slot, name, type, rdata, server; /* table slot, arena offsets */
     uint16_t ln, lt, lr, ls;                  /* their lengths */
-};
-
-struct xfr_ent {
-    bool used;
-    struct peer p;
-    uint16_t qtype;
-    char zone[256];
-    uint64_t start_ns, last_ns;
-    uint32_t soa_count, first_serial, last_serial, msgs, rrs;
 };
 
 enum stmt_id {
@@ -255,13 +220,8 @@ struct db_store {
     /* Written by the producer only, read when it is done (a plain counter: no locked add
      * for each record shed while the writer is behind). */
     _Alignas(64) _Atomic uint64_t drops[DB_DROP_N];
-    struct srv_table psrv;       /* the producer's per-server sums of the current window */
-    struct peer pxfr[XFR_SLOTS]; /* TCP connections that carried a transfer */
-    uint32_t npxfr;
-    struct xfr_query pq[XFR_SLOTS]; /* transfer requests awaiting their transaction */
-    uint32_t npq;
-    uint64_t pxfr_evicted;
-    bool complete; /* wait for room instead of shedding (files) */
+    struct srv_table psrv; /* the producer's per-server sums of the current window */
+    bool complete;         /* wait for room instead of shedding (files) */
     /* Commits asked for by other threads (a periodic report): the writer commits as soon as
      * it has written the window that ends at or after commit_wanted_ns, and committed_ns is
      * the end of the last window committed (UINT64_MAX once the run ended). */
@@ -282,7 +242,6 @@ struct db_store {
     struct prow_ord *porder; /* the batch's sort order */
     char *parena;            /* PDNS_ARENA */
     size_t parena_used;
-    struct xfr_ent xfr[XFR_SLOTS];
     struct dns_msg msg;
 };
 
@@ -654,73 +613,6 @@ static void on_window(void *user, const struct win_stats *w)
     rec_end(s, true);
 }
 
-static bool peer_is(const struct peer *p, uint8_t af, const uint8_t *client, const uint8_t *server,
-                    uint16_t cport)
-{
-    size_t alen = af == 6 ? 16 : 4;
-    return p->af == af && p->cport == cport && !memcmp(p->client, client, alen) &&
-           !memcmp(p->server, server, alen);
-}
-
-static void peer_set(struct peer *p, uint8_t af, const uint8_t *client, const uint8_t *server,
-                     uint16_t cport)
-{
-    p->af = af;
-    p->cport = cport;
-    memcpy(p->client, client, 16);
-    memcpy(p->server, server, 16);
-}
-
-/* The slot for a new entry of a producer table of *n entries: when all XFR_SLOTS are taken
- * (more transfers at once than the writer tracks), the first makes room, counted. */
-static uint32_t slot_take(db_store *s, uint32_t *n)
-{
-    if (*n < XFR_SLOTS)
-        return (*n)++;
-    s->pxfr_evicted++;
-    return 0;
-}
-
-/* A transfer request: kept (zone name and peers) until its transaction ends, so one never
- * answered can be recorded as a failed transfer of that zone. */
-static void pq_note(db_store *s, const struct dns_msg *m, const struct cap_meta *meta)
-{
-    struct xfr_query *q = &s->pq[slot_take(s, &s->npq)];
-
-    peer_set(&q->p, meta->af, meta->src, meta->dst, meta->sport);
-    q->ts_ns = meta->ts_ns;
-    q->qtype = m->qtype;
-    dns_name_to_str(m->qname, m->qname_len, q->zone, sizeof(q->zone));
-    for (char *p = q->zone; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-}
-
-/* A transfer request's transaction ended: an unanswered one goes to the writer. */
-static void pq_txn(db_store *s, const struct flow_txn *t)
-{
-
-    struct xfr_query *r;
-    uint32_t i;
-
-    for (i = 0; i < s->npq; i++)
-        if (peer_is(&s->pq[i].p, t->af, t->client, t->server, t->client_port))
-            break;
-    if (t->outcome == FLOW_UNANSWERED &&
-        (r = rec_begin(s, REC_XFR_LOST, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE))) {
-        if (i < s->npq) {
-            *r = s->pq[i];
-        } else { /* the request was not seen as a message (or its entry made room) */
-            memset(r, 0, sizeof(*r));
-            peer_set(&r->p, t->af, t->client, t->server, t->client_port);
-        }
-        r->ts_ns = t->query_ns;
-        r->qtype = t->qtype;
-        rec_end(s, false);
-    }
-    if (i < s->npq)
-        s->pq[i] = s->pq[--s->npq];
-}
-
 static void on_txn(void *user, const struct flow_txn *t)
 {
     db_store *s = user;
@@ -728,8 +620,6 @@ static void on_txn(void *user, const struct flow_txn *t)
 
     if (!s->running)
         return;
-    if (dns_is_xfr(t->qtype))
-        pq_txn(s, t);
     a = srv_slot(&s->psrv, t->af, t->server);
     a->txns++;
     switch (t->outcome) {
@@ -763,24 +653,6 @@ static void on_txn(void *user, const struct flow_txn *t)
         a->tc += t->response->tc;
     }
     a->edns_err += win_edns_error(t);
-}
-
-/* The producer's list of TCP connections that carried a transfer response: only their end
- * or abort events are sent to the writer. */
-static struct peer *pxfr_find(db_store *s, uint8_t af, const uint8_t *client, const uint8_t *server,
-                              uint16_t cport)
-{
-    for (uint32_t i = 0; i < s->npxfr; i++)
-        if (peer_is(&s->pxfr[i], af, client, server, cport))
-            return &s->pxfr[i];
-    return NULL;
-}
-
-/* (An entry that makes room has its end go unseen; the writer then reports it incomplete.) */
-static void pxfr_note(db_store *s, const struct cap_meta *meta)
-{
-    if (!pxfr_find(s, meta->af, meta->dst, meta->src, meta->dport))
-        peer_set(&s->pxfr[slot_take(s, &s->npxfr)], meta->af, meta->dst, meta->src, meta->dport);
 }
 
 /* ---- passive DNS (analysis side) ---- */
@@ -945,68 +817,47 @@ static void on_message(void *user, const struct dns_msg *m, const struct cap_met
 {
     db_store *s = user;
 
-    struct rec_msg *r;
-    bool xfr;
-
-    if (!m->qr) {
-        if (m->has_qtype && dns_is_xfr(m->qtype))
-            pq_note(s, m, meta);
+    /* Answers feed passive DNS and zones; transfer responses are the tracker's (on_xfr), here
+     * only counted as handled. */
+    if (!m->qr || !m->rrs_ok || !m->has_qtype || !s->running)
         return;
-    }
-    /* Answers feed passive DNS and zones; transfer responses (any RCODE) the xfr table. */
-    if (!m->rrs_ok || !m->has_qtype)
-        return;
-    xfr = dns_is_xfr(m->qtype);
-    if (!xfr) {
-        if (m->rcode == DNS_R_NOERROR && m->ancount > 0 && s->running)
-            pdns_message(s, m, meta);
-        return;
-    }
-    /* Transfers (failed transfers are an item of the APP.3.6 report) travel with the
-     * windows, in the ring that is not shed for passive DNS. */
-    if (xfr && meta->proto == 6)
-        pxfr_note(s, meta);
-    r = rec_begin(s, REC_MSG, DB_DROP_MSG, sizeof(*r) + m->len, ROOM_SHARE);
-    if (!r)
-        return;
-    r->ts_ns = meta->ts_ns;
-    r->len = (uint32_t)m->len;
-    r->af = meta->af;
-    memcpy(r->src, meta->src, 16);
-    memcpy(r->dst, meta->dst, 16);
-    r->sport = meta->sport;
-    r->dport = meta->dport;
-    memcpy(r + 1, m->wire, m->len);
-    rec_end(s, false);
+    if (dns_is_xfr(m->qtype))
+        s->pmessages++;
+    else if (m->rcode == DNS_R_NOERROR && m->ancount > 0)
+        pdns_message(s, m, meta);
 }
 
-static void on_event(void *user, const struct cap_event *ev)
+/* REC_XFR: a finished zone transfer, as the dispatcher's tracker decided it. */
+struct rec_xfr {
+    uint64_t start_ns, end_ns, messages, records;
+    uint32_t soa[5];
+    uint16_t qtype;
+    uint8_t af, outcome, have_soa, pad[3];
+    uint8_t client[16], server[16];
+    char zone[256], reason[64];
+};
+
+static void on_xfr(void *user, const struct xfr_result *x)
 {
     db_store *s = user;
+    struct rec_xfr *r;
 
-    struct rec_event *r;
-    struct peer *c;
-
-    if (ev->kind != CAP_EV_TCP_ABORTED && ev->kind != CAP_EV_TCP_END)
+    if (!s->running || !(r = rec_begin(s, REC_XFR, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE)))
         return;
-    /* Only a connection that carried a transfer matters to the writer; the event's
-     * direction may be either way round. */
-    c = pxfr_find(s, ev->meta->af, ev->meta->dst, ev->meta->src, ev->meta->dport);
-    if (!c)
-        c = pxfr_find(s, ev->meta->af, ev->meta->src, ev->meta->dst, ev->meta->sport);
-    if (!c)
-        return;
-    *c = s->pxfr[--s->npxfr];
-    r = rec_begin(s, REC_EVENT, DB_DROP_EVENT, sizeof(*r), ROOM_SHARE);
-    if (!r)
-        return;
-    r->ts_ns = ev->meta->ts_ns;
-    r->kind = ev->kind;
-    r->af = ev->meta->af;
-    memcpy(r->src, ev->meta->src, 16);
-    memcpy(r->dst, ev->meta->dst, 16);
-    r->sport = ev->meta->sport;
-    r->dport = ev->meta->dport;
+    memset(r, 0, sizeof(*r));
+    r->start_ns = x->start_ns;
+    r->end_ns = x->end_ns;
+    r->messages = x->messages;
+    r->records = x->records;
+    memcpy(r->soa, x->soa, sizeof(r->soa));
+    r->qtype = x->qtype;
+    r->af = x->af;
+    r->outcome = (uint8_t)x->outcome;
+    r->have_soa = x->have_soa;
+    memcpy(r->client, x->client, 16);
+    memcpy(r->server, x->server, 16);
+    snprintf(r->zone, sizeof(r->zone), "%s", x->zone);
+    xfr_reason(x, r->reason, sizeof(r->reason));
     rec_end(s, false);
 }
 
@@ -1015,7 +866,7 @@ void db_sink(db_store *s, struct disp_sink *sink)
     sink->on_window = on_window;
     sink->on_txn = on_txn;
     sink->on_message = on_message;
-    sink->on_event = on_event;
+    sink->on_xfr = on_xfr;
     sink->user = s;
 }
 
@@ -1579,119 +1430,56 @@ static void w_zone(db_store *s, const struct rec_msg *r, const struct dns_rr *rr
     step(s, ST_ZONE);
 }
 
-static void xfr_write(db_store *s, struct xfr_ent *x, const char *outcome, const char *reason,
-                      uint64_t end_ns)
+/* A finished transfer: its row; the zone as transferred (the first SOA); and, when it
+ * succeeded, the zone's last good transfer. */
+static void w_xfr(db_store *s, const struct rec_xfr *x)
 {
     sqlite3_stmt *st = s->st[ST_XFR];
-    char cl[48], sv[48];
+    char cl[48], sv[48], qt[16];
 
-    sqlite3_bind_int64(st, 1, s->run_id);
-    sqlite3_bind_text(st, 2, x->zone, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, addr_text(x->p.af, x->p.client, cl), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, addr_text(x->p.af, x->p.server, sv), -1, SQLITE_TRANSIENT);
-    {
-        char qt[16];
-        dns_type_str(x->qtype, qt, sizeof(qt));
-        sqlite3_bind_text(st, 5, qt, -1, SQLITE_TRANSIENT);
+    tx_begin(s);
+    addr_fmt(x->af, x->client, cl);
+    addr_fmt(x->af, x->server, sv);
+    if (x->have_soa) {
+        sqlite3_stmt *z = s->st[ST_ZONE];
+        sqlite3_bind_int64(z, 1, s->run_id);
+        sqlite3_bind_text(z, 2, x->zone, -1, SQLITE_STATIC);
+        sqlite3_bind_text(z, 3, sv, -1, SQLITE_STATIC);
+        for (int i = 0; i < 5; i++)
+            sqlite3_bind_int64(z, 4 + i, x->soa[i]);
+        sqlite3_bind_int64(z, 9, (int64_t)x->start_ns);
+        step(s, ST_ZONE);
     }
+    dns_type_str(x->qtype, qt, sizeof(qt));
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_text(st, 2, x->zone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, cl, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, sv, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, qt, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, (int64_t)x->start_ns);
-    sqlite3_bind_int64(st, 7, (int64_t)end_ns);
-    sqlite3_bind_text(st, 8, outcome, -1, SQLITE_STATIC);
-    if (reason)
-        sqlite3_bind_text(st, 9, reason, -1, SQLITE_TRANSIENT);
-    if (x->soa_count)
-        sqlite3_bind_int64(st, 10, x->first_serial);
-    sqlite3_bind_int64(st, 11, x->msgs);
-    sqlite3_bind_int64(st, 12, x->rrs);
+    sqlite3_bind_int64(st, 7, (int64_t)x->end_ns);
+    sqlite3_bind_text(st, 8, xfr_outcome_name((enum xfr_outcome)x->outcome), -1, SQLITE_STATIC);
+    if (x->reason[0])
+        sqlite3_bind_text(st, 9, x->reason, -1, SQLITE_STATIC);
+    if (x->have_soa)
+        sqlite3_bind_int64(st, 10, x->soa[0]);
+    sqlite3_bind_int64(st, 11, (int64_t)x->messages);
+    sqlite3_bind_int64(st, 12, (int64_t)x->records);
     step(s, ST_XFR);
-    if (!strcmp(outcome, "ok")) {
+    if (x->outcome == XFR_OK) {
         st = s->st[ST_ZONE_OK];
         s->stats.xfr_ok++;
         sqlite3_bind_int64(st, 1, s->run_id);
-        sqlite3_bind_text(st, 2, x->zone, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, sv, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 4, (int64_t)end_ns);
+        sqlite3_bind_text(st, 2, x->zone, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, sv, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (int64_t)x->end_ns);
         step(s, ST_ZONE_OK);
     } else {
         s->stats.xfr_failed++;
     }
-    x->used = false;
 }
 
-static struct xfr_ent *xfr_find(db_store *s, uint8_t af, const uint8_t *client,
-                                const uint8_t *server, uint16_t cport, bool create)
-{
-    struct xfr_ent *fr = NULL;
-    for (int i = 0; i < XFR_SLOTS; i++) {
-        struct xfr_ent *x = &s->xfr[i];
-        if (!x->used) {
-            fr = fr ? fr : x;
-            continue;
-        }
-        if (peer_is(&x->p, af, client, server, cport))
-            return x;
-    }
-    if (!create)
-        return NULL;
-    if (!fr)
-        s->stats.xfr_overflow++;
-    return fr;
-}
-
-/* A transfer response: the first one opens the transfer; an error RCODE fails it; the
- * closing SOA (AXFR: the second SOA; IXFR: the SOA of the new serial again, or a single SOA
- * when the client is up to date) ends it. */
-static void w_xfr(db_store *s, const struct rec_msg *r)
-{
-    const struct dns_msg *m = &s->msg;
-    struct xfr_ent *x = xfr_find(s, r->af, r->dst, r->src, r->dport, true);
-    struct dns_rr_iter it;
-    struct dns_rr rr;
-    uint32_t t[5];
-    bool done = false;
-
-    if (!x)
-        return;
-    if (!x->used) {
-        memset(x, 0, sizeof(*x));
-        x->used = true;
-        peer_set(&x->p, r->af, r->dst, r->src, r->dport);
-        x->qtype = m->qtype;
-        x->start_ns = r->ts_ns;
-        dns_name_to_str(m->qname, m->qname_len, x->zone, sizeof(x->zone));
-        for (char *p = x->zone; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-    }
-    x->msgs++;
-    x->last_ns = r->ts_ns;
-    if (m->rcode != DNS_R_NOERROR) {
-        const char *n = dns_rcode_name(m->rcode);
-        char reason[48];
-        snprintf(reason, sizeof(reason), "%s", n ? n : "error");
-        xfr_write(s, x, "failed", reason, r->ts_ns);
-        return;
-    }
-    dns_rr_iter_init(&it, m);
-    while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
-        x->rrs++;
-        if (rr.type != DNS_T_SOA || !dns_soa_fields(m, &rr, t))
-            continue;
-        if (x->soa_count++ == 0) {
-            x->first_serial = t[0];
-            w_zone(s, r, &rr, t);
-        } else if (x->qtype == DNS_T_AXFR || t[0] == x->first_serial) {
-            done = true;
-        }
-        x->last_serial = t[0];
-    }
-    /* IXFR answered with the current SOA alone: nothing to transfer. */
-    if (x->qtype == DNS_T_IXFR && x->msgs == 1 && x->soa_count == 1 && x->rrs == 1)
-        done = true;
-    if (done)
-        xfr_write(s, x, "ok", NULL, r->ts_ns);
-}
-
-/* A transfer response, or an answer with a SOA (its passive DNS came as REC_RRSET). */
+/* An answer with a SOA (its passive DNS came as REC_RRSET): the zone table. */
 static void w_msg(db_store *s, const struct rec_msg *r)
 {
     struct dns_rr_iter it;
@@ -1701,42 +1489,12 @@ static void w_msg(db_store *s, const struct rec_msg *r)
     if (!s->msg.rrs_ok || !s->msg.has_qtype)
         return;
     tx_begin(s);
-    if (dns_is_xfr(s->msg.qtype)) {
-        s->stats.messages++;
-        w_xfr(s, r);
-        return;
-    }
     dns_rr_iter_init(&it, &s->msg);
     while (dns_rr_next(&it, &rr) && rr.section == DNS_SEC_ANSWER) {
         uint32_t t[5];
         if (rr.type == DNS_T_SOA && dns_soa_fields(&s->msg, &rr, t))
             w_zone(s, r, &rr, t);
     }
-}
-
-static void w_xfr_lost(db_store *s, const struct xfr_query *q)
-{
-    struct xfr_ent x = {.used = true, .p = q->p, .qtype = q->qtype};
-
-    snprintf(x.zone, sizeof(x.zone), "%s", q->zone[0] ? q->zone : "(unknown zone)");
-    x.start_ns = x.last_ns = q->ts_ns;
-    tx_begin(s);
-    xfr_write(s, &x, "failed", "no response", q->ts_ns);
-}
-
-static void w_event(db_store *s, const struct rec_event *e)
-{
-    /* The event's direction may be either way round: look for both. */
-    struct xfr_ent *x = xfr_find(s, e->af, e->dst, e->src, e->dport, false);
-    if (!x)
-        x = xfr_find(s, e->af, e->src, e->dst, e->sport, false);
-    if (!x)
-        return;
-    tx_begin(s);
-    xfr_write(s, x, "failed",
-              e->kind == CAP_EV_TCP_ABORTED ? "connection aborted inside a message"
-                                            : "connection closed before the final SOA",
-              e->ts_ns);
 }
 
 static const char *next_str(const char **p)
@@ -1814,9 +1572,6 @@ static void handle(db_store *s, const struct spsc_hdr *h)
     case REC_MSG:
         w_msg(s, p);
         break;
-    case REC_EVENT:
-        w_event(s, p);
-        break;
     case REC_ALERT:
         w_alert(s, p);
         break;
@@ -1826,8 +1581,8 @@ static void handle(db_store *s, const struct spsc_hdr *h)
     case REC_LOGEV:
         w_logev(s, p);
         break;
-    case REC_XFR_LOST:
-        w_xfr_lost(s, p);
+    case REC_XFR:
+        w_xfr(s, p);
         break;
     case REC_RRSET:
         w_rrset(s, p);
@@ -1975,14 +1730,10 @@ int db_end_run(db_store *s, const struct db_run_end *re)
         dropped += s->stats.dropped[i];
     }
     s->stats.server_overflow = s->psrv.overflow + s->srv.overflow;
-    s->stats.xfr_overflow += s->pxfr_evicted;
+    s->stats.xfr_overflow = re->xfr_untracked;
     s->stats.producer_waits = s->q.producer_waits;
-    /* What the writer still holds: transfers never finished, pending passive-DNS counts. */
+    /* What the writer still holds: the last batch of new RRsets. */
     tx_begin(s);
-    for (int i = 0; i < XFR_SLOTS; i++)
-        if (s->xfr[i].used)
-            xfr_write(s, &s->xfr[i], "failed", "incomplete at the end of the input",
-                      s->xfr[i].last_ns);
     pdns_batch(s);
     now_rfc3339(now, sizeof(now));
     if (sqlite3_prepare_v2(s->db,

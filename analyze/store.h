@@ -66,7 +66,8 @@ struct db_run_info {
 
 /* A run as it ends. */
 struct db_run_end {
-    const char *status; /* "complete", "interrupted", "input-errors" */
+    const char *status;     /* "complete", "interrupted", "input-errors" */
+    uint64_t xfr_untracked; /* transfers the tracker had no room for (xfr_overflow) */
     uint64_t first_ns, last_ns, packets, messages;
     const char *loss_json; /* {"name": n, ...} */
 };
