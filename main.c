@@ -4,7 +4,8 @@
 #include "analyze/dispatch.h"
 #include "analyze/dns.h"
 #include "analyze/stats.h"
-#include "analyze/store.h"
+#include "common/duration.h"
+#include "store/store.h"
 #include "analyze/summary.h"
 #include "capture/cap.h"
 #include "capture/dnstap.h"
@@ -12,7 +13,7 @@
 #include "capture/evidence.h"
 #include "capture/source.h"
 #include "report/report.h"
-#include "feed.h"
+#include "store/feed.h"
 #include "watch.h"
 #include "rules/config.h"
 #include "rules/engine.h"
@@ -346,7 +347,7 @@ static int cmd_db(int argc, char **argv)
         } else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
             path = argv[++i];
         } else if (!strcmp(argv[i], "--retain") && i + 1 < argc) {
-            if (!db_parse_duration(argv[++i], &retain)) {
+            if (!dv_parse_duration(argv[++i], &retain)) {
                 fprintf(stderr, "dnsvigil db: --retain wants a duration like 90d, 12h, 2w\n");
                 return EXIT_USAGE;
             }
@@ -479,7 +480,7 @@ static int cmd_report(int argc, char **argv)
             ro.db_path = optarg;
             break;
         case 's':
-            if (!db_parse_duration(optarg, &since)) {
+            if (!dv_parse_duration(optarg, &since)) {
                 fprintf(stderr, "dnsvigil report: --since wants a duration like 24h, 7d\n");
                 return EXIT_USAGE;
             }
@@ -778,7 +779,7 @@ static int cmd_analyze(int argc, char **argv)
             }
             break;
         case 'r':
-            if (!db_parse_duration(optarg, &retain_ns)) {
+            if (!dv_parse_duration(optarg, &retain_ns)) {
                 fprintf(stderr, "dnsvigil analyze: --retain wants a duration like 90d, 12h, 2w\n");
                 return EXIT_USAGE;
             }

@@ -7,7 +7,8 @@
 
 #include "analyze/dispatch.h"
 #include "analyze/snapshot.h"
-#include "analyze/store.h"
+#include "common/duration.h"
+#include "store/store.h"
 #include "analyze/summary.h"
 #include "capture/cap.h"
 #include "capture/dnstap.h"
@@ -17,7 +18,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/sysl.h"
-#include "feed.h"
+#include "store/feed.h"
 #include "export/alerts.h"
 #include "report/metrics.h"
 #include "report/report.h"
@@ -705,7 +706,7 @@ int cmd_watch(int argc, char **argv)
             break;
         case 'T':
         case 'E':
-            if (!db_parse_duration(optarg, opt == 'T' ? &w->retain_ns : &w->report_every_ns)) {
+            if (!dv_parse_duration(optarg, opt == 'T' ? &w->retain_ns : &w->report_every_ns)) {
                 fprintf(stderr, "dnsvigil watch: '%s' is not a duration like 24h, 90d\n", optarg);
                 goto usage_err;
             }

@@ -14,7 +14,7 @@
  * Figures with no source in the period are "not observed: no source", never 0. */
 #include "report.h"
 
-#include "../analyze/store.h"
+#include "../store/store.h"
 #include "../common/dnsnum.h"
 #include "../common/err.h"
 #include "../common/json.h"

@@ -7,7 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "../../analyze/store.h"
+#include "../../common/duration.h"
+#include "../../store/store.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -340,15 +341,15 @@ static void test_input_key_and_duration(void **state)
     db_input_key(a, 2, k3);
     assert_string_not_equal(k1, k3);
 
-    assert_true(db_parse_duration("90d", &ns));
+    assert_true(dv_parse_duration("90d", &ns));
     assert_true(ns == 90ull * 86400 * SEC);
-    assert_true(db_parse_duration("12h", &ns));
+    assert_true(dv_parse_duration("12h", &ns));
     assert_true(ns == 12ull * 3600 * SEC);
-    assert_true(db_parse_duration("2w", &ns));
-    assert_false(db_parse_duration("0d", &ns));
-    assert_false(db_parse_duration("5", &ns));
-    assert_false(db_parse_duration("5dd", &ns));
-    assert_false(db_parse_duration("-1d", &ns) && ns < SEC);
+    assert_true(dv_parse_duration("2w", &ns));
+    assert_false(dv_parse_duration("0d", &ns));
+    assert_false(dv_parse_duration("5", &ns));
+    assert_false(dv_parse_duration("5dd", &ns));
+    assert_false(dv_parse_duration("-1d", &ns) && ns < SEC);
 }
 
 int main(void)

@@ -11,7 +11,7 @@
 #ifndef DV_ANALYZE_STORE_H
 #define DV_ANALYZE_STORE_H
 
-#include "dispatch.h"
+#include "../analyze/dispatch.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -137,8 +137,5 @@ int db_vacuum(const char *path, char *err, size_t errlen);
 
 /* Creates a database with the schema of an older version (tests of the migrations). */
 int db_create_version(const char *path, int version, char *err, size_t errlen);
-
-/* "1d", "90d", "12h", "30m", "45s", "2w" -> nanoseconds; false if not a duration. */
-bool db_parse_duration(const char *s, uint64_t *ns);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "feed.h"
 
-#include "common/dnsnum.h"
-#include "common/json.h"
+#include "../common/dnsnum.h"
+#include "../common/json.h"
 
 #include <arpa/inet.h>
 

@@ -5,10 +5,10 @@
 #ifndef DV_FEED_H
 #define DV_FEED_H
 
-#include "analyze/dispatch.h"
-#include "analyze/store.h"
-#include "capture/srvlog.h"
-#include "rules/engine.h"
+#include "../analyze/dispatch.h"
+#include "store.h"
+#include "../capture/srvlog.h"
+#include "../rules/engine.h"
 
 /* Query and reply lines of one server counted over one minute. */
 struct log_minute {
