@@ -10,7 +10,7 @@ LIBS     = -lpcap -lldns -lpsl -linih -lsqlite3 -lncurses -lcap-ng -lz -llzma -l
            -lpthread
 
 # The layers below the command line (DESIGN.md, STYLE.md section 1), in include order.
-LAYERS   = common capture analyze rules store report export tui
+LAYERS   = common capture analyze rules store report export run tui
 CORE_SRC = $(foreach d,$(LAYERS),$(wildcard $(d)/*.c))
 HDRS     = $(foreach d,$(LAYERS),$(wildcard $(d)/*.h)) rules/rules.def watch.h
 

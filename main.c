@@ -13,7 +13,7 @@
 #include "capture/evidence.h"
 #include "capture/source.h"
 #include "report/report.h"
-#include "store/feed.h"
+#include "run/run.h"
 #include "watch.h"
 #include "rules/config.h"
 #include "rules/engine.h"
@@ -44,7 +44,7 @@ enum {
     EXIT_INTERNAL = 3, /* out of memory, output not writable */
 };
 
-static volatile sig_atomic_t interrupted;
+static volatile int interrupted; /* (an int is written atomically on every target) */
 
 static void on_signal(int sig)
 {
@@ -147,124 +147,6 @@ static void usage_analyze(FILE *f)
         "  tcpdump -i eth1 -w - port 53 | dnsvigil analyze -\n"
         "  dnsvigil analyze -f 'host 192.0.2.53' -p 53,5353 capture.pcap\n",
         f);
-}
-
-/* What the summary adds after the analysis figures: alerts and the store's account. */
-struct extras {
-    const uint64_t *dnstap;            /* CAP_DT_N counters, NULL without dnstap input */
-    const struct cap_log_totals *logs; /* NULL without log input */
-    const struct engine *eng;
-    const db_store *db;
-    const char *db_path, *run_key;
-    uint64_t retained;
-};
-
-static void extras_json(const void *arg, struct json *j)
-{
-    const struct extras *x = arg;
-    if (x->dnstap) {
-        json_obj_begin(j, "dnstap");
-        for (int i = 0; i < CAP_DT_N; i++)
-            json_u64(j, cap_dnstap_counter_name((enum cap_dnstap_counter)i), x->dnstap[i]);
-        json_obj_end(j);
-    }
-    if (x->logs) {
-        json_obj_begin(j, "logs");
-        json_u64(j, "files", x->logs->files);
-        json_u64(j, "lines", x->logs->lines);
-        json_obj_begin(j, "events");
-        for (int i = 0; i < SL_KINDS; i++)
-            json_u64(j, srvlog_kind_name((enum srvlog_kind)i), x->logs->events[i]);
-        json_obj_end(j);
-        json_obj_begin(j, "skipped");
-        for (int i = 0; i < SL_SKIPS; i++)
-            json_u64(j, srvlog_skip_name((enum srvlog_skip)i), x->logs->skips[i]);
-        json_obj_end(j);
-        json_str(j, "unparsed_sample", x->logs->sample);
-        json_obj_end(j);
-    }
-    if (x->eng)
-        engine_json(x->eng, j);
-    if (x->db)
-        feed_store_json(j, x->db, x->db_path, x->run_key, x->retained);
-}
-
-static void extras_text(const void *arg, FILE *f)
-{
-    const struct extras *x = arg;
-    if (x->dnstap) {
-        fputs("\ndnstap", f);
-        for (int i = 0; i < CAP_DT_N; i++)
-            fprintf(f, "%s %llu %s", i ? "," : "", (unsigned long long)x->dnstap[i],
-                    cap_dnstap_counter_name((enum cap_dnstap_counter)i));
-        fputc('\n', f);
-    }
-    if (x->logs) {
-        fprintf(f, "\nServer logs: %u files, %llu lines\n  events  ", x->logs->files,
-                (unsigned long long)x->logs->lines);
-        for (int i = 0, col = 10; i < SL_KINDS; i++) {
-            char item[64];
-            if (!x->logs->events[i])
-                continue;
-            snprintf(item, sizeof(item), "%s %llu", srvlog_kind_name((enum srvlog_kind)i),
-                     (unsigned long long)x->logs->events[i]);
-            if (col + (int)strlen(item) + 2 > 78) {
-                fputs("\n          ", f);
-                col = 10;
-            }
-            col += fprintf(f, "%s  ", item);
-        }
-        fprintf(f,
-                "\n  skipped %llu ignored, %llu without time stamp, %llu other programs, %llu "
-                "UNPARSED, %llu too long\n",
-                (unsigned long long)x->logs->skips[SL_SKIP_IGNORED],
-                (unsigned long long)x->logs->skips[SL_SKIP_NO_TIMESTAMP],
-                (unsigned long long)x->logs->skips[SL_SKIP_OTHER_PROGRAM],
-                (unsigned long long)x->logs->skips[SL_SKIP_UNPARSED],
-                (unsigned long long)x->logs->skips[SL_SKIP_TOO_LONG]);
-        if (x->logs->sample[0])
-            fprintf(f, "  unparsed sample: %.68s\n", x->logs->sample);
-    }
-    if (x->eng)
-        engine_text(x->eng, f);
-    if (x->db) {
-        const struct db_stats *st = db_get_stats(x->db);
-        uint64_t dropped = 0;
-        for (int i = 0; i < DB_DROP_N; i++)
-            dropped += st->dropped[i];
-        fprintf(f,
-                "\nstore: %s (run %.12s): %llu rows in %llu batches, %llu windows, %llu new "
-                "RRsets, %llu transfers\n",
-                x->db_path, x->run_key, (unsigned long long)st->rows,
-                (unsigned long long)st->batches, (unsigned long long)st->windows,
-                (unsigned long long)st->pdns_new,
-                (unsigned long long)(st->xfr_ok + st->xfr_failed));
-        if (dropped)
-            fprintf(f, "store: DETAIL DROPPED: %llu records (the writer fell behind)\n",
-                    (unsigned long long)dropped);
-        if (x->retained)
-            fprintf(f, "store: retention removed %llu old rows\n", (unsigned long long)x->retained);
-    }
-}
-
-/* The evidence ring takes every frame and writes a file for each alert that opens. */
-static void evidence_frame(void *user, const struct disp_frame *f)
-{
-    evid_frame(user, f->ts_ns, f->dlt, f->data, f->caplen, f->wirelen, f->af, f->src, f->dst);
-}
-
-static void evidence_alert(void *user, struct engine_alert *a)
-{
-    const char *addrs[3] = {a->victim[0] ? a->victim : NULL, a->server[0] ? a->server : NULL,
-                            a->client[0] ? a->client : NULL};
-    char name[200];
-    const char *path;
-
-    if (strcmp(a->state, "open") != 0)
-        return;
-    snprintf(name, sizeof(name), "%s-%s", a->rule, a->key);
-    if ((path = evid_open(user, name, addrs, 3)))
-        a->evidence_file = path;
 }
 
 static int cmd_rules(void)
@@ -590,6 +472,23 @@ static void show_progress(const cap_reader *rd, uint64_t packets, double start, 
         fputc('\n', stderr);
 }
 
+struct progress {
+    const cap_reader *rd;
+    double start, last;
+};
+
+static void progress_tick(void *user, uint64_t frames)
+{
+    struct progress *p = user;
+    if ((frames & 0xffff) == 0) {
+        double now = wall_now();
+        if (now - p->last >= 0.5) {
+            show_progress(p->rd, frames, p->start, false);
+            p->last = now;
+        }
+    }
+}
+
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
@@ -601,11 +500,6 @@ static void raise_fd_limit(void)
 
 /* True if path starts like a DNS server log (or is not a capture/dnstap file while a log
  * format is forced). */
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -643,31 +537,18 @@ static int cmd_analyze(int argc, char **argv)
     const char *filter = NULL, *output = NULL, *config_path = NULL, *jsonl_path = NULL;
     bool json = false, windows = false, rules = true;
     static struct dv_config rcfg;
-    struct engine *eng = NULL;
     FILE *jsonl = NULL;
     const char *evidence_dir = NULL;
     uint32_t evidence_packets = 1000;
-    evidence *evid = NULL;
     const char *db_path = NULL;
     bool db_complete = false, db_shed = false;
-    db_store *db = NULL;
     uint64_t retain_ns = 0;
-    char run_key[33] = "";
-    struct extras extras = {0};
     uint32_t top_n = 10, secs, threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-    static struct cap_log_totals logs;
-    static struct feed_logs db_logs;
     enum srvlog_format log_fmt = SRVLOG_AUTO;
-    const char **inputs = NULL;
-    unsigned ninputs = 0, ndt = 0, nlog = 0;
-    struct cap_item it;
     int progress = -1, opt, status = EXIT_OK;
-    struct dispatch *disp = NULL;
-    cap_reader *rd = NULL;
-    cap_decoder *dec = NULL;
+    static struct run run;
+    struct progress prog = {0};
     FILE *out = stdout;
-    uint64_t packets = 0;
-    double start, last_progress;
     char err[512];
 
     cap_config_defaults(&cfg);
@@ -805,15 +686,15 @@ static int cmd_analyze(int argc, char **argv)
     if (filter) {
         /* Check the expression once up front, so a typo is a usage error, not silence. */
         pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
-        struct bpf_program prog;
+        struct bpf_program bpf;
         if (!dead)
             return EXIT_INTERNAL;
-        if (pcap_compile(dead, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        if (pcap_compile(dead, &bpf, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
             fprintf(stderr, "dnsvigil analyze: bad filter '%s': %s\n", filter, pcap_geterr(dead));
             pcap_close(dead);
             return EXIT_USAGE;
         }
-        pcap_freecode(&prog);
+        pcap_freecode(&bpf);
         pcap_close(dead);
     }
     if (evidence_dir && access(evidence_dir, W_OK | X_OK) != 0) {
@@ -840,248 +721,92 @@ static int cmd_analyze(int argc, char **argv)
         progress = isatty(STDERR_FILENO);
     raise_fd_limit();
 
-    rd = cap_reader_new(filter);
-    if (!rd)
-        goto nomem;
-    dec = cap_decoder_new(&cfg, disp_msg, disp_event, NULL);
-    if (!dec)
-        goto nomem;
-    disp = disp_new(&dcfg, cap_decoder_stats(dec));
-    if (!disp)
-        goto nomem;
-    cap_decoder_set_user(dec, disp);
-    if (rules) {
-        struct disp_sink sink;
-        if (jsonl_path && !(jsonl = fopen(jsonl_path, "w"))) {
-            log_msg(LOG_ERROR, "analyze: cannot write %s: %s", jsonl_path, strerror(errno));
+    if (jsonl_path && !(jsonl = fopen(jsonl_path, "w"))) {
+        log_msg(LOG_ERROR, "analyze: cannot write %s: %s", jsonl_path, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    {
+        struct run_opts ro = {.cmd = "analyze",
+                              .cap = cfg,
+                              .disp = dcfg,
+                              .rules = rules ? &rcfg : NULL,
+                              .filter = filter,
+                              .log_fmt = log_fmt,
+                              .jsonl = jsonl,
+                              .evidence_dir = evidence_dir,
+                              .evidence_packets = evidence_packets};
+        if (run_init(&run, &ro, err, sizeof(err)) < 0) {
+            log_msg(LOG_ERROR, "analyze: %s", err);
             status = EXIT_INTERNAL;
             goto out;
-        }
-        eng = engine_new(&rcfg, err, sizeof(err));
-        if (!eng) {
-            log_msg(LOG_ERROR, "%s", err);
-            status = EXIT_INTERNAL;
-            goto out;
-        }
-        engine_sink(eng, &sink);
-        disp_add_sink(disp, &sink);
-        if (evidence_dir) {
-            struct engine_alert_sink as = {.on_alert = evidence_alert};
-            struct disp_sink fs = {.on_frame = evidence_frame};
-            evid = evid_new(evidence_dir, evidence_packets, evidence_packets, err, sizeof(err));
-            if (!evid) {
-                log_msg(LOG_ERROR, "%s", err);
-                status = EXIT_INTERNAL;
-                goto out;
-            }
-            as.user = fs.user = evid;
-            engine_add_alert_sink(eng, &as);
-            disp_add_sink(disp, &fs);
-        }
-        if (jsonl) {
-            struct engine_alert_sink as;
-            alerts_jsonl_sink(&jsonl, &as);
-            engine_add_alert_sink(eng, &as);
         }
     }
-    /* The inputs in name order: the summary and the store list them the same way whatever
-     * the order of the arguments (the reader's merge does not depend on it either). */
-    ninputs = (unsigned)(argc - optind);
-    inputs = calloc(ninputs, sizeof(*inputs));
-    if (!inputs)
-        goto nomem;
-    for (unsigned i = 0; i < ninputs; i++)
-        inputs[i] = argv[optind + (int)i];
-    qsort(inputs, ninputs, sizeof(*inputs), cmp_str);
-    cap_reader_set_log_format(rd, log_fmt);
-    for (unsigned i = 0; i < ninputs; i++)
-        if (cap_reader_add(rd, inputs[i], err, sizeof(err)) < 0) {
-            log_msg(LOG_ERROR, "%s", err);
-            status = EXIT_INPUT;
-        }
-    if (cap_reader_inputs(rd) == 0) {
+    if (run_inputs(&run, (const char *const *)&argv[optind], (unsigned)(argc - optind)) == 0) {
         log_msg(LOG_ERROR, "analyze: no input could be opened");
         status = EXIT_INPUT;
         goto out;
     }
-    nlog = cap_reader_inputs_of(rd, CAP_IN_LOG);
-    ndt = cap_reader_inputs_of(rd, CAP_IN_DNSTAP);
-    if (db_path) {
-        struct disp_sink sink;
-        struct db_run_info ri = {0};
-        char host[256] = "", list[4096] = "";
-        size_t o = 0;
-
-        db = db_open(db_path, err, sizeof(err));
-        if (!db) {
-            log_msg(LOG_ERROR, "analyze: %s", err);
-            status = EXIT_INTERNAL;
-            goto out;
-        }
-        gethostname(host, sizeof(host) - 1);
-        for (unsigned i = 0; i < ninputs && o < sizeof(list); i++)
-            o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? " " : "", inputs[i]);
-        db_input_key(inputs, ninputs, run_key);
-        ri.run_key = run_key;
-        ri.sensor = host;
-        ri.source = cap_reader_inputs_of(rd, CAP_IN_CAPTURE) ? "packets" : ndt ? "dnstap" : "logs";
-        ri.inputs = list;
-        ri.version = DV_VERSION;
-        ri.window_ns = disp->cfg.window_ns;
-        ri.complete = !db_shed;
-        if (db_begin_run(db, &ri, err, sizeof(err)) < 0) {
-            log_msg(LOG_ERROR, "analyze: %s", err);
-            status = EXIT_INTERNAL;
-            goto out;
-        }
-        db_sink(db, &sink);
-        disp_add_sink(disp, &sink);
-        feed_logs_sink(&db_logs, db, &sink);
-        disp_add_sink(disp, &sink);
-        if (eng) {
-            struct engine_alert_sink as;
-            feed_alert_sink(db, &as);
-            engine_add_alert_sink(eng, &as);
-        }
+    if (db_path &&
+        (run_store_open(&run, db_path, err, sizeof(err)) < 0 ||
+         run_store_begin(&run, false, db_shed, NULL, DV_VERSION, err, sizeof(err)) < 0)) {
+        log_msg(LOG_ERROR, "analyze: %s", err);
+        status = EXIT_INTERNAL;
+        goto out;
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    if (threads == 2 && disp_pipe_start(disp, 0) < 0)
+    if (threads == 2 && disp_pipe_start(run.disp, 0) < 0)
         log_msg(LOG_WARN, "analyze: no second thread (out of memory); running on one");
-    start = last_progress = wall_now();
-    /* One timeline: frames, dnstap messages and log events in time stamp order. */
-    while (!interrupted && cap_reader_next_item(rd, &it) == 1) {
-        if (it.kind == CAP_IN_DNSTAP) {
-            disp_time(disp, it.ts_ns);
-            disp_msg(disp, it.msg);
-            continue;
-        }
-        if (it.kind == CAP_IN_LOG) {
-            disp_log(disp, it.log);
-            continue;
-        }
-        disp_time(disp, it.ts_ns);
-        cap_decode(dec, it.pkt.dlt, it.pkt.ts_ns, it.pkt.data, it.pkt.caplen, it.pkt.wirelen);
-        if (evid) {
-            struct disp_frame f = {.ts_ns = it.pkt.ts_ns,
-                                   .dlt = it.pkt.dlt,
-                                   .caplen = it.pkt.caplen,
-                                   .wirelen = it.pkt.wirelen,
-                                   .data = it.pkt.data};
-            f.af = cap_decoder_last_addrs(dec, &f.src, &f.dst);
-            disp_frame(disp, &f);
-        }
-        if (progress && (++packets & 0xffff) == 0) {
-            double now = wall_now();
-            if (now - last_progress >= 0.5) {
-                show_progress(rd, packets, start, false);
-                last_progress = now;
-            }
-        }
-    }
+    prog.rd = run.rd;
+    prog.start = prog.last = wall_now();
+    run_files(&run, &interrupted, progress ? progress_tick : NULL, &prog);
     /* The flow thread finishes what it was handed; from here on everything (the end of
      * input, the summary) is on this thread. */
-    disp_pipe_stop(disp);
+    disp_pipe_stop(run.disp);
     {
         /* CPU time of the reading thread (the flow thread and the store writer run beside
          * it), and how often the hand-over found the ring full or empty. */
         struct timespec cpu;
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         uint64_t pw, cw, fcpu;
-        disp_pipe_stats(disp, &pw, &cw, &fcpu);
+        disp_pipe_stats(run.disp, &pw, &cw, &fcpu);
         log_msg(LOG_DEBUG,
                 "analyze: CPU of the reading thread %.3f s, of the flow thread %.3f s; "
                 "hand-over ring full %llu times, empty %llu times",
                 (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9, (double)fcpu / 1e9,
                 (unsigned long long)pw, (unsigned long long)cw);
     }
-    if (ndt)
-        extras.dnstap = cap_reader_dnstap_counters(rd);
-    if (nlog) {
-        cap_reader_log_totals(rd, &logs);
-        extras.logs = &logs;
-    }
-    if (db)
-        feed_logs_flush(&db_logs);
-    cap_decoder_flush(dec);
-    disp_finish(disp);
-    if (jsonl)
-        fflush(jsonl);
+    run_finish_input(&run);
     if (progress)
-        show_progress(rd, cap_decoder_stats(dec)->c[CAP_PACKETS], start, true);
+        show_progress(run.rd, cap_decoder_stats(run.dec)->c[CAP_PACKETS], prog.start, true);
     if (interrupted) {
         log_msg(LOG_WARN, "analyze: interrupted; the summary covers what was read so far");
         status = EXIT_INPUT;
     }
-    if (cap_reader_errors(rd))
+    if (run_input_errors(&run))
         status = EXIT_INPUT;
-    if (db) {
-        if (feed_end_run(db, disp, cap_decoder_stats(dec),
-                         interrupted         ? "interrupted"
-                         : status == EXIT_OK ? "complete"
-                                             : "input-errors") < 0) {
-            log_msg(LOG_ERROR, "analyze: the store %s reported errors", db_path);
-            status = EXIT_INTERNAL;
-        }
-        if (retain_ns && db_retain(db, retain_ns, &extras.retained) < 0) {
-            log_msg(LOG_ERROR, "analyze: retention on %s failed", db_path);
-            status = EXIT_INTERNAL;
-        }
-    }
-
+    if (run_store_end(&run,
+                      interrupted         ? "interrupted"
+                      : status == EXIT_OK ? "complete"
+                                          : "input-errors",
+                      retain_ns) < 0)
+        status = EXIT_INTERNAL;
     if (output && !(out = fopen(output, "w"))) {
         log_msg(LOG_ERROR, "analyze: cannot write %s: %s", output, strerror(errno));
         status = EXIT_INTERNAL;
         goto out;
     }
-    {
-        struct summary_in in = {
-            .disp = disp,
-            .dns = &disp->stats,
-            .cap = cap_decoder_stats(dec),
-            .filtered = cap_reader_filtered(rd),
-            .inputs = inputs,
-            .ninputs = ninputs,
-            .input_errors = cap_reader_errors(rd) +
-                            (cap_reader_inputs(rd) < ninputs ? ninputs - cap_reader_inputs(rd) : 0),
-            .logs = nlog > 0,
-            .filter = filter,
-            .top_n = top_n,
-            .windows = windows,
-            .extra_json = extras_json,
-            .extra_text = extras_text,
-            .extra_arg = &extras,
-        };
-        extras.eng = eng;
-        extras.db = db;
-        extras.db_path = db_path;
-        extras.run_key = run_key;
-        if (json)
-            summary_json(out, &in);
-        else
-            summary_text(out, &in);
-    }
+    run_summary(&run, out, json, windows, top_n);
     if (fflush(out) != 0 || ferror(out)) {
         log_msg(LOG_ERROR, "analyze: writing the result failed: %s", strerror(errno));
         status = EXIT_INTERNAL;
     }
     if (out != stdout)
         fclose(out);
-    goto out;
-
-nomem:
-    log_msg(LOG_ERROR, "analyze: out of memory");
-    status = EXIT_INTERNAL;
 out:
-    free(inputs);
-    db_close(db);
-    engine_free(eng);
-    evid_free(evid);
+    run_free(&run);
     if (jsonl)
         fclose(jsonl);
-    disp_free(disp);
-    cap_decoder_free(dec);
-    cap_reader_free(rd);
     return status;
 }
 

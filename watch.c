@@ -18,7 +18,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/sysl.h"
-#include "store/feed.h"
+#include "run/run.h"
 #include "export/alerts.h"
 #include "report/metrics.h"
 #include "report/report.h"
@@ -147,7 +147,6 @@ struct watch {
     enum srvlog_format log_fmt;
     const char *dnstap_path;
     srvlog *follow[8];
-    struct feed_logs db_logs;
     cap_dnstap_srv *dnstap;
     struct cap_config capcfg;
     struct disp_config dcfg;
@@ -156,11 +155,7 @@ struct watch {
     /* state */
     struct dv_config rcfg;
     cap_live *live;
-    cap_reader *rd;
-    cap_decoder *dec;
-    struct dispatch *disp;
-    struct engine *eng;
-    db_store *db;
+    struct run run; /* decoder, dispatcher, rules, store, replay reader */
     FILE *jsonl, *out;
     rep_metrics *metrics;
     struct snap_pub pub;
@@ -169,7 +164,6 @@ struct watch {
     uint64_t next_report_ns;
     pthread_t reports[16]; /* report threads not yet joined */
     unsigned nreports;
-    char run_key[40];
 };
 
 static uint64_t wall_ns(void)
@@ -236,8 +230,7 @@ static void on_window(void *user, const struct win_stats *win)
 static void on_pkt(void *user, const struct cap_pkt *pkt)
 {
     struct watch *w = user;
-    disp_time(w->disp, pkt->ts_ns);
-    cap_decode(w->dec, pkt->dlt, pkt->ts_ns, pkt->data, pkt->caplen, pkt->wirelen);
+    run_frame(&w->run, pkt);
 }
 
 /* ---- periodic report ---- */
@@ -299,12 +292,12 @@ static void maybe_report(struct watch *w, uint64_t pkt_ns)
         gmtime_r(&tt, &tm);
         strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
         snprintf(j->db, sizeof(j->db), "%s", w->db_path);
-        j->store = w->db;
+        j->store = w->run.db;
         snprintf(j->path, sizeof(j->path), "%s/dnsvigil-report-%s.%s", w->report_dir, stamp, ext);
         j->to = w->next_report_ns;
         j->from = w->next_report_ns - w->report_every_ns;
         j->fmt = !strcmp(ext, "json") ? REP_JSON : !strcmp(ext, "txt") ? REP_TEXT : REP_HTML;
-        db_want_commit(w->db, j->to);
+        db_want_commit(w->run.db, j->to);
         if (w->nreports == sizeof(w->reports) / sizeof(w->reports[0])) {
             pthread_join(w->reports[0], NULL); /* the oldest is done long since */
             memmove(w->reports, w->reports + 1, --w->nreports * sizeof(w->reports[0]));
@@ -382,12 +375,12 @@ static int drop_privileges(struct watch *w, char *err, size_t errlen)
 static void store_status(const struct watch *w, char *buf, size_t n, uint64_t *dropped)
 {
     *dropped = 0;
-    if (!w->db) {
+    if (!w->run.db) {
         snprintf(buf, n, "off");
         return;
     }
-    const struct db_stats *st = db_get_stats(w->db);
-    *dropped = db_dropped(w->db);
+    const struct db_stats *st = db_get_stats(w->run.db);
+    *dropped = db_dropped(w->run.db);
     snprintf(buf, n, "%s%s", st->sql_errors ? "ERRORS" : "ok", *dropped ? ", shedding" : "");
 }
 
@@ -416,23 +409,14 @@ static void publish(struct watch *w, bool finished)
     uint64_t dropped;
     if (w->live) {
         uint64_t recv, drop, ifdrop;
-        struct cap_stats *cs = cap_decoder_stats(w->dec);
+        struct cap_stats *cs = cap_decoder_stats(w->run.dec);
         cap_live_stats(w->live, &recv, &drop, &ifdrop);
         cs->kernel_drops = drop;
         cs->ifdrop = ifdrop;
     }
     store_status(w, st, sizeof(st), &dropped);
-    snap_pub_update(&w->pub, w->disp, cap_decoder_stats(w->dec), wall_ns(), finished, st, dropped);
-}
-
-/* What the summary adds after the analysis: the rules' alerts, the store's account. */
-static void watch_json_cb(const void *arg, struct json *j)
-{
-    const struct watch *w = arg;
-    if (w->eng)
-        engine_json(w->eng, j);
-    if (w->db)
-        feed_store_json(j, w->db, w->db_path, w->run_key, 0);
+    snap_pub_update(&w->pub, w->run.disp, cap_decoder_stats(w->run.dec), wall_ns(), finished, st,
+                    dropped);
 }
 
 static void *tui_thread(void *arg)
@@ -449,8 +433,8 @@ static void *tui_thread(void *arg)
 static void on_dnstap(void *user, const struct cap_msg *m)
 {
     struct watch *w = user;
-    disp_time(w->disp, m->meta->ts_ns);
-    disp_msg(w->disp, m);
+    disp_time(w->run.disp, m->meta->ts_ns);
+    disp_msg(w->run.disp, m);
 }
 
 static void poll_side_inputs(struct watch *w)
@@ -460,13 +444,13 @@ static void poll_side_inputs(struct watch *w)
     for (unsigned i = 0; i < w->nlogs; i++) {
         struct srvlog_event ev;
         for (int k = 0; k < 100000 && srvlog_follow_next(w->follow[i], &ev) == 1; k++)
-            disp_log(w->disp, &ev);
+            disp_log(w->run.disp, &ev);
     }
 }
 
 /* ---- main loop ---- */
 
-static int run(struct watch *w)
+static int watch_loop(struct watch *w)
 {
     uint64_t last_pub = mono_ns(), wall0 = 0, ts0 = 0, ended_at = 0;
     bool finished = false, have_pending = false;
@@ -487,16 +471,17 @@ static int run(struct watch *w)
             /* Replay: up to a slice of packets, each at its time (scaled by --speed). */
             for (int i = 0; i < 4096; i++) {
                 if (!have_pending) {
-                    int got = cap_reader_next(w->rd, &pending);
-                    if (got != 1 && w->loops > 1 && !cap_reader_errors(w->rd) &&
+                    int got = cap_reader_next(w->run.rd, &pending);
+                    if (got != 1 && w->loops > 1 && !cap_reader_errors(w->run.rd) &&
                         w->loop_last_ns > w->loop_first_ns) {
                         /* Next round: the same file again, later by its span plus 1 s. */
-                        cap_reader_free(w->rd);
-                        w->rd = cap_reader_new(w->filter);
-                        if (w->rd && cap_reader_add(w->rd, w->replay, err, sizeof(err)) == 0) {
+                        cap_reader_free(w->run.rd);
+                        w->run.rd = cap_reader_new(w->filter);
+                        if (w->run.rd &&
+                            cap_reader_add(w->run.rd, w->replay, err, sizeof(err)) == 0) {
                             w->loops--;
                             w->loop_shift_ns += w->loop_last_ns - w->loop_first_ns + 1000000000ull;
-                            got = cap_reader_next(w->rd, &pending);
+                            got = cap_reader_next(w->run.rd, &pending);
                         }
                     }
                     if (got == 1) {
@@ -509,9 +494,8 @@ static int run(struct watch *w)
                     if (got != 1) {
                         finished = true;
                         ended_at = mono_ns();
-                        cap_decoder_flush(w->dec);
-                        disp_finish(w->disp);
-                        if (!w->rd || cap_reader_errors(w->rd))
+                        run_finish_input(&w->run);
+                        if (!w->run.rd || cap_reader_errors(w->run.rd))
                             status = W_INPUT;
                         break;
                     }
@@ -544,8 +528,8 @@ static int run(struct watch *w)
                 break;
         }
         poll_side_inputs(w);
-        if (w->live && w->disp->stats.last_ns)
-            maybe_report(w, w->disp->stats.last_ns);
+        if (w->live && w->run.disp->stats.last_ns)
+            maybe_report(w, w->run.disp->stats.last_ns);
         if (sig_hup) {
             sig_hup = 0;
             if (w->jsonl && w->jsonl_path) {
@@ -571,10 +555,7 @@ static int run(struct watch *w)
             status_line(w);
         }
     }
-    if (!finished) {
-        cap_decoder_flush(w->dec);
-        disp_finish(w->disp);
-    }
+    run_finish_input(&w->run);
     return status;
 }
 
@@ -816,35 +797,6 @@ int cmd_watch(int argc, char **argv)
         sysl_open();
 
     /* Everything that needs privileges or the file system first. */
-    w->dec = cap_decoder_new(&w->capcfg, disp_msg, disp_event, NULL);
-    w->disp = w->dec ? disp_new(&w->dcfg, cap_decoder_stats(w->dec)) : NULL;
-    if (!w->disp) {
-        log_msg(LOG_ERROR, "watch: out of memory");
-        status = W_INTERNAL;
-        goto out;
-    }
-    cap_decoder_set_user(w->dec, w->disp);
-    if (w->nifaces) {
-        memcpy(w->lcfg.ifaces, w->ifaces, sizeof(w->ifaces));
-        w->lcfg.nifaces = w->nifaces;
-        w->lcfg.filter = w->filter;
-        w->live = cap_live_open(&w->lcfg, err, sizeof(err));
-        if (!w->live) {
-            log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INTERNAL;
-            goto out;
-        }
-    } else {
-        w->rd = cap_reader_new(w->filter);
-        if (!w->rd || cap_reader_add(w->rd, w->replay, err, sizeof(err)) < 0) {
-            log_msg(LOG_ERROR, "watch: %s", w->rd ? err : "out of memory");
-            status = W_INPUT;
-            goto out;
-        }
-    }
-    snap_pub_init(&w->pub, w->live ? cap_live_names(w->live) : w->replay, w->live != NULL,
-                  wall_ns());
-    w->pub_ready = true;
     if (w->jsonl_path) {
         w->jsonl = fopen(w->jsonl_path, "a");
         if (!w->jsonl) {
@@ -855,6 +807,39 @@ int cmd_watch(int argc, char **argv)
     } else if (!w->tui) {
         w->jsonl = stdout;
     }
+    {
+        struct run_opts ro = {.cmd = "watch",
+                              .cap = w->capcfg,
+                              .disp = w->dcfg,
+                              .rules = w->rules ? &w->rcfg : NULL,
+                              .filter = w->filter,
+                              .log_fmt = w->log_fmt,
+                              .jsonl = w->rules ? w->jsonl : NULL,
+                              .syslog = w->rules && w->syslog_on};
+        if (run_init(&w->run, &ro, err, sizeof(err)) < 0) {
+            log_msg(LOG_ERROR, "watch: %s", err);
+            status = W_INTERNAL;
+            goto out;
+        }
+    }
+    if (w->nifaces) {
+        memcpy(w->lcfg.ifaces, w->ifaces, sizeof(w->ifaces));
+        w->lcfg.nifaces = w->nifaces;
+        w->lcfg.filter = w->filter;
+        w->live = cap_live_open(&w->lcfg, err, sizeof(err));
+        if (!w->live) {
+            log_msg(LOG_ERROR, "watch: %s", err);
+            status = W_INTERNAL;
+            goto out;
+        }
+        run_set_inputs(&w->run, w->ifaces, w->nifaces);
+    } else if (run_inputs(&w->run, &w->replay, 1) != 1) {
+        status = W_INPUT;
+        goto out;
+    }
+    snap_pub_init(&w->pub, w->live ? cap_live_names(w->live) : w->replay, w->live != NULL,
+                  wall_ns());
+    w->pub_ready = true;
     if (w->output && !(w->out = fopen(w->output, "w"))) {
         /* Opened now: after the privileges are gone the directory may not be writable. */
         log_msg(LOG_ERROR, "watch: cannot write %s: %s", w->output, strerror(errno));
@@ -862,15 +847,14 @@ int cmd_watch(int argc, char **argv)
         goto out;
     }
     if (w->db_path) {
-        w->db = db_open(w->db_path, err, sizeof(err));
-        if (!w->db) {
+        if (run_store_open(&w->run, w->db_path, err, sizeof(err)) < 0) {
             log_msg(LOG_ERROR, "watch: %s", err);
             status = W_INTERNAL;
             goto out;
         }
         if (w->retain_ns) {
             uint64_t deleted = 0;
-            if (db_retain(w->db, w->retain_ns, &deleted) == 0 && deleted)
+            if (db_retain(w->run.db, w->retain_ns, &deleted) == 0 && deleted)
                 log_msg(LOG_INFO, "watch: retention removed %llu rows",
                         (unsigned long long)deleted);
         }
@@ -907,61 +891,20 @@ int cmd_watch(int argc, char **argv)
     }
 
     /* Now the threads and the analysis. */
-    if (w->rules) {
-        struct disp_sink sink;
+    {
         struct engine_alert_sink as = {.on_alert = on_alert, .user = w};
-        w->eng = engine_new(&w->rcfg, err, sizeof(err));
-        if (!w->eng) {
-            log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INTERNAL;
-            goto out;
-        }
-        engine_sink(w->eng, &sink);
-        disp_add_sink(w->disp, &sink);
-        engine_add_alert_sink(w->eng, &as);
-        if (w->jsonl) {
-            alerts_jsonl_sink(&w->jsonl, &as);
-            engine_add_alert_sink(w->eng, &as);
-        }
-        if (w->syslog_on) {
-            alerts_syslog_sink(&as);
-            engine_add_alert_sink(w->eng, &as);
-        }
+        run_add_alert_sink(&w->run, &as);
     }
     {
         struct disp_sink sink = {.on_window = on_window, .user = w};
-        disp_add_sink(w->disp, &sink);
+        run_add_sink(&w->run, &sink);
     }
-    if (w->db) {
-        struct disp_sink sink;
-        char host[256] = "";
-        struct db_run_info ri = {.sensor = host,
-                                 .source = "packets",
-                                 .inputs = w->live ? cap_live_names(w->live) : w->replay,
-                                 .version = "watch",
-                                 .window_ns = w->disp->cfg.window_ns,
-                                 /* a replay's store is complete; a live one sheds */
-                                 .complete = !w->live && !w->db_shed};
-        gethostname(host, sizeof(host) - 1);
-        if (w->live)
-            snprintf(w->run_key, sizeof(w->run_key), "live-%016llx", (unsigned long long)wall_ns());
-        else
-            db_input_key((const char *const *)&w->replay, 1, w->run_key);
-        ri.run_key = w->run_key;
-        if (db_begin_run(w->db, &ri, err, sizeof(err)) < 0) {
-            log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INTERNAL;
-            goto out;
-        }
-        db_sink(w->db, &sink);
-        disp_add_sink(w->disp, &sink);
-        feed_logs_sink(&w->db_logs, w->db, &sink);
-        disp_add_sink(w->disp, &sink);
-        if (w->eng) {
-            struct engine_alert_sink as;
-            feed_alert_sink(w->db, &as);
-            engine_add_alert_sink(w->eng, &as);
-        }
+    if (w->run.db &&
+        run_store_begin(&w->run, w->live != NULL, w->db_shed,
+                        w->live ? cap_live_names(w->live) : NULL, "watch", err, sizeof(err)) < 0) {
+        log_msg(LOG_ERROR, "watch: %s", err);
+        status = W_INTERNAL;
+        goto out;
     }
     if (w->metrics && rep_metrics_run(w->metrics) < 0) {
         log_msg(LOG_ERROR, "watch: cannot start the metrics thread");
@@ -985,37 +928,23 @@ int cmd_watch(int argc, char **argv)
     }
     log_msg(LOG_INFO, "watch: %s %s", w->live ? "capturing on" : "replaying",
             w->live ? cap_live_names(w->live) : w->replay);
-    status = run(w);
+    status = watch_loop(w);
     publish(w, true);
     atomic_store(&w->stop, true);
     if (tui_started) {
         pthread_join(tui_t, NULL);
         log_set_level(LOG_WARN);
     }
-    if (w->db) {
-        feed_logs_flush(&w->db_logs);
-        if (feed_end_run(w->db, w->disp, cap_decoder_stats(w->dec),
-                         sig_stop          ? "stopped"
-                         : status == W_OK_ ? "complete"
-                                           : "input-errors") < 0 &&
-            status == W_OK_)
-            status = W_INTERNAL;
-    }
+    if (run_store_end(&w->run,
+                      sig_stop          ? "stopped"
+                      : status == W_OK_ ? "complete"
+                                        : "input-errors",
+                      0) < 0 &&
+        status == W_OK_)
+        status = W_INTERNAL;
     if (w->out) {
         FILE *f = w->out;
-        struct summary_in in = {
-            .disp = w->disp,
-            .dns = &w->disp->stats,
-            .cap = cap_decoder_stats(w->dec),
-            .filtered = w->rd ? cap_reader_filtered(w->rd) : 0,
-            .inputs = w->live ? (const char *const *)w->ifaces : (const char *const *)&w->replay,
-            .ninputs = w->live ? w->nifaces : 1,
-            .filter = w->filter,
-            .top_n = 10,
-            .extra_json = watch_json_cb,
-            .extra_arg = w,
-        };
-        summary_json(f, &in);
+        run_summary(&w->run, f, true, false, 10);
         if (fclose(f) != 0) {
             log_msg(LOG_ERROR, "watch: writing %s failed: %s", w->output, strerror(errno));
             status = W_INTERNAL;
@@ -1036,18 +965,14 @@ out:
     cap_dnstap_srv_close(w->dnstap);
     for (unsigned i = 0; i < w->nreports; i++)
         pthread_join(w->reports[i], NULL);
-    db_close(w->db);
-    engine_free(w->eng);
+    run_free(&w->run);
     if (w->out)
         fclose(w->out);
     if (w->jsonl && w->jsonl != stdout)
         fclose(w->jsonl);
     else if (w->jsonl)
         fflush(w->jsonl);
-    disp_free(w->disp);
-    cap_decoder_free(w->dec);
     cap_live_close(w->live);
-    cap_reader_free(w->rd);
     if (w->pub_ready)
         snap_pub_destroy(&w->pub);
     if (w->syslog_on)

@@ -412,6 +412,7 @@ struct engine *engine_new(const struct dv_config *cfg, char *err, size_t errlen)
 
 void engine_sink(struct engine *e, struct disp_sink *sink)
 {
+    memset(sink, 0, sizeof(*sink));
     sink->on_message = on_message;
     sink->on_txn = on_txn;
     sink->on_window = on_window;

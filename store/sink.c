@@ -259,6 +259,7 @@ static void on_xfr(void *user, const struct xfr_result *x)
 
 void db_sink(db_store *s, struct disp_sink *sink)
 {
+    memset(sink, 0, sizeof(*sink));
     sink->on_window = on_window;
     sink->on_txn = on_txn;
     sink->on_message = on_message;
