@@ -12,7 +12,8 @@ LIBS     = -lpcap -lldns -lpsl -linih -lsqlite3 -lncurses -lcap-ng -lz -llzma -l
 # The layers below the command line (DESIGN.md, STYLE.md section 1), in include order.
 LAYERS   = common capture analyze rules store report export run tui
 CORE_SRC = $(foreach d,$(LAYERS),$(wildcard $(d)/*.c))
-HDRS     = $(foreach d,$(LAYERS),$(wildcard $(d)/*.h)) rules/rules.def watch.h
+CLI_SRC  = $(wildcard cli/*.c)
+HDRS     = $(foreach d,$(LAYERS) cli,$(wildcard $(d)/*.h)) rules/rules.def
 
 BUILD   ?= build
 SAN_BUILD = build-san
@@ -29,7 +30,7 @@ all: dnsvigil
 dnsvigil: $(BUILD)/dnsvigil
 	cp $< $@.tmp && mv -f $@.tmp $@
 
-$(BUILD)/dnsvigil: $(CORE_OBJ) $(BUILD)/main.o $(BUILD)/watch.o
+$(BUILD)/dnsvigil: $(CORE_OBJ) $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/main.o
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/%.o: %.c $(HDRS)
@@ -113,7 +114,7 @@ format-check:
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr --suppress=missingIncludeSystem -D_DEFAULT_SOURCE \
-	  $(LAYERS) tests/unit tests/gen tests/fuzz main.c watch.c
+	  $(LAYERS) tests/unit tests/gen tests/fuzz cli main.c
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD) dnsvigil

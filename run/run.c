@@ -249,8 +249,8 @@ int run_store_begin(struct run *r, bool live, bool shed, const char *names, cons
     ri.run_key = r->run_key;
     ri.sensor = host;
     ri.source = live || !r->rd || cap_reader_inputs_of(r->rd, CAP_IN_CAPTURE) ? "packets"
-                : cap_reader_inputs_of(r->rd, CAP_IN_DNSTAP)                ? "dnstap"
-                                                                            : "logs";
+                : cap_reader_inputs_of(r->rd, CAP_IN_DNSTAP)                  ? "dnstap"
+                                                                              : "logs";
     ri.inputs = names ? names : list;
     ri.version = version;
     ri.window_ns = r->disp->cfg.window_ns;

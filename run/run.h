@@ -47,7 +47,7 @@ struct run {
     const char *db_path;
     struct feed_logs db_logs;
     char run_key[40];
-    uint64_t retained; /* rows retention removed */
+    uint64_t retained;   /* rows retention removed */
     const char **inputs; /* file inputs, sorted by name */
     unsigned ninputs;
     bool finished; /* run_finish_input done */

@@ -3,28 +3,28 @@
  * file) -> decoder -> dispatcher -> rules, store and snapshot; the snapshot feeds the
  * ncurses view and the metrics endpoint. Order at start: open the devices, the store file,
  * the output files and the metrics socket; then drop privileges; then start threads. */
-#include "watch.h"
+#include "cli.h"
 
-#include "analyze/dispatch.h"
-#include "analyze/snapshot.h"
-#include "common/duration.h"
-#include "store/store.h"
-#include "analyze/summary.h"
-#include "capture/cap.h"
-#include "capture/dnstap.h"
-#include "capture/live.h"
-#include "capture/srvlog.h"
-#include "capture/source.h"
-#include "common/err.h"
-#include "common/log.h"
-#include "common/sysl.h"
-#include "run/run.h"
-#include "export/alerts.h"
-#include "report/metrics.h"
-#include "report/report.h"
-#include "rules/config.h"
-#include "rules/engine.h"
-#include "tui/tui.h"
+#include "../analyze/dispatch.h"
+#include "../analyze/snapshot.h"
+#include "../common/duration.h"
+#include "../store/store.h"
+#include "../analyze/summary.h"
+#include "../capture/cap.h"
+#include "../capture/dnstap.h"
+#include "../capture/live.h"
+#include "../capture/srvlog.h"
+#include "../capture/source.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/sysl.h"
+#include "../run/run.h"
+#include "../export/alerts.h"
+#include "../export/metrics.h"
+#include "../report/report.h"
+#include "../rules/config.h"
+#include "../rules/engine.h"
+#include "../tui/tui.h"
 
 #include <cap-ng.h>
 #include <errno.h>
@@ -40,8 +40,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-enum { W_OK_ = 0, W_INPUT = 1, W_USAGE = 2, W_INTERNAL = 3 };
 
 static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1;
 
@@ -87,11 +85,16 @@ static void usage(FILE *f)
           "  -c, --config FILE      site and rule settings (see 'dnsvigil config --defaults')\n"
           "      --no-rules         count only, no detection rules\n"
           "      --window SEC       window length (default 60)\n"
+          "      --timeout SEC      packet time a query waits for its response (default 5)\n"
+          "      --max-pending N    queries tracked at once (default 131072)\n"
+          "      --tcp-streams N    TCP connections tracked at once (default 8192)\n"
+          "      --frag-slots N     IP datagrams reassembled at once (default 256)\n"
           "      --db PATH          keep windows, alerts, passive DNS, zones, transfers in PATH\n"
           "                         (a replay's store is complete: the replay waits for the\n"
           "                         writer; a live one sheds passive DNS it cannot keep up\n"
           "                         with, counted, since capture never waits on the disk)\n"
           "      --db-shed          with --db: shed as a live sensor does, in a replay too\n"
+          "      --db-complete      with --db: accepted (a replay's store is complete)\n"
           "      --retain AGE       with --db: prune data older than AGE at start (90d, 12h)\n"
           "      --report-every AGE with --db: write the ISO report every AGE of packet time\n"
           "                         (e.g. 24h: daily at midnight UTC) into --report-dir\n"
@@ -103,6 +106,8 @@ static void usage(FILE *f)
           "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
           "                         (PORT alone: 127.0.0.1)\n"
           "  -o, --output FILE      write the JSON summary (as 'analyze --json') at exit\n"
+          "  -v, --verbose          more diagnostics on standard error\n"
+          "  -q, --quiet            only errors on standard error\n"
           "      --daemon           no view, even on a terminal\n"
           "      --linger SEC       replay without a view: keep running SEC seconds after\n"
           "                         the input ends (for scrapers), then exit\n"
@@ -178,18 +183,6 @@ static uint64_t mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char *end;
-    unsigned long v;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
 }
 
 /* ---- alerts: store, snapshot, syslog ---- */
@@ -456,7 +449,7 @@ static int watch_loop(struct watch *w)
     bool finished = false, have_pending = false;
     struct cap_pkt pending;
     char err[512];
-    int status = W_OK_;
+    int status = EXIT_OK;
 
     while (!atomic_load(&w->stop) && !sig_stop) {
         uint64_t now;
@@ -464,7 +457,7 @@ static int watch_loop(struct watch *w)
             int n = cap_live_poll(w->live, 100, 4096, on_pkt, w, err, sizeof(err));
             if (n < 0) {
                 log_msg(LOG_ERROR, "watch: %s", err);
-                status = W_INPUT;
+                status = EXIT_INPUT;
                 break;
             }
         } else if (!finished) {
@@ -496,7 +489,7 @@ static int watch_loop(struct watch *w)
                         ended_at = mono_ns();
                         run_finish_input(&w->run);
                         if (!w->run.rd || cap_reader_errors(w->run.rd))
-                            status = W_INPUT;
+                            status = EXIT_INPUT;
                         break;
                     }
                     have_pending = true;
@@ -562,27 +555,18 @@ static int watch_loop(struct watch *w)
 int cmd_watch(int argc, char **argv)
 {
     static const struct option opts[] = {
+        CLI_PIPELINE_OPTIONS,
         {"interface", required_argument, NULL, 'i'},
         {"read", required_argument, NULL, 'r'},
         {"speed", required_argument, NULL, 'S'},
         {"loop", required_argument, NULL, 'P'},
-        {"filter", required_argument, NULL, 'f'},
-        {"ports", required_argument, NULL, 'p'},
         {"buffer", required_argument, NULL, 'B'},
         {"snaplen", required_argument, NULL, 's'},
-        {"config", required_argument, NULL, 'c'},
-        {"no-rules", no_argument, NULL, 'R'},
-        {"window", required_argument, NULL, 'W'},
-        {"db", required_argument, NULL, 'D'},
-        {"db-shed", no_argument, NULL, 'H'},
-        {"retain", required_argument, NULL, 'T'},
         {"report-every", required_argument, NULL, 'E'},
         {"log", required_argument, NULL, 'G'},
-        {"log-format", required_argument, NULL, 'Z'},
         {"dnstap-socket", required_argument, NULL, 'U'},
         {"report-dir", required_argument, NULL, 'O'},
         {"report-format", required_argument, NULL, 'F'},
-        {"alerts-jsonl", required_argument, NULL, 'A'},
         {"no-syslog", no_argument, NULL, 'L'},
         {"metrics", required_argument, NULL, 'M'},
         {"output", required_argument, NULL, 'o'},
@@ -591,31 +575,33 @@ int cmd_watch(int argc, char **argv)
         {"user", required_argument, NULL, 'u'},
         {"chroot", required_argument, NULL, 'C'},
         {"allow-root", no_argument, NULL, 'X'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct watch *w = calloc(1, sizeof(*w));
     char err[512];
-    int opt, status = W_OK_;
+    int opt, rc, status = EXIT_OK;
+    struct cli_pipeline pl;
     uint32_t v;
     pthread_t tui_t;
     bool tui_started = false;
     struct sigaction sa;
 
     if (!w)
-        return W_INTERNAL;
+        return EXIT_INTERNAL;
     w->speed = 1;
     w->rules = true;
     w->syslog_on = true;
     w->report_dir = ".";
     w->report_fmt = "html";
-    cap_config_defaults(&w->capcfg);
-    disp_config_defaults(&w->dcfg);
+    cli_pipeline_init(&pl, &w->capcfg, &w->dcfg);
     cap_live_config_defaults(&w->lcfg);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "i:r:f:p:c:o:vqh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, CLI_PIPELINE_SHORT "i:r:o:h", opts, NULL)) != -1) {
+        if ((rc = cli_pipeline_opt(&pl, "watch", opt, optarg)) < 0)
+            goto usage_err;
+        if (rc > 0)
+            continue;
         switch (opt) {
         case 'i':
             if (w->nifaces == CAP_LIVE_MAX_IFACES) {
@@ -638,56 +624,27 @@ int cmd_watch(int argc, char **argv)
             break;
         }
         case 'P':
-            if (!parse_u32(optarg, 1, 1000000, &w->loops)) {
+            if (!cli_parse_u32(optarg, 1, 1000000, &w->loops)) {
                 fprintf(stderr, "dnsvigil watch: --loop wants 1..1000000\n");
                 goto usage_err;
             }
             break;
-        case 'f':
-            w->filter = optarg;
-            break;
-        case 'p':
-            if (cap_config_set_ports(&w->capcfg, optarg) < 0) {
-                fprintf(stderr, "dnsvigil watch: bad port list '%s'\n", optarg);
-                goto usage_err;
-            }
-            break;
         case 'B':
-            if (!parse_u32(optarg, 1, 4096, &v)) {
+            if (!cli_parse_u32(optarg, 1, 4096, &v)) {
                 fprintf(stderr, "dnsvigil watch: --buffer wants 1..4096 (MB)\n");
                 goto usage_err;
             }
             w->lcfg.buffer_mb = (int)v;
             break;
         case 's':
-            if (!parse_u32(optarg, 512, 262144, &v)) {
+            if (!cli_parse_u32(optarg, 512, 262144, &v)) {
                 fprintf(stderr, "dnsvigil watch: --snaplen wants 512..262144\n");
                 goto usage_err;
             }
             w->lcfg.snaplen = (int)v;
             break;
-        case 'c':
-            w->config = optarg;
-            break;
-        case 'R':
-            w->rules = false;
-            break;
-        case 'W':
-            if (!parse_u32(optarg, 1, 86400, &v)) {
-                fprintf(stderr, "dnsvigil watch: --window wants 1..86400 seconds\n");
-                goto usage_err;
-            }
-            w->dcfg.window_ns = (uint64_t)v * 1000000000ull;
-            break;
-        case 'H':
-            w->db_shed = true;
-            break;
-        case 'D':
-            w->db_path = optarg;
-            break;
-        case 'T':
         case 'E':
-            if (!dv_parse_duration(optarg, opt == 'T' ? &w->retain_ns : &w->report_every_ns)) {
+            if (!dv_parse_duration(optarg, &w->report_every_ns)) {
                 fprintf(stderr, "dnsvigil watch: '%s' is not a duration like 24h, 90d\n", optarg);
                 goto usage_err;
             }
@@ -702,13 +659,6 @@ int cmd_watch(int argc, char **argv)
             }
             w->logs[w->nlogs++] = optarg;
             break;
-        case 'Z':
-            if (!srvlog_format_parse(optarg, &w->log_fmt)) {
-                fputs("dnsvigil watch: --log-format wants auto, bind, unbound, nsd or knot\n",
-                      stderr);
-                goto usage_err;
-            }
-            break;
         case 'U':
             w->dnstap_path = optarg;
             break;
@@ -718,9 +668,6 @@ int cmd_watch(int argc, char **argv)
                 goto usage_err;
             }
             w->report_fmt = optarg;
-            break;
-        case 'A':
-            w->jsonl_path = optarg;
             break;
         case 'L':
             w->syslog_on = false;
@@ -735,7 +682,7 @@ int cmd_watch(int argc, char **argv)
             w->daemon = true;
             break;
         case 'l':
-            if (!parse_u32(optarg, 0, 86400, &w->linger_s)) {
+            if (!cli_parse_u32(optarg, 0, 86400, &w->linger_s)) {
                 fprintf(stderr, "dnsvigil watch: --linger wants 0..86400 seconds\n");
                 goto usage_err;
             }
@@ -749,20 +696,24 @@ int cmd_watch(int argc, char **argv)
         case 'X':
             w->allow_root = true;
             break;
-        case 'v':
-            log_set_level(LOG_DEBUG);
-            break;
-        case 'q':
-            log_set_level(LOG_ERROR);
-            break;
         case 'h':
             usage(stdout);
             free(w);
-            return W_OK_;
+            return EXIT_OK;
         default:
             goto usage_err;
         }
     }
+    w->filter = pl.filter;
+    w->config = pl.config;
+    w->rules = pl.rules;
+    w->db_path = pl.db_path;
+    w->db_shed = pl.db_shed;
+    w->retain_ns = pl.retain_ns;
+    w->log_fmt = (enum srvlog_format)pl.log_fmt;
+    w->jsonl_path = pl.jsonl_path;
+    if (cli_pipeline_check(&pl, "watch") < 0)
+        goto usage_err;
     if (optind < argc) {
         fprintf(stderr, "dnsvigil watch: unexpected argument '%s'\n", argv[optind]);
         goto usage_err;
@@ -771,22 +722,9 @@ int cmd_watch(int argc, char **argv)
         fputs("dnsvigil watch: give either -i IFACE (live) or -r FILE (replay)\n", stderr);
         goto usage_err;
     }
-    if ((w->report_every_ns || w->retain_ns || w->db_shed) && !w->db_path) {
-        fputs("dnsvigil watch: --report-every, --retain and --db-shed need --db\n", stderr);
+    if (w->report_every_ns && !w->db_path) {
+        fputs("dnsvigil watch: --report-every needs --db\n", stderr);
         goto usage_err;
-    }
-    if (w->filter) {
-        pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
-        struct bpf_program prog;
-        if (!dead || pcap_compile(dead, &prog, w->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-            fprintf(stderr, "dnsvigil watch: bad filter '%s'%s%s\n", w->filter, dead ? ": " : "",
-                    dead ? pcap_geterr(dead) : "");
-            if (dead)
-                pcap_close(dead);
-            goto usage_err;
-        }
-        pcap_freecode(&prog);
-        pcap_close(dead);
     }
     if (config_load(&w->rcfg, w->config, err, sizeof(err)) < 0) {
         fprintf(stderr, "dnsvigil watch: %s\n", err);
@@ -801,7 +739,7 @@ int cmd_watch(int argc, char **argv)
         w->jsonl = fopen(w->jsonl_path, "a");
         if (!w->jsonl) {
             log_msg(LOG_ERROR, "watch: cannot write %s: %s", w->jsonl_path, strerror(errno));
-            status = W_INTERNAL;
+            status = EXIT_INTERNAL;
             goto out;
         }
     } else if (!w->tui) {
@@ -818,7 +756,7 @@ int cmd_watch(int argc, char **argv)
                               .syslog = w->rules && w->syslog_on};
         if (run_init(&w->run, &ro, err, sizeof(err)) < 0) {
             log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INTERNAL;
+            status = EXIT_INTERNAL;
             goto out;
         }
     }
@@ -829,12 +767,12 @@ int cmd_watch(int argc, char **argv)
         w->live = cap_live_open(&w->lcfg, err, sizeof(err));
         if (!w->live) {
             log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INTERNAL;
+            status = EXIT_INTERNAL;
             goto out;
         }
         run_set_inputs(&w->run, w->ifaces, w->nifaces);
     } else if (run_inputs(&w->run, &w->replay, 1) != 1) {
-        status = W_INPUT;
+        status = EXIT_INPUT;
         goto out;
     }
     snap_pub_init(&w->pub, w->live ? cap_live_names(w->live) : w->replay, w->live != NULL,
@@ -843,13 +781,13 @@ int cmd_watch(int argc, char **argv)
     if (w->output && !(w->out = fopen(w->output, "w"))) {
         /* Opened now: after the privileges are gone the directory may not be writable. */
         log_msg(LOG_ERROR, "watch: cannot write %s: %s", w->output, strerror(errno));
-        status = W_INTERNAL;
+        status = EXIT_INTERNAL;
         goto out;
     }
     if (w->db_path) {
         if (run_store_open(&w->run, w->db_path, err, sizeof(err)) < 0) {
             log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INTERNAL;
+            status = EXIT_INTERNAL;
             goto out;
         }
         if (w->retain_ns) {
@@ -863,7 +801,7 @@ int cmd_watch(int argc, char **argv)
         w->follow[i] = srvlog_follow(w->logs[i], w->log_fmt, err, sizeof(err));
         if (!w->follow[i]) {
             log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INPUT;
+            status = EXIT_INPUT;
             goto out;
         }
     }
@@ -871,7 +809,7 @@ int cmd_watch(int argc, char **argv)
         w->dnstap = cap_dnstap_listen(w->dnstap_path, err, sizeof(err));
         if (!w->dnstap) {
             log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INTERNAL;
+            status = EXIT_INTERNAL;
             goto out;
         }
     }
@@ -879,14 +817,14 @@ int cmd_watch(int argc, char **argv)
         w->metrics = rep_metrics_bind(w->metrics_addr, &w->pub, err, sizeof(err));
         if (!w->metrics) {
             log_msg(LOG_ERROR, "watch: %s", err);
-            status = W_INTERNAL;
+            status = EXIT_INTERNAL;
             goto out;
         }
     }
 
     if (drop_privileges(w, err, sizeof(err)) < 0) {
         log_msg(LOG_ERROR, "watch: %s", err);
-        status = W_INTERNAL;
+        status = EXIT_INTERNAL;
         goto out;
     }
 
@@ -903,12 +841,12 @@ int cmd_watch(int argc, char **argv)
         run_store_begin(&w->run, w->live != NULL, w->db_shed,
                         w->live ? cap_live_names(w->live) : NULL, "watch", err, sizeof(err)) < 0) {
         log_msg(LOG_ERROR, "watch: %s", err);
-        status = W_INTERNAL;
+        status = EXIT_INTERNAL;
         goto out;
     }
     if (w->metrics && rep_metrics_run(w->metrics) < 0) {
         log_msg(LOG_ERROR, "watch: cannot start the metrics thread");
-        status = W_INTERNAL;
+        status = EXIT_INTERNAL;
         goto out;
     }
     memset(&sa, 0, sizeof(sa));
@@ -936,18 +874,18 @@ int cmd_watch(int argc, char **argv)
         log_set_level(LOG_WARN);
     }
     if (run_store_end(&w->run,
-                      sig_stop          ? "stopped"
-                      : status == W_OK_ ? "complete"
-                                        : "input-errors",
+                      sig_stop            ? "stopped"
+                      : status == EXIT_OK ? "complete"
+                                          : "input-errors",
                       0) < 0 &&
-        status == W_OK_)
-        status = W_INTERNAL;
+        status == EXIT_OK)
+        status = EXIT_INTERNAL;
     if (w->out) {
         FILE *f = w->out;
         run_summary(&w->run, f, true, false, 10);
         if (fclose(f) != 0) {
             log_msg(LOG_ERROR, "watch: writing %s failed: %s", w->output, strerror(errno));
-            status = W_INTERNAL;
+            status = EXIT_INTERNAL;
         }
         w->out = NULL;
     }
@@ -982,5 +920,5 @@ out:
 usage_err:
     fputs("Try 'dnsvigil watch --help'.\n", stderr);
     free(w);
-    return W_USAGE;
+    return EXIT_USAGE;
 }
