@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the rule engine and what it stands on: alerts merged by key, updated at
+ * most once per update interval, closed after the quiet period of packet time (through the
+ * engine's dispatcher sink, driven by xfr-failed with transfer outcomes); configuration
+ * errors named with file and line; the bounded per-key table; the dispatcher's windows
+ * (aligned, gaps filled with empty windows, log events counted in their window). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../analyze/dispatch.h"
+#include "../../analyze/xfr.h"
+#include "../../capture/cap.h"
+#include "../../capture/srvlog.h"
+#include "../../common/dnsnum.h"
+#include "../../rules/config.h"
+#include "../../rules/engine.h"
+#include "../../rules/ktab.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SEC 1000000000ull
+#define T0 (1795392000ull * SEC) /* 2026-11-23T00:00:00Z */
+
+/* ---- alerts ---- */
+
+struct seen {
+    unsigned n;
+    char state[16][16], key[16][128];
+    uint64_t last[16];
+};
+
+static void record(void *user, struct engine_alert *a)
+{
+    struct seen *s = user;
+    if (s->n < 16) {
+        snprintf(s->state[s->n], sizeof(s->state[0]), "%s", a->state);
+        snprintf(s->key[s->n], sizeof(s->key[0]), "%s", a->key);
+        s->last[s->n] = a->last_ns;
+    }
+    s->n++;
+}
+
+static void failed_xfr(struct disp_sink *sink, const char *zone, uint8_t last_octet, uint64_t ts)
+{
+    struct xfr_result x = {
+        .outcome = XFR_FAILED,
+        .why = XFR_WHY_RCODE,
+        .zone = zone,
+        .af = 4,
+        .proto = 6,
+        .client = {198, 51, 100, last_octet},
+        .server = {192, 0, 2, 53},
+        .qtype = DNS_T_AXFR,
+        .start_ns = ts,
+        .end_ns = ts,
+        .rcode = DNS_R_REFUSED,
+    };
+    sink->on_xfr(sink->user, &x);
+}
+
+static void window_end(struct disp_sink *sink, uint64_t end_ns)
+{
+    struct win_stats w;
+    memset(&w, 0, sizeof(w));
+    w.start_ns = end_ns - 60 * SEC;
+    w.end_ns = end_ns;
+    sink->on_window(sink->user, &w);
+}
+
+static void test_alert_merge_update_close(void **state)
+{
+    static struct dv_config cfg;
+    struct seen s = {0};
+    struct engine_alert_sink as = {.on_alert = record, .user = &s};
+    struct disp_sink sink;
+    char err[256];
+    struct engine *e;
+    (void)state;
+
+    config_defaults(&cfg); /* update every 60 s, close after 300 s quiet */
+    e = engine_new(&cfg, err, sizeof(err));
+    assert_non_null(e);
+    engine_add_alert_sink(e, &as);
+    engine_sink(e, &sink);
+    assert_null(sink.on_frame); /* what a sink does not take is NULL */
+
+    failed_xfr(&sink, "example.com.", 7, T0);
+    failed_xfr(&sink, "example.com.", 7, T0 + 10 * SEC); /* same key, within 60 s: merged */
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.state[0], "open");
+    failed_xfr(&sink, "example.com.", 7, T0 + 70 * SEC); /* 70 s after the last line: update */
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.state[1], "update");
+    assert_int_equal(s.last[1], T0 + 70 * SEC);
+    failed_xfr(&sink, "example.org.", 7, T0 + 80 * SEC); /* another key: its own alert */
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.state[2], "open");
+    assert_int_equal(engine_alert_count(e), 2);
+
+    /* Packet time moves on: nothing closes before 300 s of quiet, both after. */
+    window_end(&sink, T0 + 300 * SEC);
+    assert_int_equal(s.n, 3);
+    window_end(&sink, T0 + 370 * SEC);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.state[3], "closed");
+    assert_true(strstr(s.key[3], "example.com.") != NULL);
+    window_end(&sink, T0 + 380 * SEC);
+    assert_int_equal(s.n, 5);
+    assert_true(strstr(s.key[4], "example.org.") != NULL);
+
+    /* The same key after closing is a new alert. */
+    failed_xfr(&sink, "example.com.", 7, T0 + 400 * SEC);
+    assert_int_equal(s.n, 6);
+    assert_string_equal(s.state[5], "open");
+    assert_int_equal(engine_alert_count(e), 3);
+    engine_free(e);
+}
+
+/* ---- configuration ---- */
+
+static int load(const char *text, char *err, size_t errlen)
+{
+    static struct dv_config cfg;
+    char path[] = "/tmp/dv-rules-XXXXXX";
+    int fd = mkstemp(path), rc;
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    rc = config_load(&cfg, path, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+static void test_config_errors(void **state)
+{
+    char err[512];
+    (void)state;
+
+    assert_int_equal(load("[site]\ninternal_networks = 10.0.0.0/8\n", err, sizeof(err)), 0);
+    err[0] = 0;
+    assert_true(load("[site]\ninternal_networks = 10.0.0.0/40\n", err, sizeof(err)) < 0);
+    assert_true(strstr(err, ":2") != NULL); /* file:line */
+    err[0] = 0;
+    assert_true(load("[no-such-rule]\nenabled = true\n", err, sizeof(err)) < 0);
+    assert_true(strlen(err) > 0);
+    err[0] = 0;
+    assert_true(load("[poison-flood]\nno_such_param = 3\n", err, sizeof(err)) < 0);
+    assert_true(strstr(err, "no_such_param") != NULL);
+    err[0] = 0;
+    assert_true(load("[poison-flood]\nenabled = perhaps\n", err, sizeof(err)) < 0);
+    assert_true(strlen(err) > 0);
+    {
+        static struct dv_config cfg;
+        assert_true(config_load(&cfg, "/nonexistent/dnsvigil.ini", err, sizeof(err)) < 0);
+        assert_true(strstr(err, "/nonexistent/dnsvigil.ini") != NULL);
+    }
+}
+
+/* ---- the per-key table ---- */
+
+static void test_ktab_bounded(void **state)
+{
+    struct ktab t;
+    uint8_t a[4] = {192, 0, 2, 0};
+    (void)state;
+
+    assert_int_equal(ktab_init(&t, 4, sizeof(uint64_t)), 0);
+    for (uint8_t i = 0; i < 4; i++) {
+        struct ktab_key k;
+        a[3] = i;
+        k = ktab_addr_key(4, a, NULL, 0);
+        uint64_t *v = ktab_get(&t, &k, true);
+        assert_non_null(v);
+        assert_int_equal(*v, 0); /* created zero-filled */
+        *v = 100 + i;
+    }
+    {
+        struct ktab_key k;
+        a[3] = 9;
+        k = ktab_addr_key(4, a, NULL, 0);
+        assert_null(ktab_get(&t, &k, true)); /* full: refused, counted */
+        assert_int_equal(t.refused, 1);
+        a[3] = 2;
+        k = ktab_addr_key(4, a, NULL, 0);
+        uint64_t *v = ktab_get(&t, &k, false);
+        assert_non_null(v);
+        assert_int_equal(*v, 102);
+        uint8_t af = 0;
+        assert_memory_equal(ktab_key_addr(&k, &af), a, 4);
+        assert_int_equal(af, 4);
+    }
+    {
+        /* The extra bytes are part of the key. */
+        struct ktab_key k1 = ktab_addr_key(4, a, "x", 1), k2 = ktab_addr_key(4, a, "y", 1);
+        assert_memory_not_equal(&k1, &k2, sizeof(k1));
+    }
+    assert_int_equal(t.n, 4);
+    ktab_clear(&t);
+    assert_int_equal(t.n, 0);
+    {
+        struct ktab_key k = ktab_addr_key(4, a, NULL, 0);
+        assert_null(ktab_get(&t, &k, false));
+        assert_non_null(ktab_get(&t, &k, true));
+    }
+    ktab_free(&t);
+}
+
+/* ---- windows ---- */
+
+struct wins {
+    unsigned n;
+    uint64_t start[16], end[16], log_queries[16];
+};
+
+static void on_win(void *user, const struct win_stats *w)
+{
+    struct wins *s = user;
+    if (s->n < 16) {
+        s->start[s->n] = w->start_ns;
+        s->end[s->n] = w->end_ns;
+        s->log_queries[s->n] = w->log_events[SL_QUERY];
+    }
+    s->n++;
+}
+
+static void log_query(struct dispatch *d, uint64_t ts)
+{
+    static struct srvlog_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = SL_QUERY;
+    ev.ts_ns = ts;
+    disp_log(d, &ev);
+}
+
+static void test_windows(void **state)
+{
+    static struct cap_stats cs;
+    struct disp_config cfg;
+    struct wins w = {0};
+    struct disp_sink sink = {.on_window = on_win, .user = &w};
+    struct dispatch *d;
+    (void)state;
+
+    disp_config_defaults(&cfg); /* 60 s windows */
+    d = disp_new(&cfg, &cs);
+    assert_non_null(d);
+    disp_add_sink(d, &sink);
+    log_query(d, T0 + 5 * SEC);
+    log_query(d, T0 + 59 * SEC);
+    assert_int_equal(w.n, 0);
+    log_query(d, T0 + 60 * SEC); /* closes [0, 60) */
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.start[0], T0);
+    assert_int_equal(w.end[0], T0 + 60 * SEC);
+    assert_int_equal(w.log_queries[0], 2);
+    log_query(d, T0 + 250 * SEC); /* [60,120) with one, then two empty windows */
+    assert_int_equal(w.n, 4);
+    assert_int_equal(w.log_queries[1], 1);
+    assert_int_equal(w.start[2], T0 + 120 * SEC);
+    assert_int_equal(w.log_queries[2], 0);
+    assert_int_equal(w.start[3], T0 + 180 * SEC);
+    disp_time(d, T0 + 100 * SEC); /* time never goes back */
+    assert_int_equal(w.n, 4);
+    disp_finish(d); /* the last window [240, 300) */
+    assert_int_equal(w.n, 5);
+    assert_int_equal(w.start[4], T0 + 240 * SEC);
+    assert_int_equal(w.log_queries[4], 1);
+    disp_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alert_merge_update_close),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_ktab_bounded),
+        cmocka_unit_test(test_windows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
