@@ -120,21 +120,47 @@ row() { # row LABEL LINE [PAIRED-RATIOS]
     echo "Store wall-time cost: median of the $pairs ratios of each --db run to the two-thread run just before it $(median <<<"$dbcost" | awk '{ printf "%+.0f%%", 100 * ($1 - 1) }') (all: $dbcost); median paired ratio to the floor with --db over without: $(awk -v a="$(median <<<"${ratios[db]}")" -v b="$(median <<<"${ratios[t2]}")" 'BEGIN { printf "%+.0f%%", 100 * (a - b) / b }')."
     echo
     jq -r --arg t "$(secs "${bestl[db]}")" --arg f "$(secs "${bestl[t2]}")" '.store |
-        "Store: \(.rows) rows in \(.batches) transactions, \((.rows / ($t | tonumber)) | floor) rows/s; "
-        + "\(.rrsets_new) passive-DNS RRs; detail dropped (writer behind): \(.dropped.transactions) transactions, "
-        + "\(.dropped.messages) answer messages; "
-        + "windows and alerts dropped: \(.dropped.windows + .dropped.alerts). "
-        + "Best times: analyze --db takes \((100 * (($t | tonumber) - ($f | tonumber)) / ($f | tonumber)) | round)% longer than without.\n"' \
+        "Store (complete, the default for files: nothing shed, the analysis waits for the writer; "
+        + "nearly every answer of this mix is a new RRset): \(.rows) rows in \(.batches) transactions, "
+        + "\(.messages) answer messages, \(.rrsets_new) passive-DNS RRs; best run \($t) s: "
+        + "\((.rows / ($t | tonumber)) | floor) rows/s, \((($t | tonumber) / ($f | tonumber)) * 100 | round / 100)x "
+        + "the time without --db; shed: \([.dropped.windows, .dropped.transactions, .dropped.messages, .dropped.events, .dropped.alerts, .dropped.top] | add).\n"' \
         "$out/db.json"
-    # The writer's own throughput: --db-complete makes the analysis wait for it, so every
-    # answer of the mix is written (nearly every one a new RRset).
-    rm -f "$out/bench.db" "$out/bench.db-wal" "$out/bench.db-shm"
-    lc=$("$B" run "${A[@]}" --db-complete -o "$out/db-complete.json" --db "$out/bench.db" "$cap")
-    rm -f "$out/bench.db" "$out/bench.db-wal" "$out/bench.db-shm"
-    jq -r --arg t "$(secs "$lc")" --arg f "$(secs "${bestl[t2]}")" '.store |
-        "Store with --db-complete (nothing shed, the analysis waits for the writer): \(.rows) rows in \(.batches) transactions, "
-        + "\(.messages) answer messages, \(.rrsets_new) passive-DNS RRs, in \($t) s: \((.rows / ($t | tonumber)) | floor) rows/s, "
-        + "\((($t | tonumber) / ($f | tonumber)) * 10 | round / 10)x the time without --db.\n"' "$out/db-complete.json"
+    # Real resolver traffic: dnsperf through Unbound and NSD, recorded once (bench/resolver.sh).
+    res="$out/resolver.pcap"
+    if [ ! -s "$res" ] && [ "$(id -u)" = 0 ] && command -v dnsperf >/dev/null; then
+        "$top/bench/resolver.sh" "$res" >"$out/resolver.ports" 2>"$out/resolver.log" || rm -f "$res"
+    fi
+    if [ -s "$res" ]; then
+        ports=$(cat "$out/resolver.ports")
+        rc=""
+        for _ in $(seq 1 "$pairs"); do
+            l0=$("$B" run "${A[@]}" -p "$ports" "$res")
+            rm -f "$out/res.db" "$out/res.db-wal" "$out/res.db-shm"
+            l1=$("$B" run "${A[@]}" -p "$ports" -o "$out/res.json" --db "$out/res.db" "$res")
+            rc+="$(awk -v a="$(secs "$l1")" -v b="$(secs "$l0")" 'BEGIN{printf "%.3f", a / b}') "
+        done
+        rm -f "$out/res.db" "$out/res.db-wal" "$out/res.db-shm"
+        jq -r --arg r "$(median <<<"$rc")" --arg all "$rc" --arg n "$(awk '{print $2}' <<<"$l0")" '.store |
+            "Real resolver (\($n) packets of dnsperf through Unbound and NSD, bench/resolver.sh): the complete store costs \($r)x "
+            + "the run without it (median of paired runs: \($all)); \(.rows) rows, \(.rrsets_new) RRsets from "
+            + "\(.rrsets_new + .rrsets_seen_again) answer records, \(.messages) answer messages.\n"' "$out/res.json"
+    else
+        echo "Real resolver: no capture (bench/resolver.sh needs root, nsd, unbound, dnsperf, tcpdump)."
+        echo
+    fi
+    # The code before this change, if given (BENCH_BASE=path/to/old/dnsvigil): paired runs of
+    # the default path (two threads, no store) on the mix.
+    if [ -n "${BENCH_BASE:-}" ] && [ -x "$BENCH_BASE" ]; then
+        br=""
+        for _ in $(seq 1 "$pairs"); do
+            lb=$("$B" run "$BENCH_BASE" analyze --no-progress --json --threads 2 "$cap")
+            lc=$("$B" run "${A[@]}" --threads 2 "$cap")
+            br+="$(awk -v a="$(secs "$lc")" -v b="$(secs "$lb")" 'BEGIN{printf "%.3f", a / b}') "
+        done
+        echo "Default path against BENCH_BASE ($BENCH_BASE), two threads, no store: median paired ratio $(median <<<"$br") (all: $br)."
+        echo
+    fi
     echo "Random-subdomain flood: $(basename "$sub"), $(awk '{print $2}' <<<"$subfloor") packets, $names_n unique names:"
     echo
     echo "| path | packets/s | ns/packet | best / best floor | median paired ratio | CPU / wall | peak RSS MiB |"

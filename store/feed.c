@@ -102,28 +102,7 @@ void feed_logs_flush(struct feed_logs *fl)
 static void on_alert(void *user, struct engine_alert *a)
 {
     db_store *db = user;
-    struct db_alert d = {
-        .id = a->id,
-        .rule = a->rule,
-        .reference = a->reference,
-        .severity = a->severity,
-        .state = a->state,
-        .key = a->key,
-        .summary = a->summary,
-        .client = a->client,
-        .server = a->server,
-        .victim = a->victim,
-        .zone = a->zone,
-        .qname = a->qname,
-        .evidence = a->evidence,
-        .evidence_file = a->evidence_file,
-        .first_ns = a->first_ns,
-        .last_ns = a->last_ns,
-        .count = a->count,
-        .threshold = a->threshold,
-        .observed = a->observed,
-    };
-    db_alert(db, &d);
+    db_alert(db, a);
 }
 
 void feed_alert_sink(db_store *db, struct engine_alert_sink *sink)

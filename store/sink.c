@@ -284,7 +284,7 @@ static void strs_put(char *p, const char *const *v, unsigned n)
     }
 }
 
-void db_alert(db_store *s, const struct db_alert *a)
+void db_alert(db_store *s, const struct engine_alert *a)
 {
     const char *v[ALERT_STRS] = {a->rule,    a->reference, a->severity,     a->state,  a->key,
                                  a->summary, a->client,    a->server,       a->victim, a->zone,

@@ -12,6 +12,7 @@
 #define DV_ANALYZE_STORE_H
 
 #include "../analyze/dispatch.h"
+#include "../rules/engine.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -72,15 +73,6 @@ struct db_run_end {
     const char *loss_json; /* {"name": n, ...} */
 };
 
-/* An alert line (mirrors the rule engine's view; analyze/ does not include rules/). */
-struct db_alert {
-    unsigned id;
-    const char *rule, *reference, *severity, *state, *key, *summary;
-    const char *client, *server, *victim, *zone, *qname, *evidence, *evidence_file;
-    uint64_t first_ns, last_ns, count;
-    double threshold, observed;
-};
-
 typedef struct db_store db_store;
 
 /* Opens (creating or upgrading) the database. A database written by a newer dnsvigil is
@@ -95,7 +87,7 @@ void db_sink(db_store *s, struct disp_sink *sink);
 
 /* Queues an alert line and a top-list entry (kind "clients", "servers", "qnames",
  * "registered_domains"). */
-void db_alert(db_store *s, const struct db_alert *a);
+void db_alert(db_store *s, const struct engine_alert *a);
 void db_top(db_store *s, const char *kind, unsigned rank, const char *name, uint64_t count);
 
 /* Queues a server log event (log_event table): source "bind", "unbound", "nsd", "knot";

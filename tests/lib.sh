@@ -77,6 +77,26 @@ sys_capture_stop() {
     wait "$SYS_CAP_PID" 2>/dev/null
 }
 
+# sys_unbound_conf DIR PORT: the start of an Unbound configuration in DIR/unbound.conf, its
+# server: clause listening on 127.0.0.1#PORT with everything (pid, log) under DIR; the caller
+# appends its own server lines and clauses.
+sys_unbound_conf() {
+    cat >"$1/unbound.conf" <<CONF
+server:
+    interface: 127.0.0.1@$2
+    port: $2
+    username: ""
+    chroot: ""
+    directory: "$1"
+    pidfile: "$1/unbound.pid"
+    logfile: "$1/unbound.log"
+    use-syslog: no
+    do-not-query-localhost: no
+    module-config: "iterator"
+    access-control: 127.0.0.0/8 allow
+CONF
+}
+
 # sys_nsd_start PORT: NSD on 127.0.0.1#PORT serving $tmp/example.test.zone (written by the
 # caller), in the foreground of a background job, everything under $tmp.
 sys_nsd_start() {

@@ -108,22 +108,11 @@ zone:
   - domain: refused.test
     master: primary
 CONF
-cat >"$tmp/ub/unbound.conf" <<CONF
-server:
-    interface: 127.0.0.1@$PU
-    port: $PU
-    username: ""
-    chroot: ""
-    directory: "$tmp/ub"
-    pidfile: "$tmp/ub/unbound.pid"
-    logfile: "$tmp/ub/unbound.log"
-    use-syslog: no
+sys_unbound_conf "$tmp/ub" "$PU"
+cat >>"$tmp/ub/unbound.conf" <<CONF
     log-queries: yes
     log-replies: yes
     verbosity: 1
-    do-not-query-localhost: no
-    module-config: "iterator"
-    access-control: 127.0.0.0/8 allow
 local-zone: "lab.test." static
 local-data: "www.lab.test. 300 IN A 192.0.2.99"
 remote-control:

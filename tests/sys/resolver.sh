@@ -22,20 +22,9 @@ pr=$((30000 + RANDOM % 10000))
     echo "txt IN TXT \"v=spf1 -all\""
     for i in $(seq 1 200); do echo "h$i IN A 192.0.2.$((i % 250 + 1))"; echo "h$i IN AAAA 2001:db8::$i"; done
 } >"$tmp/example.test.zone"
-cat >"$tmp/unbound.conf" <<CONF
-server:
-    interface: 127.0.0.1@$pr
-    port: $pr
+sys_unbound_conf "$tmp" "$pr"
+cat >>"$tmp/unbound.conf" <<CONF
     do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$tmp"
-    pidfile: "$tmp/unbound.pid"
-    use-syslog: no
-    logfile: "$tmp/unbound.log"
-    do-not-query-localhost: no
-    access-control: 127.0.0.0/8 allow
-    module-config: "iterator"
     num-threads: 1
     prefetch: no
     cache-max-ttl: 30

@@ -11,22 +11,11 @@ sys_need sys/timeline unbound dig tcpdump || exit 0
 sys_setup
 port=$((20000 + RANDOM % 20000))
 mkdir -p "$tmp/ub"
-cat >"$tmp/ub/unbound.conf" <<CONF
-server:
-    interface: 127.0.0.1@$port
-    port: $port
-    username: ""
-    chroot: ""
-    directory: "$tmp/ub"
-    pidfile: "$tmp/ub/unbound.pid"
-    logfile: "$tmp/ub/unbound.log"
-    use-syslog: no
+sys_unbound_conf "$tmp/ub" "$port"
+cat >>"$tmp/ub/unbound.conf" <<CONF
     log-queries: yes
     log-replies: yes
     verbosity: 1
-    do-not-query-localhost: no
-    module-config: "iterator"
-    access-control: 127.0.0.0/8 allow
 local-zone: "lab.test." static
 local-data: "lab.test. 300 IN SOA ns.lab.test. host.lab.test. 1 3600 900 604800 300"
 local-data: "www.lab.test. 300 IN A 192.0.2.99"

@@ -23,5 +23,8 @@ for b in "${bins[@]}"; do
     if [ $rc -ne 0 ] && ! grep -q "FAILED" <<<"$out"; then
         fail "unit/$mod" "exit $rc: $(tail -5 <<<"$out")"
     fi
-    grep -q "FAILED\|ERROR" <<<"$out" && sed 's/^/    /' <<<"$out" | tail -20
+    if grep -q "FAILED\|ERROR" <<<"$out"; then
+        sed 's/^/    /' <<<"$out" | tail -20
+    fi
 done
+exit 0 # the failures are recorded; run_all.sh counts them

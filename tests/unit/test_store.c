@@ -179,16 +179,16 @@ static void run(const char *db, const char *key, uint64_t t0, unsigned nwin, uin
         sink.on_window(sink.user, &w);
     }
     {
-        struct db_alert a = {.id = 0,
-                             .rule = "error-ratio",
-                             .reference = "BSI APP.3.6.A15",
-                             .severity = "high",
-                             .state = "open",
-                             .key = "k",
-                             .summary = "s",
-                             .evidence = "{}",
-                             .first_ns = t0,
-                             .last_ns = t0};
+        struct engine_alert a = {.id = 0,
+                                 .rule = "error-ratio",
+                                 .reference = "BSI APP.3.6.A15",
+                                 .severity = "high",
+                                 .state = "open",
+                                 .key = "k",
+                                 .summary = "s",
+                                 .evidence = "{}",
+                                 .first_ns = t0,
+                                 .last_ns = t0};
         db_alert(s, &a);
         a.state = "closed";
         a.last_ns = t0 + 60 * SEC;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Store shedding during watch, forced for real: another process holds the database's write
 # lock (sqlite3, BEGIN IMMEDIATE) for a few seconds while `watch -r mix.pcap --db-shed`
-# replays a 3,000,000-packet resolver mix at full speed, so the writer waits on the lock,
+# replays a 2,000,000-packet resolver mix at full speed, so the writer waits on the lock,
 # the ring fills and passive DNS is shed. After the replay (--linger), the metrics endpoint's
 # dnsvigil_store_detail_dropped_total must be greater than 0 and equal the drop figures of
 # the JSON summary (store.dropped), and the store must hold what the summary says it wrote.
@@ -11,7 +11,7 @@ tmp=$(mktemp -d)
 chmod 777 "$tmp"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-"$TOP/$BUILD/tests/gen" bench "$tmp/mix.pcap" 3000000 >/dev/null 2>&1
+"$TOP/$BUILD/tests/gen" bench "$tmp/mix.pcap" 2000000 >/dev/null 2>&1
 chmod 644 "$tmp/mix.pcap"
 port=$((20000 + RANDOM % 20000))
 "$DNSVIGIL" watch -r "$tmp/mix.pcap" --speed 0 --daemon --no-syslog --linger 15 --db-shed \
