@@ -74,15 +74,17 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     s->srv.slot = calloc(SRV_SLOTS, sizeof(*s->srv.slot));
     s->psrv.slot = calloc(SRV_SLOTS, sizeof(*s->psrv.slot));
     s->srv_rows = calloc(SRV_SLOTS, sizeof(*s->srv_rows));
-    s->pdns = calloc(PDNS_SLOTS, sizeof(*s->pdns));
-    s->pdns_dirty = calloc(PDNS_SLOTS, sizeof(*s->pdns_dirty));
-    s->wrow = calloc(PDNS_SLOTS, sizeof(*s->wrow));
-    s->pdns_epoch = 1;
+    /* Big, but touched only as far as the run's RRsets reach (malloc maps them lazily). */
+    s->pdns = malloc(PDNS_MAX * sizeof(*s->pdns));
+    s->pdns_dirty = malloc(PDNS_MAX * sizeof(*s->pdns_dirty));
+    s->wrow = calloc(PDNS_MAX, sizeof(*s->wrow));
+    s->pidx_cap = PDNS_IDX_MIN;
+    s->pidx = calloc(s->pidx_cap, sizeof(*s->pidx));
     s->prow = malloc(PDNS_BATCH * sizeof(*s->prow));
     s->porder = malloc(PDNS_BATCH * sizeof(*s->porder));
     s->parena = malloc(PDNS_ARENA);
-    if (!s->srv.slot || !s->psrv.slot || !s->srv_rows || !s->pdns || !s->pdns_dirty || !s->prow ||
-        !s->porder || !s->parena) {
+    if (!s->srv.slot || !s->psrv.slot || !s->srv_rows || !s->pdns || !s->pdns_dirty || !s->pidx ||
+        !s->prow || !s->porder || !s->parena) {
         st_err(err, errlen, s->path, "out of memory");
         return ERR_NOMEM;
     }
@@ -233,6 +235,7 @@ void db_close(db_store *s)
     free(s->srv_rows);
     free(s->pdns);
     free(s->pdns_dirty);
+    free(s->pidx);
     free(s->wrow);
     free(s->prow);
     free(s->porder);

@@ -50,10 +50,14 @@
 #define COMPLETE_BATCH_ROWS 1000000
 #define COMPLETE_CACHE "PRAGMA cache_size=-262144" /* 256 MiB */
 #define SRV_SLOTS 1024                             /* servers per window (power of two) */
-#define SRV_ROWS 32            /* server rows written per window; the rest go to "other" */
-#define PDNS_SLOTS (1u << 22)  /* RRsets remembered (3/4 of it used at most) */
-#define PDNS_BATCH (1u << 18)  /* new RRsets inserted at once, sorted by name */
-#define PDNS_ARENA (32u << 20) /* their text */
+#define SRV_ROWS 32         /* server rows written per window; the rest go to "other" */
+#ifndef PDNS_MAX            /* (a test build makes it small, to start over often) */
+#define PDNS_MAX (3u << 20) /* RRsets remembered at once (then the table starts over) */
+#endif
+#define PDNS_IDX_MIN (1u << 14) /* the hash index's first size; it doubles up to ... */
+#define PDNS_IDX_MAX (1u << 22) /* ... this (entries use three quarters at most) */
+#define PDNS_BATCH (1u << 18)   /* new RRsets inserted at once, sorted by name */
+#define PDNS_ARENA (32u << 20)  /* their text */
 
 enum rec_kind {
     REC_WINDOW = 1, /* 0 is the ring's padding */
@@ -122,7 +126,7 @@ struct rec_srv {
 struct pdns_ent {
     uint64_t key;
     uint64_t last_ns;
-    uint32_t pending, epoch;
+    uint32_t pending;
 };
 
 /* A batch row in the sort: what decides most comparisons and what the insert loop needs
@@ -176,9 +180,13 @@ struct db_store {
     int64_t run_id;
     struct spsc q;    /* analysis -> writer: every record, in the order of the input */
     uint32_t backoff; /* passive-DNS records still to shed without a look (after a full ring) */
-    struct pdns_ent *pdns; /* the analysis's RRsets (PDNS_SLOTS) */
-    uint32_t pdns_used, pdns_epoch;
-    uint32_t *pdns_dirty; /* slots with pending repeats */
+    /* The analysis's RRsets: entries by id (0, 1, ... in order of first sighting: the writer
+     * keeps their rows by the same id), found through a hash index of ids + 1 that starts
+     * small and doubles, so a few thousand RRsets stay in the caches. */
+    struct pdns_ent *pdns; /* PDNS_MAX, touched only as far as used */
+    uint32_t pdns_used;
+    uint32_t *pidx, pidx_cap;
+    uint32_t *pdns_dirty; /* ids with pending repeats */
     uint32_t ndirty;
     bool clear_due;            /* the table is full: cleared once the writer can be told */
     uint64_t pmessages, pseen; /* answer messages handed on, repeats counted */
@@ -202,8 +210,9 @@ struct db_store {
     struct timespec tx_start;
     struct srv_table srv; /* this window's rows, merged from the producer's */
     struct srv_agg *srv_rows;
-    int64_t *wrow;     /* by slot: the RRset's rowid, -(batch index + 1) while in the batch, 0 */
-    bool pdns_cleared; /* the table was cleared in this run: look forgotten RRsets up */
+    int64_t *wrow;         /* by id: the RRset's rowid, -(batch index + 1) while in the batch, 0 */
+    uint32_t wrow_hi;      /* ids below this may be set */
+    bool pdns_cleared;     /* the table was cleared in this run: look forgotten RRsets up */
     struct pdns_row *prow; /* PDNS_BATCH new RRsets */
     uint32_t nprow;
     struct prow_ord *porder; /* the batch's sort order */

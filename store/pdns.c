@@ -63,9 +63,28 @@ static bool pdns_clear(db_store *s)
     if (!st_rec_begin(s, REC_RRSET_CLEAR, DB_DROP_N, 0, ROOM_ALL))
         return false;
     st_rec_end(s, false);
-    s->pdns_epoch++;
+    memset(s->pidx, 0, s->pidx_cap * sizeof(*s->pidx));
     s->pdns_used = 0;
     s->clear_due = false;
+    return true;
+}
+
+/* Doubles the hash index (ids stay: only the index is rebuilt). False without memory. */
+static bool pidx_grow(db_store *s)
+{
+    uint32_t cap = s->pidx_cap * 2, mask = cap - 1;
+    uint32_t *n = calloc(cap, sizeof(*n));
+    if (!n)
+        return false;
+    for (uint32_t id = 0; id < s->pdns_used; id++) {
+        uint32_t at = (uint32_t)(s->pdns[id].key & mask);
+        while (n[at])
+            at = (at + 1) & mask;
+        n[at] = id + 1;
+    }
+    free(s->pidx);
+    s->pidx = n;
+    s->pidx_cap = cap;
     return true;
 }
 
@@ -84,29 +103,33 @@ static bool pdns_note(db_store *s, const struct dns_msg *m, const struct dns_rr 
 
     if (!key)
         return true;
-    for (uint32_t i = 0; i < 64; i++) {
-        uint32_t at = (uint32_t)((key + i) & (PDNS_SLOTS - 1));
-        struct pdns_ent *c = &s->pdns[at];
-        if (c->epoch != s->pdns_epoch) {
-            e = c, slot = at;
+    for (;;) {
+        uint32_t mask = s->pidx_cap - 1, i;
+        for (i = 0; i < 64; i++) {
+            uint32_t at = (uint32_t)((key + i) & mask), v = s->pidx[at];
+            if (!v) {
+                slot = at;
+                break;
+            }
+            struct pdns_ent *c = &s->pdns[v - 1];
+            if (c->key == key) {
+                if (c->pending++ == 0)
+                    s->pdns_dirty[s->ndirty++] = v - 1;
+                c->last_ns = meta->ts_ns > c->last_ns ? meta->ts_ns : c->last_ns;
+                s->pseen++;
+                return true;
+            }
+        }
+        bool crowded = i == 64 || s->pdns_used >= s->pidx_cap / 4 * 3;
+        if (!crowded && s->pdns_used < PDNS_MAX && !s->clear_due)
             break;
-        }
-        if (c->key == key) {
-            if (c->pending++ == 0)
-                s->pdns_dirty[s->ndirty++] = at;
-            c->last_ns = meta->ts_ns > c->last_ns ? meta->ts_ns : c->last_ns;
-            s->pseen++;
-            return true;
-        }
-    }
-    if (!e || s->pdns_used >= PDNS_SLOTS / 4 * 3)
+        if (crowded && s->pidx_cap < PDNS_IDX_MAX && !s->clear_due && pidx_grow(s))
+            continue; /* look again in the bigger index */
         s->clear_due = true;
-    if (s->clear_due) {
         if (!pdns_clear(s))
             return false;
-        slot = (uint32_t)(key & (PDNS_SLOTS - 1));
-        e = &s->pdns[slot];
     }
+    e = &s->pdns[s->pdns_used];
     if ((rr->type == DNS_T_A && rr->rdlen == 4) || (rr->type == DNS_T_AAAA && rr->rdlen == 16)) {
         /* The common case without ldns's allocations. */
         dns_name_to_str(owner, olen, name, sizeof(name));
@@ -123,7 +146,7 @@ static bool pdns_note(db_store *s, const struct dns_msg *m, const struct dns_rr 
         return false;
     r->key = key;
     r->ts_ns = meta->ts_ns;
-    r->slot = slot;
+    r->slot = s->pdns_used; /* the id */
     r->ln = (uint16_t)ln, r->lt = (uint16_t)lt, r->lr = (uint16_t)lr, r->ls = (uint16_t)ls;
     char *p = (char *)(r + 1);
     memcpy(p, name, ln + 1);
@@ -132,10 +155,9 @@ static bool pdns_note(db_store *s, const struct dns_msg *m, const struct dns_rr 
     memcpy(p + lr + 1, srv, ls + 1);
     st_rec_end(s, false);
     e->key = key;
-    e->epoch = s->pdns_epoch;
     e->pending = 0;
     e->last_ns = meta->ts_ns;
-    s->pdns_used++;
+    s->pidx[slot] = ++s->pdns_used;
     return true;
 }
 
@@ -402,7 +424,8 @@ void st_w_clear(db_store *s)
 {
     st_tx_begin(s);
     st_pdns_batch(s);
-    memset(s->wrow, 0, PDNS_SLOTS * sizeof(*s->wrow));
+    memset(s->wrow, 0, s->wrow_hi * sizeof(*s->wrow));
+    s->wrow_hi = 0;
     s->pdns_cleared = true;
     s->stats.pdns_flushes++;
 }
@@ -469,6 +492,10 @@ void st_w_rrset(db_store *s, const struct rec_rrset *r)
     row->name8 = 0;
     for (size_t i = 0; i < 8; i++)
         row->name8 = row->name8 << 8 | (i < r->ln ? (uint8_t)name[i] : 0);
+    if (r->slot >= PDNS_MAX)
+        return;
     s->wrow[r->slot] = -(int64_t)s->nprow - 1;
+    if (r->slot >= s->wrow_hi)
+        s->wrow_hi = r->slot + 1;
     s->nprow++;
 }
