@@ -141,7 +141,7 @@ row() { # row LABEL LINE [PAIRED-RATIOS]
             rc+="$(awk -v a="$(secs "$l1")" -v b="$(secs "$l0")" 'BEGIN{printf "%.3f", a / b}') "
         done
         rm -f "$out/res.db" "$out/res.db-wal" "$out/res.db-shm"
-        jq -r --arg r "$(median <<<"$rc")" --arg all "$rc" --arg n "$(awk '{print $2}' <<<"$l0")" '.store |
+        jq -r --arg r "$(median <<<"$rc")" --arg all "$rc" --arg n "$(jq .capture.packets "$out/res.json")" '.store |
             "Real resolver (\($n) packets of dnsperf through Unbound and NSD, bench/resolver.sh): the complete store costs \($r)x "
             + "the run without it (median of paired runs: \($all)); \(.rows) rows, \(.rrsets_new) RRsets from "
             + "\(.rrsets_new + .rrsets_seen_again) answer records, \(.messages) answer messages.\n"' "$out/res.json"
@@ -189,7 +189,7 @@ row() { # row LABEL LINE [PAIRED-RATIOS]
         valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.two" \
             "$top/dnsvigil" analyze --no-progress --json --threads 2 "$small" >/dev/null 2>&1
         valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.db" \
-            "$top/dnsvigil" analyze --no-progress --json --threads 2 --db "$out/cg-store.db" "$small" >/dev/null 2>&1
+            "$top/dnsvigil" analyze --no-progress --json --threads 2 --db-shed --db "$out/cg-store.db" "$small" >/dev/null 2>&1
         # Which file is which thread: by the function each thread runs.
         thr() { # thr PREFIX FUNCTION -> instructions of the thread that ran FUNCTION
             local f
@@ -202,12 +202,12 @@ row() { # row LABEL LINE [PAIRED-RATIOS]
         r2=$(thr "$out/cg.two" back_thread)
         d1=$(sed -n 's/^summary: //p' "$out/cg.db-01")
         d2=$(thr "$out/cg.db" back_thread)
-        d3=$(thr "$out/cg.db" writer)
+        d3=$(thr "$out/cg.db" st_writer)
         awk -v a="$r1" -v b="$r2" -v one="$i2" -v f="$i0" 'BEGIN {
             printf "Two threads (callgrind, same packets): the reading thread runs %.0f instructions per packet (%.2fx the floor), the flow thread %.0f (%.2fx); together %.0f%% of one thread'"'"'s count.\n\n",
                 a / 200000, a / f, b / 200000, b / f, 100 * (a + b) / one }'
         awk -v a="$d1" -v b="$d2" -v c="$d3" -v r1="$r1" -v r2="$r2" 'BEGIN {
-            printf "Store (callgrind, same packets, --db): reading thread %.0f instructions per packet (%+.1f%%), flow thread %.0f (%+.1f%%, it feeds the store), writer thread %.0f.\n\n",
+            printf "Store (callgrind, same packets, --db --db-shed: under callgrind the threads take turns, so a complete store would count the waits): reading thread %.0f instructions per packet (%+.1f%%), flow thread %.0f (%+.1f%%, it feeds the store), writer thread %.0f.\n\n",
                 a / 200000, 100 * (a - r1) / r1, b / 200000, 100 * (b - r2) / r2, c / 200000 }'
         rm -f "$out/cg.two"* "$out/cg.db"* "$out/cg-store.db"*
     fi
