@@ -5,6 +5,7 @@
  *   pdns.c    passive DNS: the analysis side's RRset table, the writer's sorted batches
  *   writer.c  the writer thread: records -> rows, transactions
  *   admin.c   a run's start and end, retention, vacuum, `db info`, input keys
+ *   query.c   the report's queries (query.h: what they fill)
  *
  * The SQLite store: the analysis's records -> one ring (common/spsc) -> the writer thread ->
  * batched transactions.
