@@ -545,4 +545,3 @@ int db_report_collect(sqlite3 *db, struct rep *r, char *err, size_t errlen)
     q_health(db, r);
     return 0;
 }
-

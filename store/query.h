@@ -23,7 +23,6 @@ struct rep_opts;
 enum { RC_FORMERR, RC_SERVFAIL, RC_NXDOMAIN, RC_NOTIMP, RC_REFUSED, RC_OTHER, RC_N };
 extern const int rc_code[RC_N];
 
-
 struct totals {
     bool have; /* any window in the period */
     uint64_t windows, queries, responses, noerror, rc[RC_N], errors, edns_errors, edns, tc;
@@ -65,7 +64,6 @@ struct top_item {
     char name[256];
     uint64_t count;
 };
-
 
 #define TOP_KINDS 4
 extern const char *const top_kinds[TOP_KINDS];
