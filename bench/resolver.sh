@@ -30,20 +30,7 @@ pr=$((30000 + RANDOM % 10000))
         [ $((i % 50)) = 0 ] && echo "w$i IN CNAME h$i"
     done
 } >"$tmp/example.test.zone"
-sys_unbound_conf "$tmp" "$pr"
-cat >>"$tmp/unbound.conf" <<CONF
-    do-daemonize: no
-    num-threads: 1
-    prefetch: no
-    cache-max-ttl: 10
-    cache-max-negative-ttl: 10
-    local-zone: "test." nodefault
-remote-control:
-    control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: 127.0.0.1@$pa
-CONF
+sys_unbound_forwarder "$tmp" "$pr" "$pa" 10
 sys_nsd_start "$pa"
 unbound -d -c "$tmp/unbound.conf" >>"$tmp/unbound.log" 2>&1 &
 SYS_PIDS+=($!)

@@ -97,6 +97,25 @@ server:
 CONF
 }
 
+# sys_unbound_forwarder DIR PORT UPSTREAM TTL: an Unbound on 127.0.0.1#PORT (configured in
+# DIR) forwarding everything, root included, to 127.0.0.1#UPSTREAM, caching at most TTL s.
+sys_unbound_forwarder() {
+    sys_unbound_conf "$1" "$2"
+    cat >>"$1/unbound.conf" <<CONF
+    do-daemonize: no
+    num-threads: 1
+    prefetch: no
+    cache-max-ttl: $4
+    cache-max-negative-ttl: $4
+    local-zone: "test." nodefault
+remote-control:
+    control-enable: no
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@$3
+CONF
+}
+
 # sys_nsd_start PORT: NSD on 127.0.0.1#PORT serving $tmp/example.test.zone (written by the
 # caller), in the foreground of a background job, everything under $tmp.
 sys_nsd_start() {

@@ -22,20 +22,7 @@ pr=$((30000 + RANDOM % 10000))
     echo "txt IN TXT \"v=spf1 -all\""
     for i in $(seq 1 200); do echo "h$i IN A 192.0.2.$((i % 250 + 1))"; echo "h$i IN AAAA 2001:db8::$i"; done
 } >"$tmp/example.test.zone"
-sys_unbound_conf "$tmp" "$pr"
-cat >>"$tmp/unbound.conf" <<CONF
-    do-daemonize: no
-    num-threads: 1
-    prefetch: no
-    cache-max-ttl: 30
-    cache-max-negative-ttl: 30
-    local-zone: "test." nodefault
-remote-control:
-    control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: 127.0.0.1@$pa
-CONF
+sys_unbound_forwarder "$tmp" "$pr" "$pa" 30
 sys_nsd_start "$pa"
 unbound -d -c "$tmp/unbound.conf" >>"$tmp/unbound.log" 2>&1 &
 SYS_PIDS+=($!)
