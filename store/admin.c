@@ -35,15 +35,25 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     st_now(now, sizeof(now));
     if (st_exec(s->db, "BEGIN IMMEDIATE", err, errlen) < 0)
         return ERR_DB;
-    /* The same inputs again: the earlier run and all its rows go (ON DELETE CASCADE). */
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM run WHERE run_key=?1", -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_text(st, 1, ri->run_key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto out;
-    if (sqlite3_changes(s->db) > 0)
-        log_msg(LOG_INFO, "store: replacing the earlier analysis of the same input");
-    sqlite3_finalize(st);
+    /* The same inputs again: the earlier run and all its rows go (ON DELETE CASCADE; its
+     * passive DNS by its id range). */
+    for (int i = 0; i < 2; i++) {
+        static const char *const del[] = {
+            "DELETE FROM rrset WHERE id BETWEEN (SELECT rrset_lo FROM run WHERE run_key=?1) AND "
+            "(SELECT rrset_hi FROM run WHERE run_key=?1) AND run_id=(SELECT id FROM run WHERE "
+            "run_key=?1)",
+            "DELETE FROM run WHERE run_key=?1",
+        };
+        if (sqlite3_prepare_v2(s->db, del[i], -1, &st, NULL) != SQLITE_OK)
+            goto out;
+        sqlite3_bind_text(st, 1, ri->run_key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto out;
+        if (i == 1 && sqlite3_changes(s->db) > 0)
+            log_msg(LOG_INFO, "store: replacing the earlier analysis of the same input");
+        sqlite3_finalize(st);
+        st = NULL;
+    }
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO run(run_key,sensor,source,inputs,started,window_s,version) "
                            "VALUES(?1,?2,?3,?4,?5,?6,?7)",
@@ -59,6 +69,7 @@ int db_begin_run(db_store *s, const struct db_run_info *ri, char *err, size_t er
     if (sqlite3_step(st) != SQLITE_DONE)
         goto out;
     s->run_id = sqlite3_last_insert_rowid(s->db);
+    s->rrset_lo = s->rrset_hi = s->rrset_hi_stored = 0;
     if (st_exec(s->db, "COMMIT", err, errlen) < 0)
         goto out_nomsg;
     sqlite3_finalize(st);
@@ -168,6 +179,11 @@ const struct db_stats *db_get_stats(const db_store *s)
     return &s->stats;
 }
 
+/* The runs retention deletes: finished, ended before the cut, no windows or alerts left. */
+#define RUN_GONE(r)                                                                              \
+    r ".status != 'running' AND " r ".last_ns < ?1 AND NOT EXISTS (SELECT 1 FROM window_stats w " \
+      "WHERE w.run_id=" r ".id) AND NOT EXISTS (SELECT 1 FROM alert a WHERE a.run_id=" r ".id)"
+
 int db_retain(db_store *s, uint64_t max_age_ns, uint64_t *deleted)
 {
     static const char *const del[] = {
@@ -177,9 +193,11 @@ int db_retain(db_store *s, uint64_t max_age_ns, uint64_t *deleted)
         "DELETE FROM zone WHERE last_ns < ?1",
         "DELETE FROM xfr WHERE end_ns < ?1",
         "DELETE FROM log_event WHERE ts_ns < ?1",
-        "DELETE FROM run WHERE status != 'running' AND last_ns < ?1 AND NOT EXISTS (SELECT 1 FROM "
-        "window_stats w WHERE w.run_id=run.id) AND NOT EXISTS (SELECT 1 FROM alert a WHERE "
-        "a.run_id=run.id)",
+        /* A run's RRsets lie within its span, so the third statement took them, except when
+         * the run ended before its last window was stored (a crash): those go with the run. */
+        "DELETE FROM rrset WHERE id IN (SELECT x.id FROM run r JOIN rrset x ON x.id BETWEEN "
+        "r.rrset_lo AND r.rrset_hi AND x.run_id=r.id WHERE " RUN_GONE("r") ")",
+        "DELETE FROM run WHERE " RUN_GONE("run"),
     };
     sqlite3_stmt *st = NULL;
     int64_t newest = 0;

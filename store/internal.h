@@ -170,6 +170,7 @@ enum stmt_id {
     ST_XFR,
     ST_TOP,
     ST_RUN_SPAN,
+    ST_RUN_RRSETS,
     ST_LOGEV,
     ST_N
 };
@@ -179,6 +180,9 @@ struct db_store {
     char path[1024];
     sqlite3_stmt *st[ST_N];
     int64_t run_id;
+    /* The ids of the run's passive-DNS rows (writer): stored in run at each commit, so that
+     * replacing or pruning the run finds its rows without an index on run_id. */
+    int64_t rrset_lo, rrset_hi, rrset_hi_stored;
     struct spsc q;    /* analysis -> writer: every record, in the order of the input */
     uint32_t backoff; /* passive-DNS records still to shed without a look (after a full ring) */
     /* The analysis's RRsets: entries by id (0, 1, ... in order of first sighting: the writer

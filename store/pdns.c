@@ -386,6 +386,10 @@ void st_pdns_batch(db_store *s)
             st_step(s, ST_RRSET_NEW);
             rowid = sqlite3_last_insert_rowid(s->db);
             s->stats.pdns_new++;
+            if (!s->rrset_lo)
+                s->rrset_lo = rowid;
+            if (rowid > s->rrset_hi)
+                s->rrset_hi = rowid;
         }
         if (s->wrow[r->slot] == -(int64_t)s->porder[i].idx - 1)
             s->wrow[r->slot] = rowid;

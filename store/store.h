@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 /* What the records lost when the writer fell behind, by kind. */
 #define DB_DROP_KINDS(X)                                                                           \

@@ -61,6 +61,16 @@ void st_tx_commit(db_store *s)
     if (!s->in_tx)
         return;
     st_pdns_batch(s);
+    if (s->rrset_hi != s->rrset_hi_stored) { /* the run's id range (not a row of its facts) */
+        sqlite3_stmt *st = s->st[ST_RUN_RRSETS];
+        sqlite3_bind_int64(st, 1, s->run_id);
+        sqlite3_bind_int64(st, 2, s->rrset_lo);
+        sqlite3_bind_int64(st, 3, s->rrset_hi);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            st_sql_fail(s, st_sql[ST_RUN_RRSETS]);
+        sqlite3_reset(st);
+        s->rrset_hi_stored = s->rrset_hi;
+    }
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         st_sql_fail(s, "COMMIT");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

@@ -107,8 +107,9 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(q1(path("v1.db"), "SELECT count(*) FROM rrset"), 0);
 }
 
-/* v2 -> v3: passive DNS moves to a rowid table; the rows stay, the primary key goes and the
- * run index comes. */
+/* v2 -> v4: passive DNS moves to a table of its own ids; the rows stay (in run order, so a
+ * run's rows are its id range, recorded in run), rows of runs gone go, the name index stays
+ * and neither the primary key nor a run index remains. */
 static void test_migrate_from_v2(void **state)
 {
     char err[256];
@@ -117,21 +118,30 @@ static void test_migrate_from_v2(void **state)
     assert_int_equal(db_create_version(path("v2.db"), 2, err, sizeof(err)), 0);
     exec_sql(path("v2.db"),
              "INSERT INTO run(id,run_key,sensor,source,started) VALUES(3,'k','h','packets','x');"
+             "INSERT INTO run(id,run_key,sensor,source,started) VALUES(4,'l','h','packets','x');"
              "INSERT INTO rrset(run_id,key,name,type,rdata,server,first_ns,last_ns,count) "
-             "VALUES(3,11,'b.test.','A','192.0.2.2','192.0.2.53',5,9,4),"
+             "VALUES(4,12,'c.test.','A','192.0.2.3','192.0.2.53',5,9,1),"
+             "(3,11,'b.test.','A','192.0.2.2','192.0.2.53',5,9,4),"
+             "(9,13,'gone.test.','A','192.0.2.9','192.0.2.53',5,9,1),"
              "(3,10,'a.test.','A','192.0.2.1','192.0.2.53',1,2,7);");
     s = db_open(path("v2.db"), err, sizeof(err));
-    assert_non_null(s);
+    if (!s)
+        fail_msg("%s", err);
     db_close(s);
     assert_int_equal(q1(path("v2.db"), "PRAGMA user_version"), DB_SCHEMA_VERSION);
     assert_int_equal(q1(path("v2.db"), "SELECT sum(count) FROM rrset WHERE run_id=3"), 11);
     assert_int_equal(q1(path("v2.db"), "SELECT count FROM rrset WHERE name='a.test.'"), 7);
+    assert_int_equal(q1(path("v2.db"), "SELECT count(*) FROM rrset WHERE run_id=9"), 0);
     assert_int_equal(q1(path("v2.db"), "SELECT count(*) FROM sqlite_master WHERE type='index' "
                                        "AND name IN ('rrset_run','rrset_name')"),
-                     2);
-    /* A run deleted takes its passive DNS with it. */
-    exec_sql(path("v2.db"), "PRAGMA foreign_keys=ON; DELETE FROM run WHERE id=3;");
-    assert_int_equal(q1(path("v2.db"), "SELECT count(*) FROM rrset"), 0);
+                     1);
+    assert_int_equal(q1(path("v2.db"), "SELECT count(*) FROM sqlite_master WHERE name='rrset' "
+                                       "AND sql LIKE '%REFERENCES%'"),
+                     0);
+    assert_int_equal(q1(path("v2.db"), "SELECT rrset_hi-rrset_lo FROM run WHERE id=3"), 1);
+    assert_int_equal(q1(path("v2.db"), "SELECT count(*) FROM rrset x JOIN run r ON x.id BETWEEN "
+                                       "r.rrset_lo AND r.rrset_hi AND x.run_id=r.id"),
+                     3);
 }
 
 static void test_newer_refused(void **state)
@@ -285,17 +295,17 @@ static size_t answer(uint8_t *w, uint8_t last_octet)
     return o;
 }
 
-static void test_pdns(void **state)
+/* One run of three answers (two of the same RR) with key, into db. */
+static void pdns_run(const char *db, const char *key)
 {
     char err[256];
     struct disp_sink sink;
-    struct db_run_info ri = {.run_key = "p", .source = "packets", .window_ns = 60 * SEC};
+    struct db_run_info ri = {.run_key = key, .source = "packets", .window_ns = 60 * SEC};
     struct db_run_end re = {.status = "complete", .loss_json = "{}"};
     struct cap_meta meta = {.af = 4, .proto = 17, .sport = 53, .dport = 4000};
     uint8_t wire[128];
     struct dns_msg m;
-    db_store *s = db_open(path("p.db"), err, sizeof(err));
-    (void)state;
+    db_store *s = db_open(db, err, sizeof(err));
 
     assert_non_null(s);
     assert_int_equal(db_begin_run(s, &ri, err, sizeof(err)), 0);
@@ -310,12 +320,29 @@ static void test_pdns(void **state)
     }
     assert_int_equal(db_end_run(s, &re), 0);
     db_close(s);
+}
+
+static void test_pdns(void **state)
+{
+    (void)state;
+    pdns_run(path("p.db"), "p");
     assert_int_equal(q1(path("p.db"), "SELECT count(*) FROM rrset"), 2);
     assert_int_equal(q1(path("p.db"), "SELECT count FROM rrset WHERE rdata='192.0.2.7'"), 2);
     assert_int_equal(q1(path("p.db"), "SELECT last_ns-first_ns FROM rrset WHERE "
                                       "rdata='192.0.2.7' AND name='www.example.' AND type='A' "
                                       "AND server='10.0.0.53'"),
                      (int64_t)SEC);
+    /* Another input adds its rows; the first input again replaces its own rows (found by
+     * the id range its run records), not the other's. */
+    pdns_run(path("p.db"), "q");
+    assert_int_equal(q1(path("p.db"), "SELECT count(*) FROM rrset"), 4);
+    pdns_run(path("p.db"), "p");
+    assert_int_equal(q1(path("p.db"), "SELECT count(*) FROM rrset"), 4);
+    assert_int_equal(q1(path("p.db"), "SELECT count(DISTINCT run_id) FROM rrset"), 2);
+    assert_int_equal(q1(path("p.db"), "SELECT count(*) FROM rrset WHERE run_id NOT IN (SELECT id "
+                                      "FROM run)"),
+                     0);
+    assert_int_equal(q1(path("p.db"), "SELECT sum(rrset_hi-rrset_lo+1) FROM run"), 4);
 }
 
 static void test_input_key_and_duration(void **state)
