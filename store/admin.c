@@ -180,8 +180,8 @@ const struct db_stats *db_get_stats(const db_store *s)
 }
 
 /* The runs retention deletes: finished, ended before the cut, no windows or alerts left. */
-#define RUN_GONE(r)                                                                              \
-    r ".status != 'running' AND " r ".last_ns < ?1 AND NOT EXISTS (SELECT 1 FROM window_stats w " \
+#define RUN_GONE(r)                                                                                \
+    r ".status != 'running' AND " r ".last_ns < ?1 AND NOT EXISTS (SELECT 1 FROM window_stats w "  \
       "WHERE w.run_id=" r ".id) AND NOT EXISTS (SELECT 1 FROM alert a WHERE a.run_id=" r ".id)"
 
 int db_retain(db_store *s, uint64_t max_age_ns, uint64_t *deleted)

@@ -223,7 +223,8 @@ sqlite3 *st_open(const char *path, char *err, size_t errlen)
     /* WAL: readers (reports) do not block the writer; synchronous=NORMAL keeps every
      * committed transaction across a process crash (the WAL is in the OS page cache). */
     if (st_exec(db,
-                "PRAGMA page_size=16384;PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+                "PRAGMA page_size=16384;PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA "
+                "foreign_keys=ON;"
                 "PRAGMA cache_size=-8192;PRAGMA wal_autocheckpoint=4000;",
                 err, errlen) < 0) {
         char msg[512];
