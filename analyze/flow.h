@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The flow store: matches each response to its query by transport, client address/port,
  * server address/port, transaction ID and question, on packet time. Outcomes: answered
- * (with latency), unanswered (time-out), unsolicited, duplicate, question mismatch, and
- * evicted when the bounded table is full. Preallocated: no allocation per message. Hands
- * each finished transaction to a callback; does not judge it (that is rules/). */
+ * (with latency), unanswered (time-out), unsolicited, duplicate, question mismatch,
+ * evicted when the bounded table is full, and late (the answer to a query that timed out).
+ * Preallocated: no allocation per message. Hands each finished transaction to a callback;
+ * does not judge it (that is rules/). */
 #ifndef DV_ANALYZE_FLOW_H
 #define DV_ANALYZE_FLOW_H
 
@@ -19,6 +20,7 @@ enum flow_outcome {
     FLOW_DUPLICATE,    /* another response to a query already answered */
     FLOW_MISMATCH,     /* same ports and TXID as a pending query, different question */
     FLOW_EVICTED,      /* a pending query dropped because the table was full */
+    FLOW_LATE,         /* the response to a query that timed out (within late_grace_ns) */
     FLOW_OUTCOME_N
 };
 
@@ -28,7 +30,7 @@ struct flow_txn {
     enum flow_outcome outcome;
     uint64_t query_ns;    /* 0 when no query was seen (unsolicited) */
     uint64_t response_ns; /* 0 when no response (unanswered, evicted) */
-    uint64_t latency_ns;  /* answered only */
+    uint64_t latency_ns;  /* answered and late only */
     uint8_t af, proto;
     uint8_t client[16], server[16];
     uint16_t client_port, server_port, id, qtype;
@@ -43,8 +45,9 @@ struct flow_txn {
 typedef void (*flow_txn_fn)(void *user, const struct flow_txn *txn);
 
 struct flow_config {
-    uint32_t max_pending; /* queries remembered at once (answered ones stay for duplicates) */
-    uint64_t timeout_ns;  /* packet time a query waits for its response */
+    uint32_t max_pending;   /* queries remembered at once (answered ones stay for duplicates) */
+    uint64_t timeout_ns;    /* packet time a query waits for its response */
+    uint64_t late_grace_ns; /* after that, its answer is late, not unsolicited (0: off) */
 };
 
 void flow_config_defaults(struct flow_config *cfg);
@@ -77,6 +80,7 @@ void flow_flush(flow_store *f);
 struct flow_counts {
     uint64_t outcome[FLOW_OUTCOME_N];
     uint64_t query_retransmits;
+    uint64_t late_evicted; /* timed-out queries the late table dropped to make room */
     uint64_t pending;
 };
 void flow_get_counts(const flow_store *f, struct flow_counts *out);

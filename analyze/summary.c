@@ -174,13 +174,15 @@ static void json_sizes(struct json *j, const uint64_t *h)
     json_obj_end(j);
 }
 
-static void json_outcomes(struct json *j, const uint64_t *o, const uint64_t *retrans)
+static void json_outcomes(struct json *j, const uint64_t *o, const struct flow_counts *fc)
 {
     json_obj_begin(j, "transactions");
     for (int i = 0; i < FLOW_OUTCOME_N; i++)
         json_u64(j, flow_outcome_name((enum flow_outcome)i), o[i]);
-    if (retrans)
-        json_u64(j, "query_retransmits", *retrans);
+    if (fc) {
+        json_u64(j, "query_retransmits", fc->query_retransmits);
+        json_u64(j, "late_evicted", fc->late_evicted);
+    }
     json_obj_end(j);
 }
 
@@ -282,7 +284,7 @@ static void json_analysis(struct json *j, const struct summary_in *in)
     uint64_t p50 = 0, p95 = 0, p99 = 0, loss[LOSS_N];
 
     flow_get_counts(d->flow, &fc);
-    json_outcomes(j, fc.outcome, &fc.query_retransmits);
+    json_outcomes(j, fc.outcome, &fc);
     hist_percentile(&d->lat_total, 50, &p50);
     hist_percentile(&d->lat_total, 95, &p95);
     hist_percentile(&d->lat_total, 99, &p99);
@@ -467,13 +469,15 @@ void summary_text(FILE *f, const struct summary_in *in)
         flow_get_counts(d->flow, &fc);
         fprintf(f,
                 "\nTransactions         %llu answered, %llu unanswered, %llu unsolicited,\n"
-                "                     %llu duplicate, %llu question mismatch, %llu evicted\n",
+                "                     %llu duplicate, %llu question mismatch, %llu evicted,\n"
+                "                     %llu late (answers after the time-out)\n",
                 (unsigned long long)fc.outcome[FLOW_ANSWERED],
                 (unsigned long long)fc.outcome[FLOW_UNANSWERED],
                 (unsigned long long)fc.outcome[FLOW_UNSOLICITED],
                 (unsigned long long)fc.outcome[FLOW_DUPLICATE],
                 (unsigned long long)fc.outcome[FLOW_MISMATCH],
-                (unsigned long long)fc.outcome[FLOW_EVICTED]);
+                (unsigned long long)fc.outcome[FLOW_EVICTED],
+                (unsigned long long)fc.outcome[FLOW_LATE]);
         if (hist_percentile(&d->lat_total, 50, &p50)) {
             hist_percentile(&d->lat_total, 95, &p95);
             hist_percentile(&d->lat_total, 99, &p99);

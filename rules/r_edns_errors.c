@@ -31,13 +31,16 @@ static const struct rule_param params[] = {
     {"tc_ratio", RP_DOUBLE, 0.5, 0.01, 1, "share of UDP answers with TC that is a storm"},
     {"min_fallback", RP_INT, 3, 1, 1e9, "clients retrying without OPT after an EDNS failure"},
     {"fallback_window", RP_INT, 10, 1, 600, "seconds in which a retry counts as fallback"},
+    {"fallback_ratio", RP_DOUBLE, 0.01, 0, 1,
+     "share of the server's EDNS transactions that must fall back (time-outs under load "
+     "make a resolver retry without OPT now and then)"},
     {"max_servers", RP_INT, 1024, 1, 1e6, "servers tracked per window"},
     {0},
 };
 
 struct srv {
     uint64_t sig[S_N];
-    uint64_t plain_ok, udp_answers;
+    uint64_t plain_ok, udp_answers, edns_txns;
     char qname[128]; /* an example question */
 };
 
@@ -51,7 +54,7 @@ struct st {
     struct ktab servers; /* per window */
     struct ktab fails;   /* client + question of failed EDNS queries */
     uint64_t min[S_N];
-    double tc_ratio;
+    double tc_ratio, fb_ratio;
     uint64_t fb_ns;
 };
 
@@ -71,6 +74,7 @@ static int init(struct rule_ctx *rc)
         s->min[i] = (uint64_t)rule_param_int(rc, sig_params[i]);
     s->tc_ratio = rule_param_double(rc, "tc_ratio");
     s->fb_ns = (uint64_t)rule_param_int(rc, "fallback_window") * 1000000000ull;
+    s->fb_ratio = rule_param_double(rc, "fallback_ratio");
     rule_set_state(rc, s);
     return 0;
 }
@@ -125,14 +129,16 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
             memcpy(f->server, t->server, 16);
         }
     }
-    if (t->outcome != FLOW_ANSWERED)
-        return;
     k = ktab_addr_key(t->af, t->server, NULL, 0);
     v = ktab_get(&s->servers, &k, true);
     if (!v) {
         rule_count(rc, "servers_refused", 1);
         return;
     }
+    if (t->query_edns)
+        v->edns_txns++;
+    if (t->outcome != FLOW_ANSWERED)
+        return;
     if (m->rcode == DNS_R_BADVERS) {
         v->sig[S_BADVERS]++;
         if (m->has_question && !v->qname[0])
@@ -143,7 +149,10 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
         v->sig[S_EDNS_FAIL]++;
     if (!t->query_edns && m->rcode == DNS_R_NOERROR)
         v->plain_ok++;
-    if (t->query_edns && !m->has_opt && m->rcode != DNS_R_FORMERR && m->rcode != DNS_R_NOTIMP)
+    /* A header-only answer (Unbound's REFUSED to clients it does not serve) and REFUSED or
+     * NOTAUTH (policy, not the protocol) say nothing about EDNS support. */
+    if (t->query_edns && !m->has_opt && m->has_question && m->rcode != DNS_R_FORMERR &&
+        m->rcode != DNS_R_NOTIMP && m->rcode != DNS_R_REFUSED && m->rcode != DNS_R_NOTAUTH)
         v->sig[S_OPT_MISSING]++;
     if (t->resp_meta->proto == 17) {
         uint32_t limit = t->query_edns ? (t->query_udp_size < 512 ? 512 : t->query_udp_size) : 512;
@@ -176,6 +185,8 @@ static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
             fire[k] = v->sig[k] >= s->min[k];
             if (k == S_EDNS_FAIL)
                 fire[k] = fire[k] && v->plain_ok > 0; /* the server does work without OPT */
+            if (k == S_FALLBACK)
+                fire[k] = fire[k] && (double)v->sig[k] >= s->fb_ratio * (double)v->edns_txns;
             if (k == S_TC)
                 fire[k] = fire[k] && v->udp_answers &&
                           (double)v->sig[k] / (double)v->udp_answers >= s->tc_ratio;
@@ -196,8 +207,11 @@ static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
         for (int k = 0; k < S_N; k++)
             o += snprintf(ev + o, sizeof(ev) - (size_t)o, "\"%s\":%llu,", sig_names[k],
                           (unsigned long long)v->sig[k]);
-        snprintf(ev + o, sizeof(ev) - (size_t)o, "\"plain_answers_ok\":%llu,\"udp_answers\":%llu}",
-                 (unsigned long long)v->plain_ok, (unsigned long long)v->udp_answers);
+        snprintf(ev + o, sizeof(ev) - (size_t)o,
+                 "\"plain_answers_ok\":%llu,\"udp_answers\":%llu,"
+                 "\"edns_transactions\":%llu}",
+                 (unsigned long long)v->plain_ok, (unsigned long long)v->udp_answers,
+                 (unsigned long long)v->edns_txns);
         struct alert_in a = {
             .key = server,
             .severity = (fire[S_EDNS_FAIL] || fire[S_FRAGMENTED]) ? SEV_HIGH : SEV_WARNING,

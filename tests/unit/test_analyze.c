@@ -120,6 +120,64 @@ static void test_flow_outcomes(void **state)
     flow_free(f);
 }
 
+/* Late answers: the answer to a query that timed out, within the grace period, with the
+ * same ports, TXID and question, is late (once); after the grace, with another question, or
+ * a second time, it is unsolicited. A full late table drops its oldest (counted). */
+static void feed(flow_store *f, bool qr, uint16_t id, char q, uint16_t cport, uint64_t t)
+{
+    struct dns_msg m;
+    struct cap_meta mt;
+    msg(&m, qr, id, q);
+    mt = way(!qr, cport, t);
+    flow_message(f, &m, flow_question_hash(&m), flow_prefetch(f, &m, &mt), &mt);
+}
+
+static void test_flow_late(void **state)
+{
+    struct flow_config cfg = {
+        .max_pending = 4, .timeout_ns = 1000 * MS, .late_grace_ns = 5000 * MS};
+    struct seen s = {0};
+    flow_store *f = flow_new(&cfg, on_txn, &s);
+    struct flow_counts c;
+    (void)state;
+
+    feed(f, false, 1, 'a', 1000, 0);
+    feed(f, false, 2, 'b', 1001, 0);
+    feed(f, false, 3, 'c', 1002, 0);
+    feed(f, true, 1, 'a', 1000, 1500 * MS); /* 1.5 s after the query: late */
+    assert_int_equal(s.n[FLOW_UNANSWERED], 3);
+    assert_int_equal(s.n[FLOW_LATE], 1);
+    assert_int_equal(s.n[FLOW_UNSOLICITED], 0);
+    feed(f, true, 1, 'a', 1000, 1600 * MS); /* again: unsolicited */
+    feed(f, true, 2, 'z', 1001, 1700 * MS); /* another question: unsolicited */
+    assert_int_equal(s.n[FLOW_UNSOLICITED], 2);
+    feed(f, true, 2, 'b', 1001, 5900 * MS); /* 5.9 s: still within 1 s + 5 s */
+    assert_int_equal(s.n[FLOW_LATE], 2);
+    feed(f, true, 3, 'c', 1002, 6100 * MS); /* 6.1 s: past the grace */
+    assert_int_equal(s.n[FLOW_LATE], 2);
+    assert_int_equal(s.n[FLOW_UNSOLICITED], 3);
+    /* six time-outs through a late table of four: the two oldest go, counted */
+    for (uint16_t i = 0; i < 6; i++)
+        feed(f, false, (uint16_t)(10 + i), 'd', (uint16_t)(2000 + i), (7000 + i * 300) * MS);
+    flow_advance(f, 9600 * MS);
+    flow_get_counts(f, &c);
+    assert_int_equal(c.late_evicted, 2);
+    feed(f, true, 10, 'd', 2000, 9700 * MS);
+    feed(f, true, 15, 'd', 2005, 9700 * MS);
+    assert_int_equal(s.n[FLOW_LATE], 3);
+    assert_int_equal(s.n[FLOW_UNSOLICITED], 4);
+    /* without a grace period there are no late answers */
+    flow_free(f);
+    cfg.late_grace_ns = 0;
+    memset(&s, 0, sizeof(s));
+    f = flow_new(&cfg, on_txn, &s);
+    feed(f, false, 1, 'a', 1000, 0);
+    feed(f, true, 1, 'a', 1000, 1500 * MS);
+    assert_int_equal(s.n[FLOW_LATE], 0);
+    assert_int_equal(s.n[FLOW_UNSOLICITED], 1);
+    flow_free(f);
+}
+
 static void test_flow_eviction_and_flush(void **state)
 {
     struct flow_config cfg = {.max_pending = 4, .timeout_ns = 1000 * MS};
@@ -417,6 +475,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flow_outcomes),
+        cmocka_unit_test(test_flow_late),
         cmocka_unit_test(test_flow_eviction_and_flush),
         cmocka_unit_test(test_flow_index_churn),
         cmocka_unit_test(test_hist),
