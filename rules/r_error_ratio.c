@@ -6,7 +6,11 @@
  * it fires when the ratio exceeds mean + sigma * sd and mean + min_delta, with at least
  * min_queries transactions in the window (quiet periods never fire). Anomalous windows do
  * not teach the baseline; after quiet_windows normal windows the alert closes (the end of
- * the shift). */
+ * the shift). Until learn_windows windows are learned, a conservative prior stands in for the
+ * baseline: SERVFAIL, REFUSED, FORMERR and unanswered near 0, so a short incident capture
+ * (an upstream breaking a minute in) still fires above startup_limit; NXDOMAIN and the sum
+ * are not judged then (resolvers differ too much), but a start-up window above
+ * startup_nxdomain is an outlier and is not learned either. */
 #include "rule.h"
 
 #include "ktab.h"
@@ -34,6 +38,10 @@ static const struct rule_param params[] = {
     {"min_delta", RP_DOUBLE, 0.05, 0, 1, "ratio points above the mean that fire (0.05 = 5%)"},
     {"alpha", RP_DOUBLE, 0.2, 0.01, 1, "weight of a new window in the baseline (EWMA)"},
     {"quiet_windows", RP_INT, 2, 1, 1000, "normal windows after which the alert closes"},
+    {"startup_limit", RP_DOUBLE, 0.15, 0.01, 1,
+     "before learn_windows: SERVFAIL/REFUSED/FORMERR/unanswered share that fires"},
+    {"startup_nxdomain", RP_DOUBLE, 0.6, 0.01, 1,
+     "before learn_windows: NXDOMAIN share of an outlier window, not learned"},
     {"max_servers", RP_INT, 256, 1, 100000, "servers tracked (plus the overall figure)"},
     {0},
 };
@@ -51,7 +59,7 @@ struct st {
     struct srv all;
     uint64_t min_q;
     uint32_t learn, quiet;
-    double sigma, min_delta, alpha;
+    double sigma, min_delta, alpha, startup_limit, startup_nx;
 };
 
 static int init(struct rule_ctx *rc)
@@ -68,6 +76,8 @@ static int init(struct rule_ctx *rc)
     s->sigma = rule_param_double(rc, "sigma");
     s->min_delta = rule_param_double(rc, "min_delta");
     s->alpha = rule_param_double(rc, "alpha");
+    s->startup_limit = rule_param_double(rc, "startup_limit");
+    s->startup_nx = rule_param_double(rc, "startup_nxdomain");
     rule_set_state(rc, s);
     return 0;
 }
@@ -139,16 +149,26 @@ static void judge(struct rule_ctx *rc, struct st *s, struct srv *v, const char *
         v->txns = 0;
         return; /* too quiet to judge: neither fires nor teaches */
     }
-    for (int k = 0; k < K_N && v->learned >= s->learn; k++) {
+    bool startup = v->learned < s->learn, outlier = false;
+    for (int k = 0; k < K_N; k++) {
         double r = (double)v->err[k] / (double)v->txns;
-        double limit = v->mean[k] + s->sigma * sqrt(v->var[k]);
-        if (limit < v->mean[k] + s->min_delta)
-            limit = v->mean[k] + s->min_delta;
+        double mean = v->mean[k], limit = mean + s->sigma * sqrt(v->var[k]);
+        if (limit < mean + s->min_delta)
+            limit = mean + s->min_delta;
+        if (startup) {
+            if (k == K_NXDOMAIN || k == K_ALL) {
+                outlier = outlier || (k == K_NXDOMAIN && r > s->startup_nx);
+                continue;
+            }
+            /* the prior: near 0 (what was learned so far, if it is lower still) */
+            mean = v->learned && v->mean[k] < s->startup_limit / 2 ? v->mean[k] : 0;
+            limit = s->startup_limit;
+        }
         if (r > limit && (worst < 0 || r - limit > worst_ratio - worst_limit)) {
             anomalous = true;
             worst = k;
             worst_ratio = r;
-            worst_mean = v->mean[k];
+            worst_mean = mean;
             worst_limit = limit;
         }
     }
@@ -167,8 +187,9 @@ static void judge(struct rule_ctx *rc, struct st *s, struct srv *v, const char *
         for (int k = 0; k < K_N; k++)
             o += snprintf(ev + o, sizeof(ev) - (size_t)o, "%s\"%s\":%.4f", k ? "," : "",
                           kind_name(k), (double)v->err[k] / (double)v->txns);
-        snprintf(ev + o, sizeof(ev) - (size_t)o, "},\"baseline\":%.4f,\"windows\":%llu}",
-                 worst_mean, (unsigned long long)v->alert_windows);
+        snprintf(ev + o, sizeof(ev) - (size_t)o,
+                 "},\"baseline\":%.4f,\"baseline_from\":\"%s\",\"windows\":%llu}", worst_mean,
+                 startup ? "prior" : "learned", (unsigned long long)v->alert_windows);
         struct alert_in a = {
             .key = key,
             .severity = worst == K_NXDOMAIN ? SEV_WARNING : SEV_HIGH,
@@ -181,7 +202,7 @@ static void judge(struct rule_ctx *rc, struct st *s, struct srv *v, const char *
             .evidence = ev,
         };
         rule_emit(rc, &a);
-    } else {
+    } else if (!outlier) {
         for (int k = 0; k < K_N; k++) {
             double r = (double)v->err[k] / (double)v->txns;
             if (v->learned == 0) {

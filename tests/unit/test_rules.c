@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../analyze/dispatch.h"
+#include "../../analyze/flow.h"
 #include "../../analyze/xfr.h"
 #include "../../capture/cap.h"
 #include "../../capture/srvlog.h"
@@ -30,7 +31,7 @@
 
 struct seen {
     unsigned n;
-    char state[16][16], key[16][128];
+    char state[16][16], key[16][128], rule[16][32];
     uint64_t last[16];
 };
 
@@ -40,6 +41,7 @@ static void record(void *user, struct engine_alert *a)
     if (s->n < 16) {
         snprintf(s->state[s->n], sizeof(s->state[0]), "%s", a->state);
         snprintf(s->key[s->n], sizeof(s->key[0]), "%s", a->key);
+        snprintf(s->rule[s->n], sizeof(s->rule[0]), "%s", a->rule);
         s->last[s->n] = a->last_ns;
     }
     s->n++;
@@ -274,6 +276,79 @@ static void test_windows(void **state)
     disp_free(d);
 }
 
+/* ---- error-ratio on a short capture ---- */
+
+/* n transactions to 192.0.2.53 in the window that ends at end_ns, bad of them with rcode. */
+static void txns(struct disp_sink *sink, uint64_t end_ns, unsigned n, unsigned bad, uint8_t rcode)
+{
+    struct cap_meta meta = {.af = 4, .proto = 17, .src = {192, 0, 2, 53}, .dst = {198, 51, 100, 7}};
+    struct dns_msg m;
+    struct flow_txn t;
+    for (unsigned i = 0; i < n; i++) {
+        memset(&m, 0, sizeof(m));
+        m.has_header = m.qr = true;
+        m.rcode = i < bad ? rcode : DNS_R_NOERROR;
+        memset(&t, 0, sizeof(t));
+        t.outcome = FLOW_ANSWERED;
+        t.af = 4;
+        t.proto = 17;
+        memcpy(t.server, meta.src, 4);
+        memcpy(t.client, meta.dst, 4);
+        t.query_ns = end_ns - 50 * SEC + i * 1000;
+        t.response_ns = meta.ts_ns = t.query_ns + 1000;
+        t.response = &m;
+        t.resp_meta = &meta;
+        sink->on_txn(sink->user, &t);
+    }
+    window_end(sink, end_ns);
+}
+
+static unsigned count_rule(const struct seen *s, const char *rule, const char *key)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < s->n && i < 16; i++)
+        n += !strcmp(s->rule[i], rule) && (!key || !strcmp(s->key[i], key));
+    return n;
+}
+
+/* Before five windows are learned: SERVFAIL from 1% to 34% in the second minute fires
+ * (against the prior); clean minutes do not; an NXDOMAIN flood in start-up is not learned,
+ * so the same flood after learning still fires. */
+static void test_error_ratio_startup(void **state)
+{
+    static struct dv_config cfg;
+    struct seen s = {0};
+    struct engine_alert_sink as = {.on_alert = record, .user = &s};
+    struct disp_sink sink;
+    char err[256];
+    struct engine *e;
+    (void)state;
+
+    config_defaults(&cfg);
+    e = engine_new(&cfg, err, sizeof(err));
+    assert_non_null(e);
+    engine_add_alert_sink(e, &as);
+    engine_sink(e, &sink);
+    txns(&sink, T0 + 60 * SEC, 300, 3, DNS_R_SERVFAIL);
+    assert_int_equal(count_rule(&s, "error-ratio", NULL), 0);
+    txns(&sink, T0 + 120 * SEC, 300, 102, DNS_R_SERVFAIL);
+    assert_int_equal(count_rule(&s, "error-ratio", "192.0.2.53"), 1);
+    engine_free(e);
+
+    memset(&s, 0, sizeof(s));
+    e = engine_new(&cfg, err, sizeof(err));
+    assert_non_null(e);
+    engine_add_alert_sink(e, &as);
+    engine_sink(e, &sink);
+    txns(&sink, T0 + 60 * SEC, 300, 270, DNS_R_NXDOMAIN); /* start-up outlier */
+    for (unsigned w = 2; w <= 6; w++)
+        txns(&sink, T0 + w * 60 * SEC, 300, 30, DNS_R_NXDOMAIN);
+    assert_int_equal(count_rule(&s, "error-ratio", NULL), 0);
+    txns(&sink, T0 + 7 * 60 * SEC, 300, 270, DNS_R_NXDOMAIN);
+    assert_int_equal(count_rule(&s, "error-ratio", "192.0.2.53"), 1);
+    engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_ktab_bounded),
         cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_error_ratio_startup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
