@@ -21,6 +21,7 @@ static const struct rule_param params[] = {
 
 struct poll {
     uint64_t count;
+    uint8_t server[16];
     char zone[128];
 };
 
@@ -79,7 +80,20 @@ static void fire(struct rule_ctx *rc, const char *what, const char *zone, uint8_
     rule_emit(rc, &a);
 }
 
-/* SOA polling: per peer and zone; a transfer request resets it. */
+/* The polling key: the peer, and a hash of the server and the zone (a secondary polls its
+ * primary; a client that asks several servers for a zone's SOA once each, as dig or a
+ * monitor does, is not one). */
+static struct ktab_key poll_key(const struct flow_txn *t)
+{
+    uint64_t h = t->qhash, a, b;
+    memcpy(&a, t->server, 8);
+    memcpy(&b, t->server + 8, 8);
+    h ^= (a * 0x9e3779b97f4a7c15ull) ^ ((b + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull);
+    h ^= h >> 29;
+    return ktab_addr_key(t->af, t->client, &h, 7);
+}
+
+/* SOA polling: per peer, server and zone; a transfer request resets it. */
 static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
 {
     struct st *s = rule_state(rc);
@@ -88,15 +102,17 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
     struct poll *p;
 
     if (t->qtype == DNS_T_SOA && t->outcome == FLOW_ANSWERED && m->has_question) {
-        k = ktab_addr_key(t->af, t->client, &t->qhash, 7);
+        k = poll_key(t);
         p = ktab_get(&s->polls, &k, true);
-        if (p && ++p->count >= s->min_polls && !p->zone[0])
+        if (p && ++p->count >= s->min_polls && !p->zone[0]) {
             dns_name_to_str(m->qname, m->qname_len, p->zone, sizeof(p->zone));
+            memcpy(p->server, t->server, 16);
+        }
         return;
     }
     if (!dns_is_xfr(t->qtype) || (t->outcome != FLOW_ANSWERED && t->outcome != FLOW_DUPLICATE))
         return;
-    k = ktab_addr_key(t->af, t->client, &t->qhash, 7);
+    k = poll_key(t);
     p = ktab_get(&s->polls, &k, false);
     if (p)
         p->count = 0;
@@ -154,13 +170,14 @@ static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
         struct poll *p = ktab_val_at(&s->polls, i);
         uint8_t af;
         const uint8_t *client = ktab_key_addr(ktab_key_at(&s->polls, i), &af);
-        char c[48], key[200], summary[256], ev[128];
+        char c[48], sv[48], key[260], summary[300], ev[128];
         if (p->count < s->min_polls)
             continue;
         rule_addr(af, client, c);
-        snprintf(key, sizeof(key), "soa-poll|%s|%s", p->zone, c);
+        rule_addr(af, p->server, sv);
+        snprintf(key, sizeof(key), "soa-poll|%s|%s|%s", p->zone, c, sv);
         snprintf(summary, sizeof(summary),
-                 "%s polled the SOA of %s %llu times without a zone transfer", c, p->zone,
+                 "%s polled the SOA of %s at %s %llu times without a zone transfer", c, p->zone, sv,
                  (unsigned long long)p->count);
         snprintf(ev, sizeof(ev), "{\"reason\":\"soa refresh without transfer\",\"polls\":%llu}",
                  (unsigned long long)p->count);
@@ -169,6 +186,7 @@ static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
                              .ts_ns = w->end_ns,
                              .summary = summary,
                              .client = c,
+                             .server = sv,
                              .zone = p->zone,
                              .count = p->count,
                              .threshold = (double)s->min_polls,

@@ -349,6 +349,69 @@ static void test_error_ratio_startup(void **state)
     engine_free(e);
 }
 
+/* ---- xfr-failed: SOA polling is one peer and one server ---- */
+
+static void soa_query(struct disp_sink *sink, uint8_t server_octet, uint64_t ts)
+{
+    struct cap_meta meta = {.af = 4, .proto = 17, .src = {192, 0, 2, server_octet}};
+    static const uint8_t qname[] = "\x07"
+                                   "example"
+                                   "\x03"
+                                   "org";
+    struct dns_msg m;
+    struct flow_txn t;
+    memset(&m, 0, sizeof(m));
+    m.has_header = m.qr = m.has_question = m.has_qtype = true;
+    memcpy(m.qname_buf, qname, sizeof(qname));
+    m.qname = m.qname_buf;
+    m.qname_len = sizeof(qname);
+    m.qtype = DNS_T_SOA;
+    m.qclass = 1;
+    memset(&t, 0, sizeof(t));
+    t.outcome = FLOW_ANSWERED;
+    t.af = 4;
+    t.proto = 17;
+    t.qtype = DNS_T_SOA;
+    t.qhash = flow_question_hash(&m);
+    memcpy(t.server, meta.src, 4);
+    memcpy(t.client, (uint8_t[]){198, 51, 100, 9}, 4);
+    t.query_ns = ts;
+    t.response_ns = meta.ts_ns = ts + 1000;
+    t.response = &m;
+    t.resp_meta = &meta;
+    sink->on_txn(sink->user, &t);
+}
+
+/* dig or a monitor asking six servers for the SOA once each (twice in a minute) is no
+ * secondary; six polls of one server without a transfer are. */
+static void test_xfr_soa_polling(void **state)
+{
+    static struct dv_config cfg;
+    struct seen s = {0};
+    struct engine_alert_sink as = {.on_alert = record, .user = &s};
+    struct disp_sink sink;
+    char err[256];
+    struct engine *e;
+    (void)state;
+
+    config_defaults(&cfg);
+    e = engine_new(&cfg, err, sizeof(err));
+    assert_non_null(e);
+    engine_add_alert_sink(e, &as);
+    engine_sink(e, &sink);
+    for (int round = 0; round < 2; round++)
+        for (uint8_t srv = 1; srv <= 6; srv++)
+            soa_query(&sink, srv, T0 + (uint64_t)(round * 20 + srv) * SEC);
+    window_end(&sink, T0 + 60 * SEC);
+    assert_int_equal(count_rule(&s, "xfr-failed", NULL), 0);
+    for (int i = 0; i < 6; i++)
+        soa_query(&sink, 1, T0 + (uint64_t)(70 + i * 5) * SEC);
+    window_end(&sink, T0 + 120 * SEC);
+    assert_int_equal(count_rule(&s, "xfr-failed", NULL), 1);
+    assert_non_null(strstr(s.key[0], "192.0.2.1"));
+    engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_ktab_bounded),
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_error_ratio_startup),
+        cmocka_unit_test(test_xfr_soa_polling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
