@@ -41,11 +41,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1;
+static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1, hup_stops, sig_hung_up;
 
 static void on_sig(int sig)
 {
-    if (sig == SIGHUP)
+    /* With the view, SIGHUP is the terminal hanging up (SSH or tmux closed): stop. Without
+     * it (--daemon, no terminal), it asks to reopen the alerts file (logrotate). */
+    if (sig == SIGHUP && hup_stops)
+        sig_stop = sig_hung_up = 1;
+    else if (sig == SIGHUP)
         sig_hup = 1;
     else if (sig == SIGUSR1)
         sig_usr1 = 1;
@@ -119,8 +123,10 @@ static void usage(FILE *f)
           "      --chroot DIR       also change root to DIR\n"
           "      --allow-root       allow the analysis to run as root (--user root)\n"
           "\n"
-          "Signals: SIGTERM/SIGINT stop (the store is flushed, exit 0), SIGHUP reopens\n"
-          "--alerts-jsonl, SIGUSR1 writes a status line to standard error and syslog.\n"
+          "Signals: SIGTERM/SIGINT stop (the store is flushed, exit 0); with the view, SIGHUP\n"
+          "(the terminal hung up) stops too, as does a terminal that goes away; without the view\n"
+          "SIGHUP reopens --alerts-jsonl. SIGUSR1 writes a status line to standard error and "
+          "syslog.\n"
           "\n"
           "View keys: q quit, ? help, Tab/1-5 pane, s sort, f freeze, / filter, Enter details.\n"
           "\n"
@@ -165,6 +171,7 @@ struct watch {
     rep_metrics *metrics;
     struct snap_pub pub;
     atomic_bool stop;
+    atomic_bool hung_up; /* the view's terminal went away */
     bool tui, pub_ready;
     uint64_t next_report_ns;
     pthread_t reports[16]; /* report threads not yet joined */
@@ -415,7 +422,7 @@ static void publish(struct watch *w, bool finished)
 static void *tui_thread(void *arg)
 {
     struct watch *w = arg;
-    struct tui_opts o = {.pub = &w->pub, .stop = &w->stop};
+    struct tui_opts o = {.pub = &w->pub, .stop = &w->stop, .hung_up = &w->hung_up};
     if (tui_run(&o) < 0)
         atomic_store(&w->stop, true);
     return NULL;
@@ -854,6 +861,7 @@ int cmd_watch(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    hup_stops = w->tui;
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -873,6 +881,8 @@ int cmd_watch(int argc, char **argv)
         pthread_join(tui_t, NULL);
         log_set_level(LOG_WARN);
     }
+    if (sig_hung_up || atomic_load(&w->hung_up))
+        log_msg(LOG_WARN, "watch: the terminal went away: stopped (the store is flushed)");
     if (run_store_end(&w->run,
                       sig_stop            ? "stopped"
                       : status == EXIT_OK ? "complete"

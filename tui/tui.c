@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <curses.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,10 +491,25 @@ static bool key(struct view *v, int c)
     return true;
 }
 
+/* After getch() gave nothing: true when the terminal is gone (stdin hung up, or getch
+ * keeps returning at once instead of waiting its 200 ms). */
+static bool terminal_gone(const struct timespec *before, const struct timespec *now,
+                          unsigned *fast_errs)
+{
+    struct pollfd p = {.fd = 0, .events = POLLIN};
+    long ms = (now->tv_sec - before->tv_sec) * 1000 + (now->tv_nsec - before->tv_nsec) / 1000000;
+
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+        return true;
+    *fast_errs = ms < 20 ? *fast_errs + 1 : 0;
+    return *fast_errs >= 50;
+}
+
 int tui_run(const struct tui_opts *o)
 {
     struct view *v = calloc(1, sizeof(*v));
     struct timespec last = {0, 0};
+    unsigned fast_errs = 0;
 
     if (!v)
         return -1;
@@ -519,10 +535,20 @@ int tui_run(const struct tui_opts *o)
         v->color = true;
     }
     while (!atomic_load(o->stop)) {
-        struct timespec now;
-        int c = getch();
+        struct timespec now, before;
+        int c;
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        c = getch();
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (c != ERR && !key(v, c)) {
+            atomic_store(o->stop, true);
+            break;
+        }
+        if (c == ERR && terminal_gone(&before, &now, &fast_errs)) {
+            /* The SSH session or tmux pane closed: stop (the store is flushed), never spin
+             * on a dead terminal. */
+            if (o->hung_up)
+                atomic_store(o->hung_up, true);
             atomic_store(o->stop, true);
             break;
         }

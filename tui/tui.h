@@ -11,11 +11,12 @@
 
 struct tui_opts {
     struct snap_pub *pub;
-    atomic_bool *stop; /* set when the user quits; the view also ends when it is set */
+    atomic_bool *stop;    /* set when the user quits; the view also ends when it is set */
+    atomic_bool *hung_up; /* set (with stop) when the terminal went away */
 };
 
-/* Runs the view until the user quits or *stop is set. Returns 0, or -1 if the terminal
- * cannot be used. */
+/* Runs the view until the user quits, the terminal goes away or *stop is set. Returns 0, or -1 if
+ * the terminal cannot be used. */
 int tui_run(const struct tui_opts *o);
 
 #endif

@@ -3,7 +3,8 @@
 # (one query, 50 forged responses, 1 real one: a poison-flood alert) at 100x30, and the test
 # reads the screen with `tmux capture-pane`: the totals, the alert in the alerts pane after
 # pressing 5, the servers table after pressing 2, the help on '?', the alert's details on
-# Enter, the view at 80x24, and 'q' ending the process with status 0. Bounded: every wait
+# Enter, the view at 80x24, 'q' ending the process with status 0, and the process ending when
+# its tmux session is killed (the terminal going away). Bounded: every wait
 # polls at most 10 s.
 source "$(dirname "$0")/../lib.sh"
 sys_need watch/tui tmux || exit 0
@@ -56,3 +57,29 @@ T send-keys -t dv q
 for _ in $(seq 1 100); do [ -s "$tmp/exit" ] && break; sleep 0.1; done
 if [ "$(cat "$tmp/exit" 2>/dev/null)" = "EXIT=0" ]; then pass "watch/tui-quit"; else
     fail "watch/tui-quit" "after q: '$(cat "$tmp/exit" 2>/dev/null)'"; fi
+
+# The terminal goes away (as when an SSH session or tmux pane closes): watch, started from a
+# shell inside tmux on a replay that would take 3 minutes, must end within 2 s of the
+# session being killed, with the store flushed (the run is no longer 'running').
+cp "$TOP/tests/sample.pcap" "$tmp/"
+chmod 644 "$tmp/sample.pcap"
+T new-session -d -s hup -x 100 -y 30 "sh -c 'echo \$\$ >\"$tmp/pid\"; TERM=xterm-256color exec \"$DNSVIGIL\" watch -r \"$tmp/sample.pcap\" --speed 1 --db \"$tmp/hup.db\" --no-syslog 2>\"$tmp/hup.err\"'"
+for _ in $(seq 1 100); do
+    [ -s "$tmp/pid" ] && T capture-pane -p -t hup | grep -q "replay" && break
+    sleep 0.1
+done
+pid=$(cat "$tmp/pid" 2>/dev/null)
+sleep 1
+T kill-session -t hup
+gone=""
+for i in $(seq 1 20); do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then gone=$i; break; fi
+    sleep 0.1
+done
+if [ -n "$gone" ]; then pass "watch/tui-hangup-exits ($((gone * 100)) ms)"; else
+    fail "watch/tui-hangup-exits" "pid ${pid:-?} still running 2 s after the session closed: $(ps -o pid,pcpu,stat,cmd -p "${pid:-0}" | tail -1)"
+    kill "$pid" 2>/dev/null
+fi
+st=$(sqlite3 "$tmp/hup.db" "SELECT status FROM run" 2>&1)
+if [ -n "$st" ] && [ "$st" != running ]; then pass "watch/tui-hangup-store-flushed ($st)"; else
+    fail "watch/tui-hangup-store-flushed" "run status '$st'; stderr: $(head -c 300 "$tmp/hup.err")"; fi
