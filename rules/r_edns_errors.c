@@ -104,8 +104,9 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *t)
 
     if (t->outcome != FLOW_ANSWERED && t->outcome != FLOW_UNANSWERED)
         return;
-    /* Fallback: a plain query for a question this client asked with OPT and failed. */
-    if (!t->query_edns && t->qhash && s->fails.n) {
+    /* Fallback: a plain query, answered, for a question this client asked with OPT and
+     * failed (a plain retry that times out too is an unreachable server, not EDNS). */
+    if (!t->query_edns && t->qhash && s->fails.n && t->outcome == FLOW_ANSWERED) {
         struct ktab_key fk = fail_key(t);
         struct fail *f = ktab_get(&s->fails, &fk, false);
         if (f && f->ts && t->query_ns - f->ts <= s->fb_ns) {

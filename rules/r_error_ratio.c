@@ -6,11 +6,11 @@
  * it fires when the ratio exceeds mean + sigma * sd and mean + min_delta, with at least
  * min_queries transactions in the window (quiet periods never fire). Anomalous windows do
  * not teach the baseline; after quiet_windows normal windows the alert closes (the end of
- * the shift). Until learn_windows windows are learned, a conservative prior stands in for the
- * baseline: SERVFAIL, REFUSED, FORMERR and unanswered near 0, so a short incident capture
- * (an upstream breaking a minute in) still fires above startup_limit; NXDOMAIN and the sum
- * are not judged then (resolvers differ too much), but a start-up window above
- * startup_nxdomain is an outlier and is not learned either. */
+ * the shift). Until learn_windows windows are learned (no variance to trust yet), SERVFAIL,
+ * REFUSED, FORMERR and unanswered fire when they rise startup_limit points over the windows
+ * seen so far, so a short incident capture (an upstream breaking a minute in) still fires;
+ * NXDOMAIN and the sum are not judged then (resolvers differ too much), but a start-up
+ * window above startup_nxdomain is an outlier and is not learned either. */
 #include "rule.h"
 
 #include "ktab.h"
@@ -39,7 +39,8 @@ static const struct rule_param params[] = {
     {"alpha", RP_DOUBLE, 0.2, 0.01, 1, "weight of a new window in the baseline (EWMA)"},
     {"quiet_windows", RP_INT, 2, 1, 1000, "normal windows after which the alert closes"},
     {"startup_limit", RP_DOUBLE, 0.15, 0.01, 1,
-     "before learn_windows: SERVFAIL/REFUSED/FORMERR/unanswered share that fires"},
+     "before learn_windows: rise of SERVFAIL/REFUSED/FORMERR/unanswered over the windows "
+     "seen so far that fires (0.15 = 15 points)"},
     {"startup_nxdomain", RP_DOUBLE, 0.6, 0.01, 1,
      "before learn_windows: NXDOMAIN share of an outlier window, not learned"},
     {"max_servers", RP_INT, 256, 1, 100000, "servers tracked (plus the overall figure)"},
@@ -160,9 +161,12 @@ static void judge(struct rule_ctx *rc, struct st *s, struct srv *v, const char *
                 outlier = outlier || (k == K_NXDOMAIN && r > s->startup_nx);
                 continue;
             }
-            /* the prior: near 0 (what was learned so far, if it is lower still) */
-            mean = v->learned && v->mean[k] < s->startup_limit / 2 ? v->mean[k] : 0;
-            limit = s->startup_limit;
+            /* The first window is the state the input starts in (a site refusing outside
+             * clients from the start shifts nothing); after it, a rise of startup_limit
+             * points over the windows seen so far fires. */
+            if (v->learned == 0)
+                continue;
+            limit = mean + s->startup_limit;
         }
         if (r > limit && (worst < 0 || r - limit > worst_ratio - worst_limit)) {
             anomalous = true;
@@ -189,7 +193,7 @@ static void judge(struct rule_ctx *rc, struct st *s, struct srv *v, const char *
                           kind_name(k), (double)v->err[k] / (double)v->txns);
         snprintf(ev + o, sizeof(ev) - (size_t)o,
                  "},\"baseline\":%.4f,\"baseline_from\":\"%s\",\"windows\":%llu}", worst_mean,
-                 startup ? "prior" : "learned", (unsigned long long)v->alert_windows);
+                 startup ? "start-up" : "learned", (unsigned long long)v->alert_windows);
         struct alert_in a = {
             .key = key,
             .severity = worst == K_NXDOMAIN ? SEV_WARNING : SEV_HIGH,
