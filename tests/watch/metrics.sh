@@ -3,7 +3,8 @@
 # 20000x real time (about 4 s) without a view and serves /metrics. A scrape in the middle
 # of the replay and one after it ended (--linger) both pass `promtool check metrics`
 # (Debian's prometheus package); the final counters equal the JSON summary written at exit;
-# an unknown path answers 404.
+# an unknown path answers 404; 300 held half-requests delay no scrape; garbage and oversized
+# requests get 400 and 431.
 source "$(dirname "$0")/../lib.sh"
 sys_need watch/metrics promtool curl || exit 0
 tmp=$(mktemp -d)
@@ -32,6 +33,28 @@ if out=$(promtool check metrics <"$tmp/m2" 2>&1); then pass "watch/metrics-promt
     fail "watch/metrics-promtool-after-replay" "$out"; fi
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/nothing")
 if [ "$code" = 404 ]; then pass "watch/metrics-404"; else fail "watch/metrics-404" "HTTP $code"; fi
+# Slow and hostile clients: 300 connections that send half a request and hold for 8 s;
+# a scrape meanwhile is answered within a second; garbage and an oversized request get an
+# error status; the endpoint still answers afterwards.
+python3 "$TOP/tests/watch/hold.py" "$port" 300 8 >"$tmp/held" 2>&1 &
+holder=$!
+for _ in $(seq 1 50); do [ -s "$tmp/held" ] && break; sleep 0.1; done
+t0=$(date +%s%N)
+code=$(curl -s -o "$tmp/m3" -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/metrics")
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$code" = 200 ] && grep -q '^dnsvigil_queries_total ' "$tmp/m3"; then
+    pass "watch/metrics-scrape-while-$(cat "$tmp/held")-held ($ms ms)"
+else
+    fail "watch/metrics-scrape-while-held" "HTTP $code after $ms ms with $(cat "$tmp/held") connections held"
+fi
+bad=$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' -X BREW "http://127.0.0.1:$port/metrics")
+big=$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 6000 /dev/zero | tr '\0' a)" "http://127.0.0.1:$port/metrics")
+if [ "$bad" = 400 ] && [ "$big" = 431 ]; then pass "watch/metrics-garbage-and-oversize"; else
+    fail "watch/metrics-garbage-and-oversize" "BREW: HTTP $bad, 6 KB header: HTTP $big"; fi
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/metrics")
+if [ "$code" = 200 ]; then pass "watch/metrics-after-hostile"; else fail "watch/metrics-after-hostile" "HTTP $code"; fi
 kill -TERM "$pid"
 wait "$pid"
 m() { awk -v k="$1" '$1 == k {print $2}' "$tmp/m2"; }
