@@ -56,8 +56,9 @@ void flow_config_defaults(struct flow_config *cfg)
 {
     cfg->max_pending = 131072;       /* index of 256 Ki 32-bit slots: 1 MiB */
     cfg->timeout_ns = 5000000000ull; /* 5 s: resolvers give up and retry well before this */
-    /* A resolver's SERVFAIL during an upstream outage comes 5-10 s after the query. */
-    cfg->late_grace_ns = 30000000000ull;
+    /* A resolver's SERVFAIL during an upstream outage comes 5-10 s after the query; a server
+     * that stalled (stopped, overloaded) answers its backlog up to minutes later. */
+    cfg->late_grace_ns = 120000000000ull;
 }
 
 static int ring_init(struct ring *r, uint32_t cap)

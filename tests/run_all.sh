@@ -53,6 +53,7 @@ suite "system test: dnsperf through Unbound and NSD, clean traffic" tests/sys/re
 suite "system test: dnstap from Knot DNS against the client and a pcap" tests/sys/dnstap.sh
 suite "system test: server logs of expiring BIND, Knot and NSD secondaries" tests/sys/logs.sh
 suite "system test: Unbound traffic and its log on one timeline" tests/sys/timeline.sh
+suite "scenarios: the card rules on real servers in network namespaces (found/expected, false, unexplained)" tests/scen/run.sh
 if [ "${FUZZ_SECONDS:-0}" -gt 0 ]; then
     echo "== libFuzzer over the decoder (${FUZZ_SECONDS} s)"
     if ! command -v clang >/dev/null; then
