@@ -116,10 +116,23 @@ void snap_pub_update(struct snap_pub *p, const struct dispatch *d, const struct 
     s->edns_do = st->edns_do;
     s->tc = st->flag_tc;
     s->edns_errors = p->closed_edns_errors + (d->have_win ? d->back.edns_errors : 0);
-    s->have_latency = hist_percentile(&d->lat_total, 0.50, &s->p50_us) &&
-                      hist_percentile(&d->lat_total, 0.95, &s->p95_us) &&
-                      hist_percentile(&d->lat_total, 0.99, &s->p99_us);
-    if (dt > 0.2) {
+    /* percentiles in percent, as the summary asks for them (0.50 was the 0.5th) */
+    s->have_latency = hist_percentile(&d->lat_total, 50, &s->p50_us) &&
+                      hist_percentile(&d->lat_total, 95, &s->p95_us) &&
+                      hist_percentile(&d->lat_total, 99, &s->p99_us);
+    /* Rates follow packet time in a replay (wall time means nothing at --speed 0 or
+     * 20000); a live capture, whose packet time is the clock, keeps going when idle. */
+    if (!s->live) {
+        dt = p->last_pkt ? (double)(st->last_ns - p->last_pkt) / 1e9 : 0;
+        if (!p->last_pkt && st->last_ns)
+            p->last_pkt = st->first_ns;
+    }
+    if (finished && !s->live) {
+        double span = (double)(st->last_ns - st->first_ns) / 1e9;
+        s->rates_average = true;
+        s->qps = span > 0 ? (double)st->queries / span : 0;
+        s->rps = span > 0 ? (double)st->responses / span : 0;
+    } else if (dt >= (s->live ? 0.2 : 1.0)) {
         s->qps = (double)(st->queries - p->last_q) / dt;
         s->rps = (double)(st->responses - p->last_r) / dt;
         if (s->hist_n == SNAP_HIST) {
@@ -132,6 +145,7 @@ void snap_pub_update(struct snap_pub *p, const struct dispatch *d, const struct 
         p->last_q = st->queries;
         p->last_r = st->responses;
         p->last_wall = wall_ns;
+        p->last_pkt = st->last_ns;
     }
     tops(s, SNAP_CLIENTS, &d->clients, false);
     tops(s, SNAP_SERVERS, &d->servers, false);

@@ -27,6 +27,7 @@ struct snap_alert {
     char client[48], server[48], victim[48], zone[128], qname[128];
     char evidence[512], evidence_file[256];
     uint64_t first_ns, last_ns, count;
+    double observed;
 };
 
 struct snap_top {
@@ -47,7 +48,8 @@ struct snap {
     uint64_t edns, edns_do, tc, edns_errors;
     bool have_latency;
     uint64_t p50_us, p95_us, p99_us;
-    double qps, rps;                            /* over the last second of wall time */
+    double qps, rps;    /* over the last second (packet time in a replay, wall time live) */
+    bool rates_average; /* a finished replay: qps/rps are its averages over packet time */
     float q_hist[SNAP_HIST], r_hist[SNAP_HIST]; /* oldest first */
     unsigned hist_n;
     bool have_ratio;
@@ -69,7 +71,7 @@ struct snap_pub {
     pthread_mutex_t mu;
     struct snap shared; /* what readers copy */
     struct snap work;   /* built by the analysis thread */
-    uint64_t last_q, last_r, last_wall;
+    uint64_t last_q, last_r, last_wall, last_pkt;
     uint64_t closed_edns_errors;
 };
 

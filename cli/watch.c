@@ -194,30 +194,51 @@ static uint64_t mono_ns(void)
 
 /* ---- alerts: store, snapshot, syslog ---- */
 
+static void snap_alert_from(struct snap_alert *s, const struct engine_alert *a)
+{
+    memset(s, 0, sizeof(*s));
+    s->id = a->id;
+    snprintf(s->rule, sizeof(s->rule), "%s", a->rule);
+    snprintf(s->severity, sizeof(s->severity), "%s", a->severity);
+    snprintf(s->state, sizeof(s->state), "%s", a->state);
+    snprintf(s->key, sizeof(s->key), "%s", a->key);
+    snprintf(s->summary, sizeof(s->summary), "%s", a->summary);
+    snprintf(s->reference, sizeof(s->reference), "%s", a->reference);
+    snprintf(s->client, sizeof(s->client), "%s", a->client);
+    snprintf(s->server, sizeof(s->server), "%s", a->server);
+    snprintf(s->victim, sizeof(s->victim), "%s", a->victim);
+    snprintf(s->zone, sizeof(s->zone), "%s", a->zone);
+    snprintf(s->qname, sizeof(s->qname), "%s", a->qname);
+    snprintf(s->evidence, sizeof(s->evidence), "%s", a->evidence);
+    snprintf(s->evidence_file, sizeof(s->evidence_file), "%s", a->evidence_file);
+    s->first_ns = a->first_ns;
+    s->last_ns = a->last_ns;
+    s->count = a->count;
+    s->observed = a->observed;
+}
+
 static void on_alert(void *user, struct engine_alert *a)
 {
     struct watch *w = user;
     struct snap_alert s;
 
-    memset(&s, 0, sizeof(s));
-    s.id = a->id;
-    snprintf(s.rule, sizeof(s.rule), "%s", a->rule);
-    snprintf(s.severity, sizeof(s.severity), "%s", a->severity);
-    snprintf(s.state, sizeof(s.state), "%s", a->state);
-    snprintf(s.key, sizeof(s.key), "%s", a->key);
-    snprintf(s.summary, sizeof(s.summary), "%s", a->summary);
-    snprintf(s.reference, sizeof(s.reference), "%s", a->reference);
-    snprintf(s.client, sizeof(s.client), "%s", a->client);
-    snprintf(s.server, sizeof(s.server), "%s", a->server);
-    snprintf(s.victim, sizeof(s.victim), "%s", a->victim);
-    snprintf(s.zone, sizeof(s.zone), "%s", a->zone);
-    snprintf(s.qname, sizeof(s.qname), "%s", a->qname);
-    snprintf(s.evidence, sizeof(s.evidence), "%s", a->evidence);
-    snprintf(s.evidence_file, sizeof(s.evidence_file), "%s", a->evidence_file);
-    s.first_ns = a->first_ns;
-    s.last_ns = a->last_ns;
-    s.count = a->count;
+    snap_alert_from(&s, a);
     snap_pub_alert(&w->pub, &s);
+}
+
+/* The alerts the view shows, as the engine has them now (between the update lines). */
+static void refresh_alerts(struct watch *w)
+{
+    if (!w->run.eng)
+        return;
+    for (unsigned i = 0; i < w->pub.work.nalerts; i++) {
+        struct engine_alert a;
+        struct snap_alert s;
+        if (!engine_alert_get(w->run.eng, w->pub.work.alerts[i].id, &a))
+            continue;
+        snap_alert_from(&s, &a);
+        snap_pub_alert(&w->pub, &s);
+    }
 }
 
 static void on_window(void *user, const struct win_stats *win)
@@ -415,6 +436,7 @@ static void publish(struct watch *w, bool finished)
         cs->ifdrop = ifdrop;
     }
     store_status(w, st, sizeof(st), &dropped);
+    refresh_alerts(w);
     snap_pub_update(&w->pub, w->run.disp, cap_decoder_stats(w->run.dec), wall_ns(), finished, st,
                     dropped);
 }

@@ -86,8 +86,12 @@ void rep_metrics_write(const struct snap *s, FILE *f)
     for (int i = 0; i < LOSS_N; i++)
         fprintf(f, "dnsvigil_loss_total{reason=\"%s\"} %llu\n", loss_name((enum loss_counter)i),
                 (unsigned long long)s->loss[i]);
-    one(f, "dnsvigil_query_rate", "gauge", "Queries per second over the last second.", s->qps);
-    one(f, "dnsvigil_response_rate", "gauge", "Responses per second over the last second.", s->rps);
+    one(f, "dnsvigil_query_rate", "gauge",
+        "Queries per second over the last second of packet time (live: wall time; a finished "
+        "replay: its average).",
+        s->qps);
+    one(f, "dnsvigil_response_rate", "gauge", "Responses per second, as dnsvigil_query_rate.",
+        s->rps);
     if (s->have_ratio) {
         one(f, "dnsvigil_error_ratio", "gauge",
             "Errors (RCODE not NOERROR) per query in the last window.", s->err_ratio);

@@ -559,6 +559,14 @@ unsigned engine_alert_count(const struct engine *e)
     return e->nalerts;
 }
 
+bool engine_alert_get(const struct engine *e, unsigned id, struct engine_alert *out)
+{
+    if (id >= e->nalerts)
+        return false;
+    alert_view(e, &e->alerts[id], e->alerts[id].state == AL_OPEN ? "open" : "closed", out);
+    return true;
+}
+
 void engine_free(struct engine *e)
 {
     if (!e)

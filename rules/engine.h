@@ -63,6 +63,11 @@ void engine_text(const struct engine *e, FILE *f);
 /* Number of alerts raised. */
 unsigned engine_alert_count(const struct engine *e);
 
+/* The alert with this id as the engine has it now (its count, last_seen, observed value and
+ * state move between the update lines the sinks get); false for an unknown id. The strings
+ * are valid until the engine next runs. */
+bool engine_alert_get(const struct engine *e, unsigned id, struct engine_alert *out);
+
 void engine_free(struct engine *e);
 
 #endif

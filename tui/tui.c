@@ -72,6 +72,49 @@ static int sev_pair(const char *sev)
     return C_INFO;
 }
 
+static int sev_rank(const char *sev)
+{
+    static const char *const order[] = {"info", "warning", "high", "critical"};
+    for (int i = 3; i >= 0; i--)
+        if (!strcmp(sev, order[i]))
+            return i;
+    return 0;
+}
+
+/* The most severe open alert (the newest of equals), or NULL. */
+static const struct snap_alert *worst_open(const struct snap *s)
+{
+    const struct snap_alert *best = NULL;
+    for (unsigned i = 0; i < s->nalerts; i++) { /* newest first */
+        const struct snap_alert *a = &s->alerts[i];
+        if (strcmp(a->state, "open"))
+            continue;
+        if (!best || sev_rank(a->severity) > sev_rank(best->severity))
+            best = a;
+    }
+    return best;
+}
+
+/* One line above the footer, whatever pane is shown: severity, rule and whom it concerns
+ * first (so 80 columns never cut the key), then the summary. */
+static void worst_line(struct view *v, int y, int w, const struct snap_alert *a)
+{
+    const char *who = a->victim[0]   ? a->victim
+                      : a->server[0] ? a->server
+                      : a->zone[0]   ? a->zone
+                                     : a->client;
+    char line[512];
+    snprintf(line, sizeof(line), "%s %s %s (%llu): %s", a->severity, a->rule, who,
+             (unsigned long long)a->count, a->summary);
+    move(y, 0);
+    clrtoeol();
+    style_on(v, sev_pair(a->severity), A_BOLD);
+    attron(A_BOLD);
+    addnstr(line, w);
+    attroff(A_BOLD);
+    style_off(v, sev_pair(a->severity), A_BOLD);
+}
+
 static bool match(const struct view *v, const char *a, const char *b, const char *c)
 {
     if (!v->filter[0])
@@ -132,9 +175,15 @@ static void figures(struct view *v, int w)
         resp += s->rcode[i];
     for (unsigned i = 1; i < WIN_RCODES; i++)
         err += s->rcode[i];
-    mvprintw(1, 0, "Queries %9.1f/s  Responses %9.1f/s  ", s->qps, s->rps);
-    if (w > 50)
-        sparkline(s, 1, 44, w - 47 < SNAP_HIST ? w - 47 : SNAP_HIST);
+    mvprintw(1, 0, "Queries %9.1f/s  Responses %9.1f/s%s", s->qps, s->rps,
+             s->rates_average ? " avg " : "  ");
+    {
+        int cy, cx;
+        getyx(stdscr, cy, cx);
+        (void)cy;
+        if (w > cx + 6)
+            sparkline(s, 1, cx, w - cx - 3 < SNAP_HIST ? w - cx - 3 : SNAP_HIST);
+    }
     o = snprintf(line, sizeof(line), "RCODE ");
     for (unsigned i = 0; i < WIN_RCODES && o < (int)sizeof(line) - 40; i++) {
         char name[32];
@@ -382,10 +431,16 @@ static void draw(struct view *v)
     figures(v, w);
     y = 7;
     tabs(v, 6, w);
-    if (v->pane == P_ALERTS)
-        pane_alerts(v, y, h - y - 1, w);
-    else
-        pane_top(v, y, h - y - 1, w);
+    {
+        const struct snap_alert *worst = worst_open(&v->s);
+        int rows = h - y - 1 - (worst ? 1 : 0);
+        if (v->pane == P_ALERTS)
+            pane_alerts(v, y, rows, w);
+        else
+            pane_top(v, y, rows, w);
+        if (worst)
+            worst_line(v, h - 2, w, worst);
+    }
     move(h - 1, 0);
     clrtoeol();
     if (v->typing) {

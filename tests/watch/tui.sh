@@ -36,12 +36,24 @@ check totals "Total queries 1  responses 51"
 check finished "[input finished]"
 check rcode "NOERROR 98.0% NXDOMAIN 2.0%"
 check unsolicited "unsolicited 50"
+# Figures as the JSON summary has them (latency 1.5 ms), rates from packet time: a finished
+# replay shows its average, not 0.0/s.
+check latency "Latency p50 1.5  p95 1.5  p99 1.5 ms"
+if screen | grep -qE 'Queries +[0-9]*[1-9][0-9]*\.[0-9]/s +Responses +[0-9]*[1-9][0-9]*\.[0-9]/s avg'; then
+    pass "watch/tui-replay-average-rates"
+else
+    fail "watch/tui-replay-average-rates" "$(screen | sed -n 2p)"
+fi
+# The most severe open alert is on the first screen whatever the pane, with its key, and
+# with the engine's count (50), not the count of its first line (10).
+check worst-alert-line "critical poison-flood 10.0.0.53 (50): 50 forged-looking responses"
 T send-keys -t dv 5
 check alerts-pane "poison-flood"
 check alerts-open "5 Alerts (1 open)"
 T send-keys -t dv Enter
 check alert-details "Alert poison-flood (critical, open)"
 check alert-evidence "evidence"
+check alert-count "count       50"
 T send-keys -t dv Escape
 T send-keys -t dv 2
 check servers-pane "count   share  Servers"
@@ -51,6 +63,7 @@ check help "dnsvigil live view - keys"
 T send-keys -t dv x
 T resize-window -t dv -x 80 -y 24 2>/dev/null || T resize-window -t dv -x 80 -y 24
 check resize-80x24 "q quit  ? help"
+check worst-alert-80x24 "critical poison-flood 10.0.0.53 (50)"
 if screen | awk 'length > 80 { bad = 1 } END { exit bad }'; then pass "watch/tui-fits-80"; else
     fail "watch/tui-fits-80" "a line is wider than 80 columns"; fi
 T send-keys -t dv q
@@ -83,3 +96,24 @@ fi
 st=$(sqlite3 "$tmp/hup.db" "SELECT status FROM run" 2>&1)
 if [ -n "$st" ] && [ "$st" != running ]; then pass "watch/tui-hangup-store-flushed ($st)"; else
     fail "watch/tui-hangup-store-flushed" "run status '$st'; stderr: $(head -c 300 "$tmp/hup.err")"; fi
+
+# Every figure of the view equals the JSON summary of the same packets at the end of a
+# replay (a capture with every transaction outcome and known latencies).
+cp "$TOP/tests/pcap/flow.pcap" "$tmp/"
+chmod 644 "$tmp/flow.pcap"
+j=$("$DNSVIGIL" analyze --json --no-progress "$tmp/flow.pcap")
+T new-session -d -s fig -x 100 -y 30 "TERM=xterm-256color '$DNSVIGIL' watch -r '$tmp/flow.pcap' --speed 0 --no-syslog; sleep 30"
+fig() { T capture-pane -p -t fig; }
+for _ in $(seq 1 100); do fig | grep -qF "[input finished]" && break; sleep 0.1; done
+sleep 1.5 # the next publication after the end
+want_lat=$(jq -r '.latency | "Latency p50 \(.p50 * 10 | round / 10 | tostring | if test("\\.") then . else . + ".0" end)  p95 \(.p95 * 10 | round / 10 | tostring | if test("\\.") then . else . + ".0" end)  p99 \(.p99 * 10 | round / 10 | tostring | if test("\\.") then . else . + ".0" end) ms"' <<<"$j")
+want_out=$(jq -r '.transactions | "unanswered \(.unanswered + .evicted)  unsolicited \(.unsolicited)  dup \(.duplicate)"' <<<"$j")
+want_tot=$(jq -r '"Total queries \(.dns.queries)  responses \(.dns.responses)"' <<<"$j")
+miss=""
+for want in "$want_lat" "$want_out" "$want_tot"; do
+    fig | grep -qF -- "$want" || miss+="[$want] "
+done
+if [ -z "$miss" ]; then pass "watch/tui-figures-equal-json ($want_lat; $want_out)"; else
+    fail "watch/tui-figures-equal-json" "not on screen: $miss; screen: $(fig | sed -n 2,6p | tr '\n' '|')"
+fi
+T kill-session -t fig
