@@ -4,10 +4,11 @@
  * Definitions (also in docs/report.md):
  * - errors: responses whose RCODE is not NOERROR, by kind (NXDOMAIN is shown apart);
  * - error/query ratio: errors / queries, per bucket and for the period;
- * - a change of the ratio: a run of buckets (>= MIN_BUCKET_QUERIES queries each) whose ratio
- *   is at least twice the baseline and 5 points above it (a rise), or at most half of it and
- *   5 points below (a fall); the baseline is the previous period's ratio when that period has
- *   data, else this period's;
+ * - a change of the ratio: a shift the error-ratio rule found (an error-ratio alert in the
+ *   period: its server or all servers, the error kind, first and last seen, the ratio it
+ *   observed and its baseline), so the report lists exactly what the rule alerted on; the
+ *   chart's dashed baseline is the previous period's ratio when that period has data, else
+ *   this period's;
  * - an expiring zone: a zone whose SOA was seen and whose last successful transfer plus the
  *   SOA expire is past (expired), or whose refresh is overdue (expiring), or that only had
  *   failed transfers (at risk).
@@ -295,6 +296,8 @@ static void write_json(const struct rep *r, FILE *f)
         j_time(&j, "from", c->from_ns);
         j_time(&j, "to", c->to_ns);
         json_str(&j, "direction", c->rise ? "rise" : "fall");
+        json_str(&j, "server", c->server);
+        json_str(&j, "kind", c->kind);
         json_double(&j, "baseline", c->baseline, 6);
         json_double(&j, "peak", c->peak, 6);
         json_u64(&j, "queries", c->queries);
@@ -545,8 +548,9 @@ static void write_text(const struct rep *r, FILE *f)
         const struct change *c = &r->changes[i];
         fmt_time(c->from_ns, a, sizeof(a));
         fmt_time(c->to_ns, b, sizeof(b));
-        fprintf(f, "  %s %s..%s: %.1f%% (baseline %.1f%%)\n", c->rise ? "RISE" : "FALL", a, b + 11,
-                100 * c->peak, 100 * c->baseline);
+        fprintf(f, "  %s %s..%s %.10s at %.28s\n         observed %.1f%%, baseline %.1f%%\n",
+                c->rise ? "RISE" : "FALL", a, b + 11, c->kind, c->server, 100 * c->peak,
+                100 * c->baseline);
     }
 
     fprintf(f, "\nExpiring zones (%u)\n", r->nzones);
@@ -937,17 +941,21 @@ static void write_html(const struct rep *r, FILE *f)
         fprintf(f, "<p class='muted'>%s</p>\n", ts ? "No traffic in this period." : NO_SOURCE);
     }
     if (r->nchanges) {
-        fputs("<table><tr><th>Change</th><th>From</th><th>To</th><th>Peak</th><th>Baseline</th>"
-              "</tr>\n",
+        fputs("<table><tr><th>Change</th><th>Server</th><th>Kind</th><th>From</th><th>To</th>"
+              "<th>Observed</th><th>Baseline</th></tr>\n",
               f);
         for (unsigned i = 0; i < r->nchanges; i++) {
             const struct change *ch = &r->changes[i];
             fmt_time(ch->from_ns, c, sizeof(c));
             fmt_time(ch->to_ns, d, sizeof(d));
+            fprintf(f, "<tr class='attn'><td>%s</td><td>", ch->rise ? "rise" : "fall");
+            h_esc(f, ch->server);
+            fputs("</td><td>", f);
+            h_esc(f, ch->kind);
             fprintf(f,
-                    "<tr class='attn'><td>%s</td><td>%s</td><td>%s</td><td class='n'>%.1f%%</td>"
-                    "<td class='n'>%.1f%%</td></tr>\n",
-                    ch->rise ? "rise" : "fall", c, d, 100 * ch->peak, 100 * ch->baseline);
+                    "</td><td>%s</td><td>%s</td><td class='n'>%.1f%%</td><td class='n'>%.1f%%</td>"
+                    "</tr>\n",
+                    c, d, 100 * ch->peak, 100 * ch->baseline);
         }
         fputs("</table>\n", f);
     }

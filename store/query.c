@@ -150,43 +150,40 @@ static void q_series(sqlite3 *db, struct rep *r)
     sqlite3_finalize(st);
 }
 
-static void find_changes(struct rep *r)
+/* The period's ratio, and its changes: the shifts the error-ratio rule found (its alerts in
+ * the period, per server and kind), so the report and the alerts never disagree. */
+static void find_changes(sqlite3 *db, struct rep *r)
 {
+    sqlite3_stmt *st;
+
     r->have_ratio = r->cur.queries > 0;
     r->ratio = r->have_ratio ? (double)r->cur.errors / (double)r->cur.queries : 0;
     r->have_prev_ratio = r->prev.queries > 0;
     r->prev_ratio = r->have_prev_ratio ? (double)r->prev.errors / (double)r->prev.queries : 0;
     r->baseline = r->have_prev_ratio ? r->prev_ratio : r->ratio;
-    for (unsigned i = 0; i < r->nb; i++) {
-        const struct bucket *b = &r->b[i];
-        double v;
-        bool rise, fall;
-        if (b->queries < MIN_BUCKET_QUERIES)
-            continue;
-        v = (double)b->errors / (double)b->queries;
-        rise = v >= 2 * r->baseline && v >= r->baseline + 0.05;
-        fall = v <= r->baseline / 2 && v <= r->baseline - 0.05;
-        if (!rise && !fall)
-            continue;
-        struct change *c = r->nchanges ? &r->changes[r->nchanges - 1] : NULL;
-        uint64_t bf = r->from + i * r->bucket_ns;
-        if (c && c->rise == rise && c->to_ns == bf) {
-            c->to_ns = bf + r->bucket_ns;
-            c->queries += b->queries;
-            c->errors += b->errors;
-            if (rise ? v > c->peak : v < c->peak)
-                c->peak = v;
-            continue;
-        }
-        c = &r->changes[r->nchanges++];
-        c->from_ns = bf;
-        c->to_ns = bf + r->bucket_ns;
-        c->queries = b->queries;
-        c->errors = b->errors;
-        c->baseline = r->baseline;
-        c->peak = v;
-        c->rise = rise;
+    st = prep_period(db,
+                     "SELECT first_ns,last_ns,coalesce(nullif(server,''),'all servers'),"
+                     "json_extract(evidence,'$.kind'),json_extract(evidence,'$.baseline'),"
+                     "observed,json_extract(evidence,'$.transactions') FROM alert WHERE "
+                     "rule='error-ratio' AND last_ns >= ?1 AND first_ns < ?2 AND "
+                     "json_valid(evidence) ORDER BY first_ns,run_id,alert_no",
+                     r->from, r->to);
+    if (!st)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW && r->nchanges < MAX_BUCKETS) {
+        struct change *c = &r->changes[r->nchanges++];
+        memset(c, 0, sizeof(*c));
+        c->from_ns = col_u64(st, 0);
+        c->to_ns = col_u64(st, 1);
+        copy_col(c->server, sizeof(c->server), st, 2);
+        copy_col(c->kind, sizeof(c->kind), st, 3);
+        c->baseline = sqlite3_column_double(st, 4);
+        c->peak = sqlite3_column_double(st, 5);
+        c->queries = col_u64(st, 6);
+        c->errors = (uint64_t)(c->peak * (double)c->queries + 0.5);
+        c->rise = true;
     }
+    sqlite3_finalize(st);
 }
 
 static void q_xfr(sqlite3 *db, struct rep *r)
@@ -535,7 +532,7 @@ int db_report_collect(sqlite3 *db, struct rep *r, char *err, size_t errlen)
         r->logs_traffic = r->cur.have;
     }
     q_series(db, r);
-    find_changes(r);
+    find_changes(db, r);
     q_xfr(db, r);
     q_log_xfr(db, r);
     q_zones(db, r);

@@ -33,10 +33,13 @@ struct bucket {
     uint64_t queries, errors, edns_errors, responses;
 };
 
+/* A change of the error/query ratio: an error-ratio alert (first seen .. last seen, the
+ * server or "all servers", the error kind, its baseline and the ratio observed last). */
 struct change {
     uint64_t from_ns, to_ns, queries, errors;
     double baseline, peak;
     bool rise;
+    char server[48], kind[16];
 };
 
 struct xfr_item {

@@ -61,8 +61,10 @@ check zone-expired "$(jq -c '[.app36.expiring_zones[] | select(.zone == "example
 check ratio "$(jq '.app36.error_ratio.value * 1000000 | round' r.json)" \
     "$(sum '([.[].dns.rcode | to_entries[] | select(.key != "NOERROR") | .value] | add) * 1000000 / (map(.dns.queries) | add) | round')"
 check ratio-series "$(jq '.app36.error_ratio.series | length' r.json)" 48
-check ratio-change "$(jq -c '[.app36.error_ratio_changes[] | .direction + " " + .from]' r.json)" \
-    '["rise 2026-11-23T14:00:00Z"]'
+# The changes are the shifts the error-ratio rule found: its alerts, server, kind and start.
+check ratio-change "$(jq -c '[.app36.error_ratio_changes[] | .server + " " + .kind + " " + .from] | sort' r.json)" \
+    "$(jq -s -c '[.[].alerts[] | select(.rule == "error-ratio") | (.server // "all servers") + " " + .evidence.kind + " " + (.first_seen | sub("\\.[0-9]+Z$"; "Z"))] | sort' ./*.pcap.json)"
+check ratio-change-storm "$(jq '[.app36.error_ratio_changes[] | select(.kind == "SERVFAIL" and (.from | startswith("2026-11-23T14:")))] | length > 0' r.json)" true
 check alerts "$(jq '.alerts | length' r.json)" "$(sum 'map(.alerts | length) | add')"
 check alert-rules "$(jq -c '[.alerts[].rule] | unique' r.json)" \
     "$(jq -s -c '[.[].alerts[].rule] | unique' ./*.pcap.json)"
@@ -91,7 +93,7 @@ check no-source-text "$(grep -cE '^  [1-7] .*not observed: no source$' empty.txt
 "$DNSVIGIL" report --db r.db "${DAY[@]}" >r.txt
 check text-80-columns "$(awk 'length > 80' r.txt | wc -l)" 0
 check text-items "$(grep -cE '^  [1-7] ' r.txt)" 7
-check text-rise "$(grep -c 'RISE 2026-11-23T14:00:00Z' r.txt)" 1
+check text-rise "$(grep -c '^  RISE ' r.txt)" "$(jq '.app36.error_ratio_changes | length' r.json)"
 
 # HTML: self-contained (no scripts, no external resources), four charts.
 "$DNSVIGIL" report --db r.db "${DAY[@]}" --format html -o r.html
