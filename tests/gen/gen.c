@@ -1401,6 +1401,51 @@ static void fx_amp(const char *dir)
     close_out(&o);
 }
 
+/* amp_low.pcap: reflection through servers that limit their answers: 80 spoofed ANY queries
+ * (4096-byte buffer) "from" 203.0.113.77 to four servers, each answered with one short TXT
+ * (factor about 4: the shape, not the volume, gives it away); amp_unsolicited.pcap: 200
+ * large responses to 203.0.113.88 that answer no query (a forged-response flood: not
+ * amplification). */
+static void fx_amp_low(const char *dir)
+{
+    struct out o = open_pcap(dir, "amp_low.pcap", L_ETH);
+    static uint8_t q[512], r[4096];
+    struct addr victim = A("203.0.113.77"), other = A("203.0.113.88");
+    struct addr srv[4] = {A("192.0.2.53"), A("192.0.2.54"), A("198.51.100.53"), A("198.51.100.54")};
+    struct edns e = {.on = true, .size = 4096};
+    static char line[400], big[4][400];
+    const char *rrs[4];
+    char data[256];
+
+    memset(data, 't', 100);
+    data[100] = 0;
+    snprintf(line, sizeof(line), "A example.com. 300 IN TXT \"%s\"", data);
+    rrs[0] = line;
+    for (int i = 0; i < 80; i++) {
+        const struct addr *sv = &srv[i % 4];
+        size_t n = dns_query(q, (uint16_t)(700 + i), "example.com.", LDNS_RR_TYPE_ANY, &e);
+        udp_at(&o, (uint64_t)i * 50000, &victim, sv, 4444, 53, q, n);
+        n = dns_response(r, (uint16_t)(700 + i), "example.com.", LDNS_RR_TYPE_ANY, 0, rrs, 1, &e,
+                         true, false);
+        udp_at(&o, (uint64_t)i * 50000 + 500, sv, &victim, 53, 4444, r, n);
+    }
+    close_out(&o);
+
+    o = open_pcap(dir, "amp_unsolicited.pcap", L_ETH);
+    for (int i = 0; i < 4; i++) {
+        memset(data, 'k' + i, 230);
+        data[230] = 0;
+        snprintf(big[i], sizeof(big[i]), "A example.com. 300 IN TXT \"%s\"", data);
+        rrs[i] = big[i];
+    }
+    for (int i = 0; i < 200; i++) {
+        size_t n = dns_response(r, (uint16_t)(900 + i), "example.com.", LDNS_RR_TYPE_ANY, 0, rrs, 4,
+                                &e, true, false);
+        udp_at(&o, (uint64_t)i * 20000, SRV4, &other, 53, (uint16_t)(20000 + i), r, n);
+    }
+    close_out(&o);
+}
+
 static void fixtures(const char *dir)
 {
     init_addrs();
@@ -1431,6 +1476,7 @@ static void fixtures(const char *dir)
     fx_amp(dir);
     fx_rrsig(dir);
     fx_xfr_noanswer(dir);
+    fx_amp_low(dir); /* last: the fixtures before it keep their bytes */
 }
 
 /* ---- realistic mix (sample and benchmark) -------------------------------------------------- */

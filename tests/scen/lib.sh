@@ -9,13 +9,14 @@
 #   10.53.0.10 an internal client (dnsperf, dig)
 #   10.53.0.11 a monitoring host (dig SOA)
 #   10.53.9.9  a client outside the site's networks
+#   10.53.9.50 the victim of a reflection attack (nothing listens: ICMP port unreachable)
 
 # scen_ns NAME: creates the namespace (in $ns) and its addresses; scen_cleanup removes it.
 scen_ns() {
     ns="dvscen-$1-$$"
     ip netns add "$ns" || return 1
     ip -n "$ns" link set lo up
-    for a in 10.53.0.2 10.53.0.3 10.53.0.4 10.53.0.10 10.53.0.11 10.53.9.9; do
+    for a in 10.53.0.2 10.53.0.3 10.53.0.4 10.53.0.10 10.53.0.11 10.53.9.9 10.53.9.50; do
         ip -n "$ns" addr add "$a/32" dev lo
     done
 }
@@ -47,6 +48,8 @@ zone() {
         echo "ns1 IN A 10.53.0.3"
         echo "mail IN A 192.0.2.25"
         echo "txt IN TXT \"v=spf1 -all\""
+        echo "@ IN TXT \"v=spf1 mx a:mail.example.test include:_spf.example.net ~all\""
+        echo "@ IN TXT \"google-site-verification=0123456789abcdefghijklmnopqrstuvwxyzABCDEF\""
         for i in $(seq 1 200); do
             echo "h$i IN A 192.0.2.$((i % 250 + 1))"
             echo "h$i IN AAAA 2001:db8::$i"

@@ -128,6 +128,41 @@ scen_poison_flood() {
     expect poison-flood victim=10.53.0.2 13 25
 }
 
+# Attack (14.2): reflection through the site's servers: 300 large-buffer ANY queries for
+# example.test "from" 10.53.9.50 (spoofed) to NSD and BIND over 20 s, Unbound refusing;
+# real servers' answers amplify only a few times, so the query shape must give it away.
+# Internal clients meanwhile resolve as usual.
+scen_reflection() {
+    echo attack >"$d/kind"
+    nsd_start
+    unbound_start
+    zone "$d/bind.zone"
+    cat >"$d/named.conf" <<CONF
+options {
+    directory "$d";
+    listen-on port 53 { 10.53.0.4; };
+    listen-on-v6 { none; };
+    pid-file "$d/named.pid";
+    allow-transfer { none; };
+    recursion no;
+    dnssec-validation no;
+};
+controls { };
+zone "example.test" { type primary; file "$d/bind.zone"; };
+CONF
+    bg named -g -c "$d/named.conf" -u root
+    capture_start
+    ready 10.53.0.4 example.test || return 1
+    queries "$d/q"
+    nsx dnsperf -s 10.53.0.2 -a 10.53.0.10 -d "$d/q" -l 30 -Q 50 -c 2 -t 3 >"$d/dnsperf.out" 2>&1 &
+    local p=$!
+    sleep 3
+    nsx python3 "$here/forge.py" --query 10.53.9.50 300 20 example.test ANY 10.53.0.3 10.53.0.4 \
+        10.53.0.2 >"$d/forge.out" 2>&1
+    wait "$p"
+    expect amplification victim=10.53.9.50 0 90 # judged at the end of its window
+}
+
 # Attack: BIND 9 as secondary of example.test asks NSD, which allows no transfer
 # (REFUSED): a failed zone transfer.
 scen_xfr_refused() {
@@ -156,7 +191,7 @@ CONF
 }
 
 # ---- run them ----
-all=(clean_resolver refused_outside soa_monitor upstream_outage poison_flood xfr_refused)
+all=(clean_resolver refused_outside soa_monitor upstream_outage poison_flood reflection xfr_refused)
 IFS=, read -r -a chosen <<<"${SCEN:-$(
     IFS=,
     echo "${all[*]}"
@@ -211,7 +246,7 @@ for s in "${chosen[@]}"; do
         cp "$d/kind" "$SCEN_KEEP/$s.kind"
         cp "$d/expect" "$SCEN_KEEP/$s.expect" 2>/dev/null
     fi
-    "$DNSVIGIL" analyze --json --no-progress -o "$d/out.json" "$d/cap.pcap" 2>"$d/analyze.err" || {
+    "$DNSVIGIL" analyze --json --no-progress -o "$d/out.json" --db "$d/s.db" "$d/cap.pcap" 2>"$d/analyze.err" || {
         fail "scen/$s" "analyze failed: $(head -c 300 "$d/analyze.err")"
         continue
     }
@@ -253,6 +288,12 @@ for s in "${chosen[@]}"; do
             fail "scen/$s/unexplained $rule" "at ${t}s: $summary"
         fi
     done < <(jq -r '.alerts[] | select(.explained | not) | [.rule, (.t | floor), .summary] | @tsv' <<<"$res")
+    # The ISO report's A15 changes are the shifts error-ratio alerted on (the default
+    # report period: the 24 hours up to the newest data).
+    nrep=$("$DNSVIGIL" report --db "$d/s.db" --format json 2>/dev/null | jq '.app36.error_ratio_changes | length')
+    nrule=$(jq '[.alerts[] | select(.rule == "error-ratio")] | length' "$d/out.json")
+    if [ -n "$nrep" ] && [ "$nrep" = "$nrule" ]; then pass "scen/$s/report-a15-changes ($nrep)"; else
+        fail "scen/$s/report-a15-changes" "report lists '$nrep' changes, the rule raised $nrule alerts"; fi
     [ "$bad" = 0 ] && pass "scen/$s/no-other-alerts ($kind, $(jq '.alerts | length' <<<"$res") alerts, $(jq .dns.queries "$d/out.json") queries)"
 done
 echo "  per rule: found/expected, false alerts (clean scenarios), unexplained (attack scenarios)"
