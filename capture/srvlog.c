@@ -62,6 +62,26 @@ const char *srvlog_format_name(enum srvlog_format f)
     return format_names[f];
 }
 
+void srvlog_writer(const struct srvlog_event *ev, char *out, size_t n)
+{
+    const char *o = ev->origin, *slash = strrchr(o, '/');
+
+    if (!o[0]) {
+        snprintf(out, n, "%s", format_names[ev->format]);
+        return;
+    }
+    /* A file: its last two path parts ("ns1/named.log"), enough to tell servers apart. */
+    if (slash) {
+        const char *p = slash;
+        while (p > o && p[-1] != '/')
+            p--;
+        o = p > o ? p : slash + 1;
+        if (strlen(o) > 32)
+            o = slash + 1;
+    }
+    snprintf(out, n, "%s %.40s", format_names[ev->format], o);
+}
+
 bool srvlog_format_parse(const char *s, enum srvlog_format *f)
 {
     for (int i = 0; i < SRVLOG_FORMATS; i++)

@@ -110,6 +110,10 @@ const char *srvlog_unparsed_sample(const srvlog *l); /* "" if none */
 const char *srvlog_kind_name(enum srvlog_kind k);
 const char *srvlog_skip_name(enum srvlog_skip s);
 const char *srvlog_format_name(enum srvlog_format f);
+/* The server that wrote an event, for alerts: the format and the syslog host or the log
+ * file's last path parts ("bind ns1", "knot knot/knot.log"), so that alerts from several
+ * servers' logs stay apart. */
+void srvlog_writer(const struct srvlog_event *ev, char *out, size_t n);
 bool srvlog_format_parse(const char *s, enum srvlog_format *f);
 
 void srvlog_close(srvlog *l);

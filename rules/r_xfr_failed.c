@@ -200,18 +200,20 @@ static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
 /* Server logs: a failed transfer or refresh as the secondary (or primary) reported it. */
 static void on_log(struct rule_ctx *rc, const struct srvlog_event *ev)
 {
-    char key[400], summary[800], evidence[400];
-    const char *src = srvlog_format_name(ev->format);
+    char key[400], summary[800], evidence[560], src[64];
 
     if (ev->kind != SL_XFR_FAILED && ev->kind != SL_REFRESH_FAILED)
         return;
+    srvlog_writer(ev, src, sizeof(src));
     snprintf(key, sizeof(key), "log|%s|%s|%s", src, ev->zone, ev->peer);
     snprintf(summary, sizeof(summary), "%s of %s from %s failed (per the %s log): %s",
              ev->kind == SL_XFR_FAILED ? "zone transfer" : "refresh", ev->zone,
              ev->peer[0] ? ev->peer : "the primary", src, ev->detail[0] ? ev->detail : ev->rcode);
     snprintf(evidence, sizeof(evidence),
-             "{\"source\":\"logs\",\"server_log\":\"%s\",\"event\":\"%s\",\"reason\":\"%.200s\"}",
-             src, srvlog_kind_name(ev->kind), ev->detail[0] ? ev->detail : ev->rcode);
+             "{\"source\":\"logs\",\"server_log\":\"%s\",\"log_writer\":\"%s\",\"event\":\"%s\","
+             "\"reason\":\"%.200s\"}",
+             srvlog_format_name(ev->format), src, srvlog_kind_name(ev->kind),
+             ev->detail[0] ? ev->detail : ev->rcode);
     for (char *p = evidence; *p; p++)
         if (*p == '\\')
             *p = '/';

@@ -27,7 +27,7 @@ static const struct rule_param params[] = {
 };
 
 struct zone {
-    char zone[128], server[24];
+    char zone[128], server[48]; /* server: who wrote the log (srvlog_writer) */
     uint64_t last_ok_ns, expires_at_ns, expire_s, failures;
     bool expired_sent;
     char reason[96];
@@ -88,12 +88,13 @@ static void emit(struct rule_ctx *rc, struct zone *z, uint64_t ts, bool expired)
 
     snprintf(key, sizeof(key), "%s|%s|%s", expired ? "expired" : "expiring", z->zone, z->server);
     if (expired)
-        snprintf(summary, sizeof(summary), "zone %s expired on the %s secondary (per its log)",
+        snprintf(summary, sizeof(summary), "zone %s expired on a secondary (per the log of %s)",
                  z->zone, z->server);
     else
         snprintf(summary, sizeof(summary),
-                 "zone %s on the %s secondary expires in %lld s: refreshes failing (%s)", z->zone,
-                 z->server, (long long)left, z->reason);
+                 "zone %s expires in %lld s on a secondary, refreshes failing (%s; per the log of "
+                 "%s)",
+                 z->zone, (long long)left, z->reason, z->server);
     snprintf(
         evidence, sizeof(evidence),
         "{\"source\":\"logs\",\"server_log\":\"%s\",\"last_success\":\"%s\",\"expire_seconds\":"
@@ -118,7 +119,7 @@ static void emit(struct rule_ctx *rc, struct zone *z, uint64_t ts, bool expired)
 static void on_log(struct rule_ctx *rc, const struct srvlog_event *ev)
 {
     struct st *s = rule_state(rc);
-    const char *server = srvlog_format_name(ev->format);
+    char server[48];
     struct ktab_key k;
     struct zone *z;
     struct soa *soa;
@@ -126,6 +127,7 @@ static void on_log(struct rule_ctx *rc, const struct srvlog_event *ev)
     if (!ev->zone[0] || ev->kind == SL_QUERY || ev->kind == SL_REPLY || ev->kind == SL_XFR_OUT ||
         ev->kind == SL_XFR_DENIED)
         return;
+    srvlog_writer(ev, server, sizeof(server));
     k = name_key(ev->zone, server);
     z = ktab_get(&s->zones, &k, true);
     if (!z) {

@@ -121,9 +121,10 @@ CONF
 
 # capture_start: tcpdump on the namespace's loopback into $d/cap.pcap.
 capture_start() {
-    # A 64 MiB ring of 64 KiB frames: a resolver's burst of SERVFAILs must not overflow it
-    # (with -s 0 the default ring holds about 8 frames, and bursts were lost).
-    bg tcpdump -i lo -U --immediate-mode -n -s 65535 -B 65536 -w "$d/cap.pcap" "udp or tcp" 2>"$d/tcpdump.log"
+    # A 128 MiB ring of 8 KiB frames (16,000 packets): a stalled server's backlog and the
+    # resolver's burst of SERVFAILs must not overflow it (with -s 0 the default ring holds
+    # about 8 frames). DNS messages here stay below 8 KiB.
+    bg tcpdump -i lo -U --immediate-mode -n -s 8192 -B 131072 -w "$d/cap.pcap" "udp or tcp" 2>"$d/tcpdump.log"
     CAP_PID=${PIDS[-1]}
 }
 

@@ -179,7 +179,11 @@ done
 # Knot says how long the zone has left; BIND and NSD do not: the SOA expire comes from the
 # secondaries' SOA queries on the wire (the pcap), read before the logs.
 check knot-expiring "$(ev "$tmp/knot/knot.log" '[.alerts[] | select(.rule == "zone-expiry" and .severity == "warning")] | length')" 1
-check bind-expiring-from-wire "$("$DNSVIGIL" analyze --json -p "$P1" "$tmp/cap.pcap" "$tmp/bind/named.log" | jq '[.alerts[] | select(.rule == "zone-expiry" and .severity == "warning" and .server == "bind")] | length')" 1
+check bind-expiring-from-wire "$("$DNSVIGIL" analyze --json -p "$P1" "$tmp/cap.pcap" "$tmp/bind/named.log" | jq '[.alerts[] | select(.rule == "zone-expiry" and .severity == "warning" and (.server | startswith("bind ")))] | length')" 1
+# Two servers' logs of the same format stay apart: each alert names the log it came from.
+cp "$tmp/bind/named.log" "$tmp/named-copy.log"
+check logs-writer-apart "$(ev2() { "$DNSVIGIL" analyze --json "$@" | jq -c '[.alerts[] | select(.rule == "zone-expiry" and .severity == "critical") | .server] | sort'; }; ev2 "$tmp/bind/named.log" "$tmp/named-copy.log")" \
+    "[\"bind bind/named.log\",\"bind $(basename "$tmp")/named-copy.log\"]"
 # The ISO report from the store.
 "$DNSVIGIL" analyze -q -p "$P1" --db "$tmp/r.db" "$tmp/cap.pcap" >/dev/null
 for f in "$tmp/bind/named.log" "$tmp/knot/knot.log" "$tmp/nsd2/nsd.log" "$tmp/ub/unbound.log"; do
