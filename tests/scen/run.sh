@@ -4,7 +4,8 @@
 # its upstream, BIND 9 as a secondary, dig and dnsperf as clients, a forged-response burst
 # from a raw socket where no software produces the case), records the traffic with tcpdump,
 # and carries its expected alerts (rule, field, time window from the capture's start).
-# dnsvigil analyses each capture with the default settings; per rule the suite prints
+# dnsvigil analyses each capture with the default settings (only the site's networks set,
+# tests/scen/site.ini); per rule the suite prints
 # detections found / expected, false alerts (on clean scenarios) and alerts on attack
 # scenarios that no expectation explains. All must be perfect to pass. The scenarios run
 # in parallel (bounded: the longest takes about 3 minutes); every process is stopped by its
@@ -119,6 +120,24 @@ scen_reflection() {
     expect amplification victim=10.53.9.50 0 90 # judged at the end of its window
 }
 
+# Policy finding (issue 15.3, BSI A4): the servers tell what they run to whoever asks
+# CHAOS TXT version.bind / version.server: BIND and NSD to a client outside the site,
+# Unbound to an internal one.
+scen_version_disclosure() {
+    echo attack >"$d/kind"
+    site_start || return 1
+    bind_primary_start
+    ready 10.53.0.4 example.test || return 1
+    for s in 10.53.0.3 10.53.0.4; do
+        nsx dig +tries=1 +time=2 -b 10.53.9.9 @"$s" version.bind CH TXT >>"$d/dig.out" 2>&1
+    done
+    nsx dig +tries=1 +time=2 -b 10.53.0.10 @10.53.0.2 version.server CH TXT >>"$d/dig.out" 2>&1
+    sleep 1
+    expect version-disclosure server=10.53.0.3 0 30
+    expect version-disclosure server=10.53.0.4 0 30
+    expect version-disclosure server=10.53.0.2 0 30
+}
+
 # Attack: BIND 9 as secondary of example.test asks NSD, which allows no transfer
 # (REFUSED): a failed zone transfer.
 scen_xfr_refused() {
@@ -147,7 +166,8 @@ CONF
 }
 
 # ---- run them ----
-all=(clean_resolver refused_outside soa_monitor upstream_outage poison_flood reflection xfr_refused)
+all=(clean_resolver refused_outside soa_monitor upstream_outage poison_flood reflection
+    version_disclosure xfr_refused)
 IFS=, read -r -a chosen <<<"${SCEN:-$(
     IFS=,
     echo "${all[*]}"
@@ -184,7 +204,7 @@ wait 2>/dev/null
 
 # ---- judge them ----
 declare -A found expected falses unexplained
-rules=(poison-flood error-ratio edns-errors xfr-failed amplification)
+rules=(poison-flood error-ratio edns-errors xfr-failed amplification zone-expiry version-disclosure)
 for r in "${rules[@]}"; do found[$r]=0 expected[$r]=0 falses[$r]=0 unexplained[$r]=0; done
 for s in "${chosen[@]}"; do
     d="$work/$s"
@@ -202,7 +222,8 @@ for s in "${chosen[@]}"; do
         cp "$d/kind" "$SCEN_KEEP/$s.kind"
         cp "$d/expect" "$SCEN_KEEP/$s.expect" 2>/dev/null
     fi
-    "$DNSVIGIL" analyze --json --no-progress -o "$d/out.json" --db "$d/s.db" "$d/cap.pcap" 2>"$d/analyze.err" || {
+    "$DNSVIGIL" analyze --json --no-progress -c "$here/site.ini" -o "$d/out.json" --db "$d/s.db" \
+        "$d/cap.pcap" 2>"$d/analyze.err" || {
         fail "scen/$s" "analyze failed: $(head -c 300 "$d/analyze.err")"
         continue
     }
@@ -254,6 +275,6 @@ for s in "${chosen[@]}"; do
 done
 echo "  per rule: found/expected, false alerts (clean scenarios), unexplained (attack scenarios)"
 for r in "${rules[@]}"; do
-    printf '    %-14s %d/%d  false %d  unexplained %d\n' "$r" "${found[$r]}" "${expected[$r]}" "${falses[$r]}" "${unexplained[$r]}"
+    printf '    %-18s %d/%d  false %d  unexplained %d\n' "$r" "${found[$r]}" "${expected[$r]}" "${falses[$r]}" "${unexplained[$r]}"
 done
 exit 0

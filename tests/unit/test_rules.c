@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../analyze/dispatch.h"
+#include "../../analyze/dns.h"
 #include "../../analyze/flow.h"
 #include "../../analyze/xfr.h"
 #include "../../capture/cap.h"
@@ -31,7 +32,7 @@
 
 struct seen {
     unsigned n;
-    char state[16][16], key[16][128], rule[16][32];
+    char state[16][16], key[16][128], rule[16][32], sev[16][16];
     uint64_t last[16];
 };
 
@@ -42,6 +43,7 @@ static void record(void *user, struct engine_alert *a)
         snprintf(s->state[s->n], sizeof(s->state[0]), "%s", a->state);
         snprintf(s->key[s->n], sizeof(s->key[0]), "%s", a->key);
         snprintf(s->rule[s->n], sizeof(s->rule[0]), "%s", a->rule);
+        snprintf(s->sev[s->n], sizeof(s->sev[0]), "%s", a->severity);
         s->last[s->n] = a->last_ns;
     }
     s->n++;
@@ -411,6 +413,56 @@ static void test_xfr_soa_polling(void **state)
     engine_free(e);
 }
 
+/* ---- version-disclosure ---- */
+
+/* A response to NAME CLASS TXT from 192.0.2.<srv> to to[4] whose answer is the string txt. */
+static void chaos_answer(struct disp_sink *sink, uint8_t srv, const uint8_t to[4], uint16_t qclass,
+                         const char *txt)
+{
+    static uint8_t w[256];
+    static const uint8_t qn[] = "\x07version\x04"
+                                "bind";
+    struct cap_meta meta = {.af = 4, .proto = 17, .ts_ns = T0, .src = {192, 0, 2, srv}};
+    struct dns_msg m;
+    size_t o = 12, tl = strlen(txt);
+    memcpy(w, "\x12\x34\x84\x00\x00\x01\x00\x01\x00\x00\x00\x00", 12);
+    memcpy(w + o, qn, sizeof(qn));
+    o += sizeof(qn);
+    w[o++] = 0, w[o++] = 16, w[o++] = 0, w[o++] = (uint8_t)qclass;
+    w[o++] = 0xc0, w[o++] = 12, w[o++] = 0, w[o++] = 16, w[o++] = 0, w[o++] = (uint8_t)qclass;
+    w[o++] = 0, w[o++] = 0, w[o++] = 0, w[o++] = 0, w[o++] = 0, w[o++] = (uint8_t)(tl + 1);
+    w[o++] = (uint8_t)tl;
+    memcpy(w + o, txt, tl);
+    o += tl;
+    memcpy(meta.dst, to, 4);
+    dns_decode(w, o, false, &m);
+    assert_true(m.rrs_ok);
+    sink->on_message(sink->user, &m, &meta);
+}
+
+/* Disclosed to an outside client: high; to an internal one: warning; class IN or an empty
+ * string: nothing. */
+static void test_version_disclosure(void **state)
+{
+    struct seen s = {0};
+    struct engine_alert_sink as;
+    struct disp_sink sink;
+    struct engine *e = engine_for(&s, &as, &sink);
+    static const uint8_t outside[4] = {203, 0, 113, 5}, inside[4] = {10, 0, 0, 9};
+    (void)state;
+
+    chaos_answer(&sink, 1, outside, DNS_C_CH, "9.18.1");
+    chaos_answer(&sink, 2, inside, DNS_C_CH, "NSD 4.6.1");
+    chaos_answer(&sink, 3, outside, DNS_C_IN, "9.18.1");
+    chaos_answer(&sink, 4, outside, DNS_C_CH, "");
+    assert_int_equal(count_rule(&s, "version-disclosure", NULL), 2);
+    assert_int_equal(count_rule(&s, "version-disclosure", "192.0.2.1|version.bind."), 1);
+    assert_int_equal(count_rule(&s, "version-disclosure", "192.0.2.2|version.bind."), 1);
+    assert_string_equal(s.sev[0], "high");
+    assert_string_equal(s.sev[1], "warning");
+    engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_error_ratio_startup),
         cmocka_unit_test(test_xfr_soa_polling),
+        cmocka_unit_test(test_version_disclosure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
