@@ -5,7 +5,8 @@
 # Addresses (all inside the scenario's namespace, nothing leaves it):
 #   10.53.0.2  Unbound, the site's resolver (forwards everything to 10.53.0.3)
 #   10.53.0.3  NSD, authoritative for example.test (the resolver's upstream)
-#   10.53.0.4  BIND 9, secondary of example.test
+#   10.53.0.4  BIND 9, secondary of example.test (or a second authoritative server)
+#   10.53.0.5  Knot DNS, a third authoritative server of example.test
 #   10.53.0.10 an internal client (dnsperf, dig)
 #   10.53.0.11 a monitoring host (dig SOA)
 #   10.53.9.9  a client outside the site's networks
@@ -16,7 +17,7 @@ scen_ns() {
     ns="dvscen-$1-$$"
     ip netns add "$ns" || return 1
     ip -n "$ns" link set lo up
-    for a in 10.53.0.2 10.53.0.3 10.53.0.4 10.53.0.10 10.53.0.11 10.53.9.9 10.53.9.50; do
+    for a in 10.53.0.2 10.53.0.3 10.53.0.4 10.53.0.5 10.53.0.10 10.53.0.11 10.53.9.9 10.53.9.50; do
         ip -n "$ns" addr add "$a/32" dev lo
     done
 }
@@ -104,6 +105,30 @@ controls { };
 zone "example.test" { type primary; file "$d/bind.zone"; };
 CONF
     bg named -g -c "$d/named.conf" -u root
+}
+
+# knot_start: Knot DNS on 10.53.0.5#53, authoritative for example.test.
+knot_start() {
+    mkdir -p "$d/knot"
+    zone "$d/knot/example.test.zone"
+    cat >"$d/knot.conf" <<CONF
+server:
+    listen: 10.53.0.5@53
+    rundir: $d/knot
+    pidfile: $d/knot/knot.pid
+log:
+  - target: $d/knot/knot.log
+    any: info
+database:
+    storage: $d/knot/db
+template:
+  - id: default
+    storage: $d/knot
+zone:
+  - domain: example.test
+    file: example.test.zone
+CONF
+    bg knotd -c "$d/knot.conf"
 }
 
 # unbound_start: Unbound on 10.53.0.2#53 for the site (10.53.0.0/24), refusing everyone

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Scenario suite: the card rules on traffic from real servers. Each scenario runs in a
 # network namespace of its own (tests/scen/lib.sh: Unbound as the site's resolver, NSD as
-# its upstream, BIND 9 as a secondary, dig and dnsperf as clients, a forged-response burst
-# from a raw socket where no software produces the case), records the traffic with tcpdump,
+# its upstream, BIND 9 as a secondary, Knot as a further authoritative server, dig and
+# dnsperf as clients, a forged-response burst or spoofed queries from a raw socket where no
+# software produces the case), records the traffic with tcpdump,
 # and carries its expected alerts (rule, field, time window from the capture's start).
 # dnsvigil analyses each capture with the default settings (only the site's networks set,
 # tests/scen/site.ini); per rule the suite prints
@@ -13,7 +14,7 @@
 # keeps each scenario's capture, kind and expectations there; SCEN_FROM=dir judges such a
 # recording instead of running the servers.
 source "$(dirname "$0")/../lib.sh"
-sys_need scen unbound nsd named dig dnsperf tcpdump python3 ip jq || exit 0
+sys_need scen unbound nsd named knotd dig dnsperf tcpdump python3 ip jq || exit 0
 if [ "$(id -u)" != 0 ]; then
     skip "scen" "needs root for network namespaces"
     exit 0
@@ -43,17 +44,20 @@ scen_refused_outside() {
     wait "$p"
 }
 
-# Clean (14.5): a monitoring host asks three servers for example.test's SOA every 20 s
-# (3 polls a minute each, 9 in all), as dig or a monitor does; nobody transfers.
+# Clean (14.5): a monitoring host asks four servers (Unbound, NSD, BIND, Knot) for
+# example.test's SOA every 20 s (3 polls a minute each, 12 in all), as dig or a monitor
+# does; nobody transfers.
 scen_soa_monitor() {
     echo clean >"$d/kind"
     nsd_start
     unbound_start
     bind_primary_start
+    knot_start
     capture_start
     ready 10.53.0.4 example.test || return 1
+    ready 10.53.0.5 example.test || return 1
     for _ in $(seq 1 8); do
-        for s in 10.53.0.2 10.53.0.3 10.53.0.4; do
+        for s in 10.53.0.2 10.53.0.3 10.53.0.4 10.53.0.5; do
             nsx dig +tries=1 +time=2 -b 10.53.0.11 @"$s" example.test SOA >/dev/null 2>&1
         done
         sleep 20
