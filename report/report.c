@@ -15,6 +15,8 @@
  * Figures with no source in the period are "not observed: no source", never 0. */
 #include "report.h"
 
+#include "../rules/registry.h"
+#include "../rules/rule.h"
 #include "../store/query.h"
 #include "../store/store.h"
 #include "../common/dnsnum.h"
@@ -29,6 +31,32 @@
 #include <time.h>
 
 /* "SERVFAIL", ... "other" */
+/* ---- configuration findings (APP.3.6.A4/A6/A18) ---- */
+
+/* True if a BSI reference names A4, A6 or A18 (not A45 or A60). */
+static bool config_ref(const char *ref)
+{
+    static const char *const req[] = {".A4", ".A6", ".A18"};
+    for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+        for (const char *p = strstr(ref, req[i]); p; p = strstr(p + 1, req[i])) {
+            char c = p[strlen(req[i])];
+            if (c < '0' || c > '9')
+                return true;
+        }
+    return false;
+}
+
+/* The rules that check the configuration, comma-separated, into buf. */
+static const char *config_checks(char *buf, size_t n)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < rule_registry_n && o < n; i++)
+        if (config_ref(rule_registry[i]->reference))
+            o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? ", " : "", rule_registry[i]->name);
+    return buf;
+}
+
 static const char *rc_label(int i)
 {
     return i < 0            ? dns_rcode_name(DNS_R_NOERROR)
@@ -340,6 +368,34 @@ static void write_json(const struct rep *r, FILE *f)
     }
     json_arr_end(&j);
     json_u64(&j, "alerts_total", r->alerts_total);
+    {
+        char checks[256];
+        json_obj_begin(&j, "configuration_findings");
+        json_str(&j, "requirements", "APP.3.6.A4/A6/A18");
+        json_str(&j, "checks", config_checks(checks, sizeof(checks)));
+        json_arr_begin(&j, "findings");
+        for (unsigned i = 0; i < r->nalerts; i++) {
+            const struct alert_item *a = &r->alerts[i];
+            if (!config_ref(a->reference))
+                continue;
+            json_obj_begin(&j, NULL);
+            json_str(&j, "rule", a->rule);
+            json_str(&j, "severity", a->severity);
+            json_str(&j, "reference", a->reference);
+            if (a->server[0])
+                json_str(&j, "server", a->server);
+            if (a->client[0])
+                json_str(&j, "client", a->client);
+            j_time(&j, "first_seen", a->first_ns);
+            j_time(&j, "last_seen", a->last_ns);
+            json_str(&j, "summary", a->summary);
+            json_raw(&j, "evidence", a->evidence);
+            json_obj_end(&j);
+        }
+        json_arr_end(&j);
+        json_str(&j, "source", ts ? ts : NO_SOURCE);
+        json_obj_end(&j);
+    }
 
     json_obj_begin(&j, "top");
     for (int k = 0; k < TOP_KINDS; k++) {
@@ -587,6 +643,27 @@ static void write_text(const struct rep *r, FILE *f)
         fprintf(f, "  %s %s %.50s\n", a, x->qtype, x->zone);
         snprintf(line, sizeof(line), "from %s to %s: %s", x->server, x->client, x->reason);
         wrap(f, line, 6, 80);
+    }
+    {
+        char checks[256];
+        unsigned nf = 0;
+        fputs("\nConfiguration findings (APP.3.6.A4/A6/A18)\n", f);
+        for (unsigned i = 0; i < r->nalerts; i++) {
+            const struct alert_item *al = &r->alerts[i];
+            if (!config_ref(al->reference))
+                continue;
+            nf++;
+            fmt_time(al->first_ns, a, sizeof(a));
+            fprintf(f, "  %-8s %-18s %s %.28s\n", al->severity, al->rule, a, al->server);
+            wrap(f, al->summary, 11, 80);
+        }
+        if (!nf) {
+            char line[400];
+            snprintf(line, sizeof(line), "%s (checks: %s)",
+                     ts ? "none found in this period" : NO_SOURCE,
+                     config_checks(checks, sizeof(checks)));
+            wrap(f, line, 2, 80);
+        }
     }
     fprintf(f, "\nAlerts (%llu)\n", (unsigned long long)r->alerts_total);
     rule_counts(r, f, false);
@@ -1006,6 +1083,35 @@ static void write_html(const struct rep *r, FILE *f)
         fputs("</table>\n", f);
     }
 
+    {
+        char checks[256];
+        unsigned nf = 0;
+        fputs("<h2>Configuration findings (APP.3.6.A4/A6/A18)</h2>\n", f);
+        for (unsigned i = 0; i < r->nalerts; i++) {
+            const struct alert_item *al = &r->alerts[i];
+            if (!config_ref(al->reference))
+                continue;
+            if (!nf++)
+                fputs("<table><tr><th>Severity</th><th>Rule</th><th>Server</th><th>First "
+                      "seen</th><th>Finding</th></tr>\n",
+                      f);
+            fmt_time(al->first_ns, c, sizeof(c));
+            fprintf(f, "<tr><td class='sev-%s'>%s</td><td>%s</td><td>", al->severity, al->severity,
+                    al->rule);
+            h_esc(f, al->server);
+            fprintf(f, "</td><td>%s</td><td>", c);
+            h_esc(f, al->summary);
+            fputs("<br><span class='muted'>", f);
+            h_esc(f, al->evidence);
+            fputs("</span></td></tr>\n", f);
+        }
+        if (nf)
+            fputs("</table>\n", f);
+        fputs("<p class='muted'>", f);
+        fprintf(f, "%s (checks: ", nf ? "Checks" : ts ? "None found in this period" : NO_SOURCE);
+        h_esc(f, config_checks(checks, sizeof(checks)));
+        fputs(").</p>\n", f);
+    }
     fprintf(f, "<h2>Alerts (%llu)</h2>\n", (unsigned long long)r->alerts_total);
     if (!r->nalerts)
         fputs("<p class='muted'>No alerts in this period.</p>\n", f);

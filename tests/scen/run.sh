@@ -271,10 +271,16 @@ for s in "${chosen[@]}"; do
     done < <(jq -r '.alerts[] | select(.explained | not) | [.rule, (.t | floor), .summary] | @tsv' <<<"$res")
     # The ISO report's A15 changes are the shifts error-ratio alerted on (the default
     # report period: the 24 hours up to the newest data).
-    nrep=$("$DNSVIGIL" report --db "$d/s.db" --format json 2>/dev/null | jq '.app36.error_ratio_changes | length')
+    "$DNSVIGIL" report --db "$d/s.db" --format json >"$d/report.json" 2>/dev/null
+    nrep=$(jq '.app36.error_ratio_changes | length' "$d/report.json")
     nrule=$(jq '[.alerts[] | select(.rule == "error-ratio")] | length' "$d/out.json")
     if [ -n "$nrep" ] && [ "$nrep" = "$nrule" ]; then pass "scen/$s/report-a15-changes ($nrep)"; else
         fail "scen/$s/report-a15-changes" "report lists '$nrep' changes, the rule raised $nrule alerts"; fi
+    # ... and its configuration findings are the alerts that cite A4, A6 or A18.
+    nrep=$(jq '.configuration_findings.findings | length' "$d/report.json")
+    nrule=$(jq '[.alerts[] | select(.reference | test("\\.A(4|6|18)([^0-9]|$)"))] | length' "$d/out.json")
+    if [ -n "$nrep" ] && [ "$nrep" = "$nrule" ]; then pass "scen/$s/report-config-findings ($nrep)"; else
+        fail "scen/$s/report-config-findings" "report lists '$nrep' findings, the alerts cite A4/A6/A18 $nrule times"; fi
     [ "$bad" = 0 ] && pass "scen/$s/no-other-alerts ($kind, $(jq '.alerts | length' <<<"$res") alerts, $(jq .dns.queries "$d/out.json") queries)"
 done
 echo "  per rule: found/expected, false alerts (clean scenarios), unexplained (attack scenarios)"
