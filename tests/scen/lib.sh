@@ -87,23 +87,30 @@ CONF
     NSD_PID=${PIDS[-1]}
 }
 
-# bind_primary_start: BIND 9 on 10.53.0.4#53, a second authoritative server of
-# example.test (no recursion, no transfers).
-bind_primary_start() {
-    zone "$d/bind.zone"
+# named_conf EXTRA ZONE: BIND 9's configuration on 10.53.0.4#53 in $d/named.conf, no
+# recursion, with EXTRA option lines and the ZONE clause.
+named_conf() {
     cat >"$d/named.conf" <<CONF
 options {
     directory "$d";
     listen-on port 53 { 10.53.0.4; };
     listen-on-v6 { none; };
     pid-file "$d/named.pid";
-    allow-transfer { none; };
     recursion no;
     dnssec-validation no;
+$1
 };
 controls { };
-zone "example.test" { type primary; file "$d/bind.zone"; };
+$2
 CONF
+}
+
+# bind_primary_start: BIND 9 on 10.53.0.4#53, a second authoritative server of
+# example.test (no recursion, no transfers).
+bind_primary_start() {
+    zone "$d/bind.zone"
+    named_conf "    allow-transfer { none; };" \
+        "zone \"example.test\" { type primary; file \"$d/bind.zone\"; };"
     bg named -g -c "$d/named.conf" -u root
 }
 

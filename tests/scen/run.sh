@@ -147,21 +147,10 @@ scen_version_disclosure() {
 scen_xfr_refused() {
     echo attack >"$d/kind"
     nsd_start
-    cat >"$d/named.conf" <<CONF
-options {
-    directory "$d";
-    listen-on port 53 { 10.53.0.4; };
-    listen-on-v6 { none; };
-    pid-file "$d/named.pid";
-    recursion no;
-    dnssec-validation no;
-    transfer-source 10.53.0.4;
+    named_conf "    transfer-source 10.53.0.4;
     notify-source 10.53.0.4;
-    query-source address 10.53.0.4;
-};
-controls { };
-zone "example.test" { type secondary; primaries { 10.53.0.3; }; file "$d/secondary.zone"; };
-CONF
+    query-source address 10.53.0.4;" \
+        "zone \"example.test\" { type secondary; primaries { 10.53.0.3; }; file \"$d/secondary.zone\"; };"
     capture_start
     sleep 1
     bg named -g -c "$d/named.conf" -u root
