@@ -3,8 +3,12 @@
  * target address, responses that match no outstanding query (unsolicited: wrong TXID or
  * port) or that carry a pending query's ports and TXID with another question (mismatch),
  * and among them authority/additional records outside the question's parent zone (out of
- * bailiwick, the NS/glue hijack). Fires when a target receives min_responses of them within
- * window seconds of packet time. Not for: late answers trickling in after a time-out. */
+ * bailiwick, the NS/glue hijack). A forged flood races one question (or a few) with many
+ * guesses, so what fires is min_responses suspects within window seconds of packet time:
+ * mismatches, and unsolicited responses for a question that already drew an unsolicited
+ * response in the window. A capture that lost queries (kernel drops on a busy mirror) also
+ * leaves unsolicited responses, but one per question: those never fire.
+ * Not for: late answers trickling in after a time-out. */
 #include "rule.h"
 
 #include "ktab.h"
@@ -14,10 +18,12 @@
 #include <string.h>
 
 #define SAMPLE_TXIDS 8
+#define RECENT_QUESTIONS 32 /* questions remembered per target and window */
 
 static const struct rule_param params[] = {
     {"window", RP_INT, 10, 1, 3600, "seconds over which forged responses are counted"},
-    {"min_responses", RP_INT, 10, 2, 1000000, "unmatched responses to one target that fire"},
+    {"min_responses", RP_INT, 10, 2, 1000000,
+     "forged-looking responses to one target that fire (mismatches and repeats of a question)"},
     {"max_targets", RP_INT, 4096, 16, 1000000, "targets tracked at once"},
     {0},
 };
@@ -25,8 +31,12 @@ static const struct rule_param params[] = {
 struct target {
     uint64_t win_start, first_ns, last_ns;
     uint64_t count, unsolicited, mismatch, oob;
-    uint64_t total;    /* over the whole alert */
-    uint64_t reported; /* count at the last report */
+    uint64_t suspects; /* mismatches + unsolicited repeats of a question: what fires */
+    uint64_t repeats;  /* unsolicited responses for a question seen before in the window */
+    uint32_t questions[RECENT_QUESTIONS]; /* hashes of the window's unsolicited questions */
+    uint32_t nquestions;                  /* distinct questions seen in the window */
+    uint64_t total;                       /* over the whole alert */
+    uint64_t reported;                    /* count at the last report */
     uint16_t txids[SAMPLE_TXIDS];
     uint8_t ntxids;
     uint8_t server_af;
@@ -118,6 +128,41 @@ static uint64_t count_oob(const struct dns_msg *m)
     return n;
 }
 
+/* FNV-1a over the question (name case-folded, type); 0 stands for "no question". */
+static uint32_t question_hash(const struct dns_msg *m)
+{
+    uint32_t h = 2166136261u;
+
+    if (!m || !m->has_question)
+        return 0;
+    for (size_t i = 0; i < m->qname_len; i++) {
+        uint8_t c = m->qname[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (uint8_t)(c + 32);
+        h = (h ^ c) * 16777619u;
+    }
+    h = (h ^ (m->qtype & 0xff)) * 16777619u;
+    h = (h ^ (m->qtype >> 8)) * 16777619u;
+    return h ? h : 1;
+}
+
+/* True if the window already saw an unsolicited response for this question; else
+ * remembers it (the oldest of RECENT_QUESTIONS gives way: a flood over more names than
+ * that still repeats each of its recent names). */
+static bool question_repeats(struct target *t, uint32_t h)
+{
+    uint32_t n = t->nquestions < RECENT_QUESTIONS ? t->nquestions : RECENT_QUESTIONS;
+
+    if (h == 0)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (t->questions[i] == h)
+            return true;
+    t->questions[t->nquestions % RECENT_QUESTIONS] = h;
+    t->nquestions++;
+    return false;
+}
+
 static void report(struct rule_ctx *rc, const struct st *s, const struct ktab_key *k,
                    const struct target *t, uint64_t now)
 {
@@ -130,15 +175,17 @@ static void report(struct rule_ctx *rc, const struct st *s, const struct ktab_ke
     rule_addr(t->server_af, t->server, server);
     snprintf(summary, sizeof(summary),
              "%llu forged-looking responses to %s within %llu s (%llu unsolicited, %llu "
-             "question mismatch, %llu out-of-bailiwick records)",
+             "question mismatch, %llu out-of-bailiwick records; %llu distinct question%s)",
              (unsigned long long)t->count, victim, (unsigned long long)(s->window_ns / 1000000000u),
              (unsigned long long)t->unsolicited, (unsigned long long)t->mismatch,
-             (unsigned long long)t->oob);
+             (unsigned long long)t->oob, (unsigned long long)t->nquestions,
+             t->nquestions == 1 ? "" : "s");
     o = snprintf(ev, sizeof(ev),
                  "{\"unsolicited\":%llu,\"mismatch\":%llu,\"out_of_bailiwick\":%llu,"
-                 "\"sample_txids\":[",
+                 "\"repeated_question\":%llu,\"distinct_questions\":%llu,\"sample_txids\":[",
                  (unsigned long long)t->unsolicited, (unsigned long long)t->mismatch,
-                 (unsigned long long)t->oob);
+                 (unsigned long long)t->oob, (unsigned long long)t->repeats,
+                 (unsigned long long)t->nquestions);
     for (int i = 0; i < t->ntxids && o < (int)sizeof(ev) - 16; i++)
         o += snprintf(ev + o, sizeof(ev) - (size_t)o, "%s%u", i ? "," : "", t->txids[i]);
     snprintf(ev + o, sizeof(ev) - (size_t)o, "]}");
@@ -176,15 +223,23 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *x)
     if (x->response_ns - t->win_start >= s->window_ns || t->win_start == 0) {
         t->win_start = x->response_ns;
         t->count = t->unsolicited = t->mismatch = t->oob = 0;
+        t->suspects = t->repeats = 0;
         t->ntxids = 0;
+        t->nquestions = 0;
     }
     t->count++;
     t->total++;
     t->last_ns = x->response_ns;
-    if (x->outcome == FLOW_UNSOLICITED)
+    if (x->outcome == FLOW_UNSOLICITED) {
         t->unsolicited++;
-    else
+        if (question_repeats(t, question_hash(x->response))) {
+            t->repeats++;
+            t->suspects++;
+        }
+    } else {
         t->mismatch++;
+        t->suspects++;
+    }
     if (t->ntxids < SAMPLE_TXIDS)
         t->txids[t->ntxids++] = x->id;
     t->server_af = x->af;
@@ -195,9 +250,7 @@ static void on_txn(struct rule_ctx *rc, const struct flow_txn *x)
             dns_name_to_str(x->response->qname, x->response->qname_len, t->qname, sizeof(t->qname));
     }
     /* Report when the threshold is crossed, then at every further doubling. */
-    if (t->count >= s->min && (t->count & (t->count - 1)) == 0)
-        report(rc, s, &k, t, x->response_ns);
-    else if (t->count == s->min)
+    if (t->suspects >= s->min && (t->suspects == s->min || (t->suspects & (t->suspects - 1)) == 0))
         report(rc, s, &k, t, x->response_ns);
 }
 
@@ -208,7 +261,7 @@ static void on_tick(struct rule_ctx *rc, const struct win_stats *w)
     /* Bring open findings up to date once per window (between the doublings). */
     for (uint32_t i = 0; i < s->targets.n; i++) {
         struct target *t = ktab_val_at(&s->targets, i);
-        if (t->count >= s->min && t->count != t->reported)
+        if (t->suspects >= s->min && t->count != t->reported)
             report(rc, s, ktab_key_at(&s->targets, i), t, t->last_ns);
     }
     /* Forget targets that have been quiet for a window: the table stays small. */

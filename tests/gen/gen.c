@@ -1446,6 +1446,53 @@ static void fx_amp_low(const char *dir)
     close_out(&o);
 }
 
+/* poison_lost.pcap: a resolver's upstream leg where the capture lost 60 of 300 queries
+ * (kernel drops on a busy mirror): 60 responses match nothing, one per question, within 6 s.
+ * Not a forgery. poison_names.pcap: the Kaminsky variant over many names: 20 trigger
+ * queries for random names, each raced by 5 forged responses with wrong TXIDs. */
+static void fx_poison_lost(const char *dir)
+{
+    struct out o = open_pcap(dir, "poison_lost.pcap", L_ETH);
+    static uint8_t q[512], r[1024];
+    struct addr res = A("10.0.0.53"), auth = A("203.0.113.1");
+    static const char *const forged[] = {
+        "A rnd.example.com. 300 IN A 6.6.6.6",
+        "N example.com. 300 IN NS ns.attacker.net.",
+    };
+    char name[64];
+    size_t n;
+
+    for (int i = 0; i < 300; i++) {
+        uint16_t id = (uint16_t)(3000 + i * 7), port = (uint16_t)(30000 + i * 13);
+        uint64_t us = (uint64_t)i * 20000;
+        snprintf(name, sizeof(name), "h%d.example.com.", i);
+        n = dns_query(q, id, name, LDNS_RR_TYPE_A, NULL);
+        if (i % 5 != 2) /* every fifth query never reached the capture */
+            udp_at(&o, us, &res, &auth, port, 53, q, n);
+        n = dns_response(r, id, name, LDNS_RR_TYPE_A, 3, SOA_NX, 1, NULL, true, false);
+        udp_at(&o, us + 900, &auth, &res, 53, port, r, n);
+    }
+    close_out(&o);
+
+    o = open_pcap(dir, "poison_names.pcap", L_ETH);
+    for (int i = 0; i < 20; i++) {
+        uint64_t us = (uint64_t)i * 100000;
+        uint16_t port = (uint16_t)(41000 + i * 31);
+        snprintf(name, sizeof(name), "rnd%d.example.com.", 5000 + i * 17);
+        n = dns_query(q, (uint16_t)(500 + i), name, LDNS_RR_TYPE_A, NULL);
+        udp_at(&o, us, &res, &auth, port, 53, q, n);
+        for (int k = 0; k < 5; k++) {
+            n = dns_response(r, (uint16_t)(9000 + i * 50 + k), name, LDNS_RR_TYPE_A, 0, forged, 2,
+                             NULL, true, false);
+            udp_at(&o, us + 100 + (uint64_t)k * 30, &auth, &res, 53, port, r, n);
+        }
+        n = dns_response(r, (uint16_t)(500 + i), name, LDNS_RR_TYPE_A, 3, SOA_NX, 1, NULL, true,
+                         false);
+        udp_at(&o, us + 2000, &auth, &res, 53, port, r, n);
+    }
+    close_out(&o);
+}
+
 static void fixtures(const char *dir)
 {
     init_addrs();
@@ -1476,7 +1523,8 @@ static void fixtures(const char *dir)
     fx_amp(dir);
     fx_rrsig(dir);
     fx_xfr_noanswer(dir);
-    fx_amp_low(dir); /* last: the fixtures before it keep their bytes */
+    fx_amp_low(dir);
+    fx_poison_lost(dir); /* last: the fixtures before it keep their bytes */
 }
 
 /* ---- realistic mix (sample and benchmark) -------------------------------------------------- */
