@@ -51,6 +51,8 @@ int cmd_rules(void)
     for (unsigned r = 0; r < rule_registry_n; r++) {
         const struct rule_ops *ops = rule_registry[r];
         printf("%s%-15s %s\n    %s\n", r ? "\n" : "", ops->name, ops->reference, ops->summary);
+        if (ops->needs)
+            printf("    needs: %s\n", ops->needs);
         for (unsigned i = 0; ops->params && ops->params[i].key; i++) {
             const struct rule_param *p = &ops->params[i];
             if (p->type == RP_BOOL)

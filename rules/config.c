@@ -168,9 +168,15 @@ static int handler(void *user, const char *section, const char *name, const char
 
     if (!strcmp(section, "site")) {
         int rc = 0;
-        if (!strcmp(name, "internal_networks"))
+        if (!strcmp(name, "internal_networks")) {
             rc = set_netlist(&c->internal, value);
-        else if (!strcmp(name, "transfer_peers"))
+            c->internal_set = true;
+        } else if (!strcmp(name, "require_tsig")) {
+            if (!parse_bool(value, &c->require_tsig)) {
+                snprintf(lc->msg, sizeof(lc->msg), "bad require_tsig '%s' (want yes or no)", value);
+                return 0;
+            }
+        } else if (!strcmp(name, "transfer_peers"))
             rc = set_netlist(&c->transfer_peers, value);
         else if (!strcmp(name, "update_peers"))
             rc = set_netlist(&c->update_peers, value);
@@ -286,10 +292,15 @@ void config_print_defaults(FILE *f)
             "internal_networks = %s\n"
             "# zones whose records are watched for changes (comma-separated names)\n"
             "watched_zones =\n"
-            "# hosts allowed to transfer zones (AXFR/IXFR)\n"
+            "# hosts allowed to transfer zones (AXFR/IXFR): the secondaries; empty: not checked\n"
             "transfer_peers =\n"
-            "# hosts allowed to send dynamic updates\n"
-            "update_peers =\n\n"
+            "# hosts allowed to send dynamic updates; empty: not checked\n"
+            "update_peers =\n"
+            "# transfers and updates must carry TSIG (yes/no)\n"
+            "require_tsig = no\n"
+            "# the site's resolvers and authoritative servers, where not learned from traffic\n"
+            "resolvers =\n"
+            "authoritative_servers =\n\n"
             "[alerts]\n"
             "# seconds of packet time without a finding after which an alert closes\n"
             "quiet_period = 300\n"

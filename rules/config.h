@@ -29,6 +29,8 @@ struct cfg_netlist {
 
 struct dv_config {
     struct cfg_netlist internal;       /* internal_networks */
+    bool internal_set;                 /* internal_networks given in the file (not default) */
+    bool require_tsig;                 /* require_tsig: transfers and updates must be signed */
     struct cfg_netlist transfer_peers; /* transfer_peers */
     struct cfg_netlist update_peers;   /* update_peers */
     struct cfg_netlist resolvers;      /* resolvers (known resolving servers) */

@@ -122,6 +122,41 @@ bool rule_site_internal(const struct rule_ctx *rc, uint8_t af, const uint8_t *ad
     return config_net_match(&rc->eng->cfg->internal, af, addr);
 }
 
+static const struct cfg_netlist *site_list(const struct rule_ctx *rc, enum rule_site_list l)
+{
+    const struct dv_config *c = rc->eng->cfg;
+    switch (l) {
+    case SITE_INTERNAL:
+        return &c->internal;
+    case SITE_TRANSFER_PEERS:
+        return &c->transfer_peers;
+    case SITE_UPDATE_PEERS:
+        return &c->update_peers;
+    case SITE_RESOLVERS:
+        return &c->resolvers;
+    case SITE_AUTHORITATIVE:
+        return &c->authoritative;
+    }
+    return &c->internal;
+}
+
+bool rule_site_in(const struct rule_ctx *rc, enum rule_site_list l, uint8_t af, const uint8_t *addr)
+{
+    return config_net_match(site_list(rc, l), af, addr);
+}
+
+bool rule_site_set(const struct rule_ctx *rc, enum rule_site_list l)
+{
+    if (l == SITE_INTERNAL)
+        return rc->eng->cfg->internal_set;
+    return site_list(rc, l)->count > 0;
+}
+
+bool rule_site_require_tsig(const struct rule_ctx *rc)
+{
+    return rc->eng->cfg->require_tsig;
+}
+
 const char *rule_addr(uint8_t af, const uint8_t *addr, char *buf)
 {
     inet_ntop(af == 4 ? AF_INET : AF_INET6, addr, buf, 46);

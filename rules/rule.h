@@ -48,6 +48,7 @@ struct rule_ops {
     const char *summary;   /* one line for `dnsvigil rules` */
     const char *reference; /* "BSI APP.3.6.A15", "RFC 5358" */
     const struct rule_param *params;
+    const char *needs; /* site settings the rule cannot judge without, for `dnsvigil rules` */
     int (*init)(struct rule_ctx *rc);
     void (*on_message)(struct rule_ctx *rc, const struct dns_msg *m, const struct cap_meta *meta);
     void (*on_txn)(struct rule_ctx *rc, const struct flow_txn *txn);
@@ -74,6 +75,25 @@ void rule_count(struct rule_ctx *rc, const char *name, uint64_t n);
 
 /* True if addr (4 or 16 bytes by af) is in the site's internal networks. */
 bool rule_site_internal(const struct rule_ctx *rc, uint8_t af, const uint8_t *addr);
+
+/* The site's address lists ([site] in the config). */
+enum rule_site_list {
+    SITE_INTERNAL,       /* internal_networks */
+    SITE_TRANSFER_PEERS, /* transfer_peers */
+    SITE_UPDATE_PEERS,   /* update_peers */
+    SITE_RESOLVERS,      /* resolvers */
+    SITE_AUTHORITATIVE,  /* authoritative_servers */
+};
+
+/* True if addr is in the list. */
+bool rule_site_in(const struct rule_ctx *rc, enum rule_site_list l, uint8_t af,
+                  const uint8_t *addr);
+
+/* True if the config file set the list (internal_networks: given, not the default). */
+bool rule_site_set(const struct rule_ctx *rc, enum rule_site_list l);
+
+/* [site] require_tsig: transfers and updates must be signed. */
+bool rule_site_require_tsig(const struct rule_ctx *rc);
 
 /* Formats an address for alerts (buf >= 46 bytes). */
 const char *rule_addr(uint8_t af, const uint8_t *addr, char *buf);

@@ -93,10 +93,13 @@ check no-source-text "$(grep -cE '^  [1-7] .*not observed: no source$' empty.txt
 "$DNSVIGIL" report --db r.db "${DAY[@]}" >r.txt
 check text-80-columns "$(awk 'length > 80' r.txt | wc -l)" 0
 check text-items "$(grep -cE '^  [1-7] ' r.txt)" 7
+# the checks: every rule whose reference names A4, A6 or A18 (from `dnsvigil rules`)
+checks=$("$DNSVIGIL" rules | awk '/^[a-z][a-z0-9-]* / && /\.A(4|6|18)([^0-9]|$)/ {printf "%s%s", n++ ? ", " : "", $1}')
+check config-checks-known "$([ -n "$checks" ] && echo yes)" yes
 check config-findings-none "$(grep -A1 '^Configuration findings (APP.3.6.A4/A6/A18)' r.txt | tail -1)" \
-    "  none found in this period (checks: version-disclosure)"
+    "  none found in this period (checks: $checks)"
 check config-findings-json "$(jq -c '.configuration_findings | [.checks, (.findings | length), .source]' r.json)" \
-    "[\"version-disclosure\",$(jq -s '[.[].alerts[] | select(.reference | test("\\.A(4|6|18)([^0-9]|$)"))] | length' ./*.pcap.json),\"packets\"]"
+    "[\"$checks\",$(jq -s '[.[].alerts[] | select(.reference | test("\\.A(4|6|18)([^0-9]|$)"))] | length' ./*.pcap.json),\"packets\"]"
 check text-rise "$(grep -c '^  RISE ' r.txt)" "$(jq '.app36.error_ratio_changes | length' r.json)"
 
 # HTML: self-contained (no scripts, no external resources), four charts.

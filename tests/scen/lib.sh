@@ -96,7 +96,7 @@ options {
     listen-on port 53 { 10.53.0.4; };
     listen-on-v6 { none; };
     pid-file "$d/named.pid";
-    recursion no;
+    recursion ${BIND_RECURSION:-no};
     dnssec-validation no;
 $1
 };
@@ -158,6 +158,7 @@ server:
     module-config: "iterator"
     access-control: 0.0.0.0/0 refuse
     access-control: 10.53.0.0/24 allow
+${UNBOUND_ACL:-}
     prefetch: no
     cache-max-ttl: 10
     cache-max-negative-ttl: 10

@@ -90,6 +90,30 @@ scen_upstream_outage() {
     expect error-ratio server=10.53.0.3 60 190
 }
 
+# Policy finding (issue 15.1, RFC 5358, BSI A4): Unbound's access-control also allows an
+# outside network, and BIND, authoritative for corp.test, recurses for anyone (forwarding
+# to NSD). The outside client 10.53.9.9 resolves through both; internal clients as usual.
+scen_open_resolver() {
+    echo attack >"$d/kind"
+    UNBOUND_ACL="    access-control: 10.53.9.0/24 allow" site_start || return 1
+    printf '$ORIGIN corp.test.\n$TTL 30\n@ IN SOA ns hostmaster 1 3600 900 604800 30\n@ IN NS ns\nns IN A 10.53.0.4\nwww IN A 192.0.2.80\n' >"$d/corp.zone"
+    BIND_RECURSION=yes named_conf "    allow-recursion { any; }; forwarders { 10.53.0.3; }; forward only;" \
+        "zone \"corp.test\" { type primary; file \"$d/corp.zone\"; };"
+    bg named -g -c "$d/named.conf" -u root
+    ready 10.53.0.4 corp.test || return 1
+    nsx dnsperf -s 10.53.0.2 -a 10.53.0.10 -d "$d/q" -l 30 -Q 100 -c 2 -t 3 >"$d/dnsperf.out" 2>&1 &
+    local p=$!
+    sleep 5
+    nsx dnsperf -s 10.53.0.2 -a 10.53.9.9 -d "$d/q" -l 10 -Q 20 -c 1 -t 3 >"$d/dnsperf-out.out" 2>&1
+    for i in 1 2 3 4 5; do
+        nsx dig +tries=1 +time=2 -b 10.53.9.9 @10.53.0.4 "h$i.example.test" A >/dev/null 2>&1
+        nsx dig +tries=1 +time=2 -b 10.53.9.9 @10.53.0.4 www.corp.test A >/dev/null 2>&1
+    done
+    wait "$p"
+    expect open-resolver server=10.53.0.2 3 25
+    expect open-resolver "summary~10.53.0.4 gives recursive service" 10 40
+}
+
 # Attack: a Kaminsky-style burst of 1,000 forged responses (source the upstream's address
 # and port 53, random TXIDs and ports) toward the resolver while it resolves.
 scen_poison_flood() {
@@ -160,7 +184,7 @@ scen_xfr_refused() {
 
 # ---- run them ----
 all=(clean_resolver refused_outside soa_monitor upstream_outage poison_flood reflection
-    version_disclosure xfr_refused)
+    version_disclosure xfr_refused open_resolver)
 IFS=, read -r -a chosen <<<"${SCEN:-$(
     IFS=,
     echo "${all[*]}"
@@ -197,7 +221,8 @@ wait 2>/dev/null
 
 # ---- judge them ----
 declare -A found expected falses unexplained
-rules=(poison-flood error-ratio edns-errors xfr-failed amplification zone-expiry version-disclosure)
+# every rule the binary has (a new rule joins the table by itself)
+mapfile -t rules < <("$DNSVIGIL" rules | awk '/^[a-z][a-z0-9-]* /{print $1}')
 for r in "${rules[@]}"; do found[$r]=0 expected[$r]=0 falses[$r]=0 unexplained[$r]=0; done
 for s in "${chosen[@]}"; do
     d="$work/$s"

@@ -313,6 +313,11 @@ static unsigned count_rule(const struct seen *s, const char *rule, const char *k
     return n;
 }
 
+/* Site settings engine_for takes over the defaults. */
+static struct {
+    bool internal_set;
+} engine_site;
+
 /* An engine with the default configuration whose alerts go to s; its sink in sink. */
 static struct engine *engine_for(struct seen *s, struct engine_alert_sink *as,
                                  struct disp_sink *sink)
@@ -320,7 +325,9 @@ static struct engine *engine_for(struct seen *s, struct engine_alert_sink *as,
     static struct dv_config cfg;
     char err[256];
     struct engine *e;
+    bool internal_set = engine_site.internal_set;
     config_defaults(&cfg);
+    cfg.internal_set = internal_set;
     e = engine_new(&cfg, err, sizeof(err));
     assert_non_null(e);
     *as = (struct engine_alert_sink){.on_alert = record, .user = s};
@@ -463,6 +470,85 @@ static void test_version_disclosure(void **state)
     engine_free(e);
 }
 
+/* ---- open-resolver ---- */
+
+enum rshape { R_ANSWER, R_REFUSED, R_REFERRAL, R_AUTH };
+
+/* An answered transaction: 192.0.2.<srv> answers www.example.org A to cli in one shape. */
+static void rec_answer(struct disp_sink *sink, uint8_t srv, const uint8_t cli[4], enum rshape sh)
+{
+    static uint8_t w[256];
+    static const uint8_t qn[] = "\x03www\x07"
+                                "example\x03"
+                                "org";
+    struct cap_meta meta = {.af = 4, .proto = 17, .ts_ns = T0, .src = {192, 0, 2, srv}};
+    struct dns_msg m;
+    struct flow_txn t;
+    size_t o = 12;
+    /* QR RD RA (+AA); REFUSED or NOERROR; one answer or one authority NS */
+    memcpy(w, "\x12\x34\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00", 12);
+    if (sh == R_AUTH)
+        w[2] |= 0x04;
+    if (sh == R_REFUSED)
+        w[3] |= 5;
+    memcpy(w + o, qn, sizeof(qn));
+    o += sizeof(qn);
+    w[o++] = 0, w[o++] = 1, w[o++] = 0, w[o++] = 1;
+    if (sh == R_ANSWER || sh == R_AUTH) {
+        w[7] = 1;
+        memcpy(w + o, "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x50", 16);
+        o += 16;
+    } else if (sh == R_REFERRAL) {
+        w[9] = 1; /* example.org NS www.example.org */
+        memcpy(w + o, "\xc0\x10\x00\x02\x00\x01\x00\x00\x00\x3c\x00\x02\xc0\x0c", 14);
+        o += 14;
+    }
+    memcpy(meta.dst, cli, 4);
+    dns_decode(w, o, false, &m);
+    assert_true(m.rrs_ok);
+    memset(&t, 0, sizeof(t));
+    t.outcome = FLOW_ANSWERED;
+    t.af = 4;
+    t.proto = 17;
+    memcpy(t.server, meta.src, 4);
+    memcpy(t.client, cli, 4);
+    t.query_ns = T0;
+    t.response_ns = meta.ts_ns = T0 + 1000;
+    t.response = &m;
+    t.resp_meta = &meta;
+    sink->on_txn(sink->user, &t);
+}
+
+/* Recursion for an outside client: high; REFUSED, a referral, an authoritative answer or
+ * an internal client: nothing; without internal_networks in the config: nothing. */
+static void test_open_resolver(void **state)
+{
+    struct seen s = {0};
+    struct engine_alert_sink as;
+    struct disp_sink sink;
+    struct engine *e = engine_for(&s, &as, &sink);
+    static const uint8_t outside[4] = {203, 0, 113, 5}, inside[4] = {10, 0, 0, 9};
+    (void)state;
+
+    rec_answer(&sink, 1, outside, R_ANSWER); /* defaults only: not judged */
+    assert_int_equal(count_rule(&s, "open-resolver", NULL), 0);
+    engine_free(e);
+
+    memset(&s, 0, sizeof(s));
+    engine_site.internal_set = true;
+    e = engine_for(&s, &as, &sink);
+    rec_answer(&sink, 1, outside, R_ANSWER);
+    rec_answer(&sink, 2, outside, R_REFUSED);
+    rec_answer(&sink, 3, outside, R_REFERRAL);
+    rec_answer(&sink, 4, outside, R_AUTH);
+    rec_answer(&sink, 5, inside, R_ANSWER);
+    assert_int_equal(count_rule(&s, "open-resolver", NULL), 1);
+    assert_int_equal(count_rule(&s, "open-resolver", "192.0.2.1"), 1);
+    assert_string_equal(s.sev[0], "high");
+    engine_free(e);
+    engine_site.internal_set = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_error_ratio_startup),
         cmocka_unit_test(test_xfr_soa_polling),
         cmocka_unit_test(test_version_disclosure),
+        cmocka_unit_test(test_open_resolver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
